@@ -1,0 +1,302 @@
+// TaskFilesystem: opening, reading, writing and saving files. A task's writes go to a buffer
+// (TaskNode) and are committed on flush/fsync; an invalid save becomes a draft.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "fusefs/errno_map.h"
+#include "fusefs/task_filesystem.h"
+#include "storage/log.h"
+#include "storage/task_name.h"
+#include "storage/task_validate.h"
+
+namespace taskfs::fusefs {
+
+using storage::IsTaskPath;
+using storage::kMaxTaskBytes;
+using storage::TaskNameOf;
+
+namespace {
+bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+}  // namespace
+
+std::shared_ptr<TaskNode> TaskFilesystem::NodeFor(const std::string& path,
+                                                  const storage::SnapshotPtr& snap) {
+  if (auto it = nodes_.find(path); it != nodes_.end()) return it->second;
+  auto node = std::make_shared<TaskNode>();
+  node->path = path;
+  node->based_on = snap;
+  node->mtime = Now();
+  if (auto content = TaskContent(path, *snap)) {
+    node->content = *content;
+    if (const Draft* d = drafts_.Find(path)) {
+      node->mtime = d->mtime;
+    } else if (const auto* fe = snap->FindFile(path)) {
+      node->mtime = fe->mtime;
+    }
+  }
+  nodes_[path] = node;
+  return node;
+}
+
+int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Handle>* out) {
+  auto h = std::make_unique<Handle>();
+  h->writable = WantsWrite(flags);
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  switch (Classify(path, *snap)) {
+    case Kind::kTask:
+      h->kind = Handle::Kind::kTask;
+      if (h->writable || nodes_.count(path)) {
+        h->node = NodeFor(path, snap);
+        ++h->node->open_count;
+        if ((flags & O_TRUNC) && !h->node->content.empty()) {
+          h->node->content.clear();
+          h->node->dirty = true;
+          h->node->mtime = Now();
+        }
+      } else {
+        h->content = TaskContent(path, *snap);
+        const Draft* d = drafts_.Find(path);
+        h->mtime = d ? d->mtime : snap->FindFile(path)->mtime;
+      }
+      break;
+    case Kind::kTreeFile:
+      if (h->writable) return -EROFS;
+      h->kind = Handle::Kind::kTreeFile;
+      h->content = snap->FindFile(path)->content;
+      h->mtime = snap->FindFile(path)->mtime;
+      break;
+    case Kind::kDir:
+      return -EISDIR;
+    case Kind::kScratch:
+      h->kind = Handle::Kind::kScratch;
+      h->fd = ::open(ScratchPath(path).c_str(), (flags & ~O_CREAT) | O_CLOEXEC);
+      if (h->fd < 0) return -errno;
+      break;
+    case Kind::kNone:
+      return -ENOENT;
+  }
+  *out = std::move(h);
+  return 0;
+}
+
+int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
+                           std::unique_ptr<Handle>* out) {
+  const std::string name = path.substr(path.rfind('/') + 1);
+  if (Status st = storage::CheckComponent(name); !st.ok()) {
+    return name.size() > storage::kMaxNameBytes ? -ENAMETOOLONG : -EINVAL;
+  }
+  if (!IsTaskPath(path) && name.ends_with(".yaml") && name.front() != '.' &&
+      !storage::IsValidUtf8(name)) {
+    return -EINVAL;  // looks like a task but can't be one: task names are UTF-8
+  }
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  const size_t slash = path.rfind('/');
+  const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+  if (!IsDir(parent, *snap)) return -ENOENT;
+  auto h = std::make_unique<Handle>();
+  h->writable = true;
+  if (IsTaskPath(path)) {
+    const bool exists = TaskExists(path, *snap);
+    if (exists && (flags & O_EXCL)) return -EEXIST;
+    h->kind = Handle::Kind::kTask;
+    if (!exists) {
+      // A new file at this path; if the task was just renamed away (an editor's backup dance),
+      // this save will be an edit of it, and its pending delete is dropped at commit.
+      nodes_.erase(path);
+      auto node = std::make_shared<TaskNode>();
+      node->path = path;
+      node->based_on = snap;
+      node->mtime = Now();
+      node->dirty = true;
+      nodes_[path] = node;
+    }
+    h->node = NodeFor(path, snap);
+    ++h->node->open_count;
+    if ((flags & O_TRUNC) && !h->node->content.empty()) {
+      h->node->content.clear();
+      h->node->dirty = true;
+    }
+  } else if (snap->FindFile(path)) {
+    return -EROFS;
+  } else {
+    if (int rc = EnsureScratchParent(path); rc != 0) return rc;
+    h->kind = Handle::Kind::kScratch;
+    h->fd = ::open(ScratchPath(path).c_str(), flags | O_CREAT | O_CLOEXEC, mode);
+    if (h->fd < 0) return -errno;
+  }
+  *out = std::move(h);
+  return 0;
+}
+
+int TaskFilesystem::Read(Handle* h, char* buf, size_t size, off_t offset) {
+  if (h->kind == Handle::Kind::kScratch) {
+    ssize_t n = ::pread(h->fd, buf, size, offset);
+    return n < 0 ? -errno : static_cast<int>(n);
+  }
+  auto copy_out = [&](const std::string& content) {
+    if (static_cast<size_t>(offset) >= content.size()) return 0;
+    size_t n = std::min(size, content.size() - static_cast<size_t>(offset));
+    std::memcpy(buf, content.data() + offset, n);
+    return static_cast<int>(n);
+  };
+  if (h->node) {
+    std::lock_guard lock(mu_);
+    return copy_out(h->node->content);
+  }
+  return copy_out(*h->content);
+}
+
+int TaskFilesystem::Write(Handle* h, const char* buf, size_t size, off_t offset) {
+  if (h->kind == Handle::Kind::kScratch) {
+    ssize_t n = ::pwrite(h->fd, buf, size, offset);
+    return n < 0 ? -errno : static_cast<int>(n);
+  }
+  if (!h->node || !h->writable) return -EBADF;
+  if (static_cast<size_t>(offset) + size > kMaxTaskBytes) return -EFBIG;
+  std::lock_guard lock(mu_);
+  std::string& content = h->node->content;
+  if (content.size() < offset + size) content.resize(offset + size);
+  std::memcpy(content.data() + offset, buf, size);
+  h->node->dirty = true;
+  h->node->mtime = Now();
+  return static_cast<int>(size);
+}
+
+int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
+  if (size < 0) return -EINVAL;
+  if (h && h->kind == Handle::Kind::kScratch) return ::ftruncate(h->fd, size) == 0 ? 0 : -errno;
+  std::lock_guard lock(mu_);
+  std::shared_ptr<TaskNode> node = h ? h->node : nullptr;
+  auto snap = store_->snapshot();
+  if (!node) {
+    switch (Classify(path, *snap)) {
+      case Kind::kTask:
+        break;
+      case Kind::kTreeFile:
+        return -EROFS;
+      case Kind::kDir:
+        return -EISDIR;
+      case Kind::kScratch:
+        return ::truncate(ScratchPath(path).c_str(), size) == 0 ? 0 : -errno;
+      case Kind::kNone:
+        return -ENOENT;
+    }
+  }
+  if (static_cast<size_t>(size) > kMaxTaskBytes) return -EFBIG;
+  if (!node) node = NodeFor(path, snap);
+  if (node->content.size() != static_cast<size_t>(size)) {
+    node->content.resize(size);
+    node->dirty = true;
+    node->mtime = Now();
+  }
+  if (h || node->open_count > 0) return 0;
+  // truncate(2) by path: no close will follow, so save now.
+  int rc = SaveNode(*node);
+  if (!node->dirty) nodes_.erase(path);
+  return rc == -kInvalidTaskErrno ? 0 : rc;
+}
+
+int TaskFilesystem::Flush(Handle* h) {
+  if (!h->node) return 0;
+  std::lock_guard lock(mu_);
+  return h->node->dirty ? SaveNode(*h->node) : 0;
+}
+
+int TaskFilesystem::Fsync(Handle* h) {
+  if (h->kind == Handle::Kind::kScratch) return ::fsync(h->fd) == 0 ? 0 : -errno;
+  return Flush(h);
+}
+
+int TaskFilesystem::Release(Handle* h) {
+  if (h->kind == Handle::Kind::kScratch) {
+    ::close(h->fd);
+    return 0;
+  }
+  if (!h->node) return 0;
+  std::lock_guard lock(mu_);
+  TaskNode& node = *h->node;
+  --node.open_count;
+  if (node.dirty) SaveNode(node);
+  if (node.open_count == 0 && !node.dirty) {
+    if (auto it = nodes_.find(node.path); it != nodes_.end() && it->second == h->node) {
+      nodes_.erase(it);
+    }
+  }
+  return 0;
+}
+
+int TaskFilesystem::SaveNode(TaskNode& node) {
+  if (node.path.empty()) {  // unlinked while open: nothing to keep
+    node.dirty = false;
+    return 0;
+  }
+  SaveResult r = SaveTask(node.path, node.content, node.based_on);
+  if (r.kept) {
+    node.dirty = false;
+    node.failed = false;
+    node.based_on = store_->snapshot();
+    if (const auto* fe = node.based_on->FindFile(node.path); fe && r.rc == 0) {
+      node.mtime = fe->mtime;
+    }
+  } else {
+    node.failed = true;
+  }
+  return r.rc;
+}
+
+TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
+                                                    const std::string& content,
+                                                    const storage::SnapshotPtr& based_on) {
+  const std::string name = TaskNameOf(path);
+  Status valid = content.empty() ? Status::InvalidArgument("empty file")
+                                 : storage::ValidateTask(content);
+  if (!valid.ok()) {
+    Status st = drafts_.Put(path, content, valid.message());
+    if (!st.ok()) {
+      RecordError("could not keep the draft of " + name + ": " + st.ToString());
+      return {-ToErrno(st), false};
+    }
+    if (content.empty()) return {0, true};  // a new, empty file: nothing to say yet
+    RecordError(path + " is not a valid task and was kept as a draft, not committed: " +
+                valid.message() + " (fix it and save again, or delete it)");
+    return {-kInvalidTaskErrno, true};
+  }
+  auto snap = store_->snapshot();
+  const bool existed = snap->FindFile(path) != nullptr;
+  pending_deletes_.erase(path);  // saved again after being renamed away: an edit
+  int rc = CommitChanges({{path, content}}, (existed ? "edit " : "create ") + name, based_on);
+  if (rc == 0) {
+    drafts_.Remove(path);
+    return {0, true};
+  }
+  // The commit failed (disk full, store locked...): keep the bytes as a draft, retried later.
+  Status st = drafts_.Put(path, content, "not committed yet: the store refused the commit");
+  return {rc, st.ok()};
+}
+
+int TaskFilesystem::CommitChanges(const std::vector<storage::Change>& changes,
+                                  const std::string& message,
+                                  const storage::SnapshotPtr& based_on) {
+  auto outcome = store_->Commit(changes, message, based_on);
+  if (!outcome.ok()) {
+    RecordError("could not commit '" + message + "': " + outcome.status().ToString());
+    return -ToErrno(outcome.status());
+  }
+  if (outcome->merged_with_others) {
+    cv_.notify_all();  // the background thread shows the other process's changes
+  } else {
+    shown_ = outcome->snapshot;
+  }
+  std::remove(last_error_file_.c_str());
+  return 0;
+}
+
+}  // namespace taskfs::fusefs

@@ -1,0 +1,301 @@
+#define FUSE_USE_VERSION 312
+#include "fusefs/fuse_bridge.h"
+
+#include <fuse3/fuse.h>
+#include <fuse3/fuse_lowlevel.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <new>
+
+#include "fusefs/store_watcher.h"
+#include "fusefs/task_filesystem.h"
+#include "storage/log.h"
+
+namespace taskfs::fusefs {
+namespace {
+
+// The kernel caches entries and attributes this long; changes made outside the mount (sync,
+// git) are pushed out of its caches explicitly, so the timeouts can be long.
+constexpr double kCacheTimeoutSeconds = 3600;
+
+struct MountContext {
+  storage::Store* store;
+  std::unique_ptr<TaskFilesystem> fs;
+  std::unique_ptr<StoreWatcher> watcher;
+  std::string mount_record;
+};
+
+MountContext* Ctx() { return static_cast<MountContext*>(fuse_get_context()->private_data); }
+TaskFilesystem& Fs() { return *Ctx()->fs; }
+
+std::string Rel(const char* path) {
+  if (!path) return "";
+  return path[0] == '/' ? path + 1 : path;
+}
+
+Handle* H(fuse_file_info* fi) { return fi ? reinterpret_cast<Handle*>(fi->fh) : nullptr; }
+
+// Runs one FUSE operation: exceptions become errnos, never escape into libfuse.
+template <class Fn>
+int Guard(const char* op, Fn&& fn) noexcept {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  } catch (const std::exception& e) {
+    LogError(std::string(op) + ": " + e.what());
+    return -EIO;
+  } catch (...) {
+    LogError(std::string(op) + ": unknown exception");
+    return -EIO;
+  }
+}
+
+int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
+  return Guard("getattr", [&] { return Fs().GetAttr(Rel(path), st, H(fi)); });
+}
+
+// With nullpath_ok, libfuse passes no path to readdir: opendir keeps it in the handle.
+int OpOpendir(const char* path, fuse_file_info* fi) {
+  return Guard("opendir", [&] {
+    fi->fh = reinterpret_cast<uint64_t>(new std::string(Rel(path)));
+    return 0;
+  });
+}
+
+int OpReleasedir(const char*, fuse_file_info* fi) {
+  delete reinterpret_cast<std::string*>(fi->fh);
+  return 0;
+}
+
+int OpReaddir(const char*, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info* fi,
+              fuse_readdir_flags) {
+  return Guard("readdir", [&] {
+    std::vector<std::string> names;
+    const auto& path = *reinterpret_cast<std::string*>(fi->fh);
+    if (int rc = Fs().ReadDir(path, &names); rc != 0) return rc;
+    filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+    filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+    for (const auto& n : names) filler(buf, n.c_str(), nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+    return 0;
+  });
+}
+
+void SetOpenFlags(fuse_file_info* fi, const Handle& h) {
+  fi->fh = reinterpret_cast<uint64_t>(&h);
+  if (h.kind != Handle::Kind::kScratch) fi->keep_cache = 1;
+  // A read-only task has nothing to commit at close: spare the kernel a FLUSH round trip.
+  if (!h.writable && !h.node) fi->noflush = 1;
+}
+
+int OpOpen(const char* path, fuse_file_info* fi) {
+  return Guard("open", [&] {
+    std::unique_ptr<Handle> h;
+    if (int rc = Fs().Open(Rel(path), fi->flags, &h); rc != 0) return rc;
+    SetOpenFlags(fi, *h);
+    h.release();
+    return 0;
+  });
+}
+
+int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
+  return Guard("create", [&] {
+    std::unique_ptr<Handle> h;
+    if (int rc = Fs().Create(Rel(path), mode, fi->flags, &h); rc != 0) return rc;
+    SetOpenFlags(fi, *h);
+    h.release();
+    return 0;
+  });
+}
+
+int OpRead(const char*, char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  return Guard("read", [&] { return Fs().Read(H(fi), buf, size, off); });
+}
+
+int OpWrite(const char*, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  return Guard("write", [&] { return Fs().Write(H(fi), buf, size, off); });
+}
+
+int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
+  return Guard("truncate", [&] { return Fs().Truncate(Rel(path), size, H(fi)); });
+}
+
+int OpFlush(const char*, fuse_file_info* fi) {
+  return Guard("flush", [&] { return Fs().Flush(H(fi)); });
+}
+
+int OpFsync(const char*, int, fuse_file_info* fi) {
+  return Guard("fsync", [&] { return Fs().Fsync(H(fi)); });
+}
+
+int OpRelease(const char*, fuse_file_info* fi) {
+  return Guard("release", [&] {
+    std::unique_ptr<Handle> h(H(fi));
+    return Fs().Release(h.get());
+  });
+}
+
+int OpUnlink(const char* path) {
+  return Guard("unlink", [&] { return Fs().Unlink(Rel(path)); });
+}
+
+int OpRename(const char* from, const char* to, unsigned int flags) {
+  return Guard("rename", [&] { return Fs().Rename(Rel(from), Rel(to), flags); });
+}
+
+int OpMkdir(const char* path, mode_t mode) {
+  return Guard("mkdir", [&] { return Fs().Mkdir(Rel(path), mode); });
+}
+
+int OpRmdir(const char* path) {
+  return Guard("rmdir", [&] { return Fs().Rmdir(Rel(path)); });
+}
+
+int OpSymlink(const char* target, const char* path) {
+  return Guard("symlink", [&] { return Fs().Symlink(target, Rel(path)); });
+}
+
+int OpReadlink(const char* path, char* buf, size_t size) {
+  return Guard("readlink", [&] { return Fs().Readlink(Rel(path), buf, size); });
+}
+
+int OpLink(const char*, const char*) { return -EPERM; }  // tasks are one file each
+
+int OpChmod(const char* path, mode_t mode, fuse_file_info* fi) {
+  return Guard("chmod", [&] { return Fs().Chmod(Rel(path), mode, H(fi)); });
+}
+
+int OpChown(const char* path, uid_t uid, gid_t gid, fuse_file_info* fi) {
+  return Guard("chown", [&] { return Fs().Chown(Rel(path), uid, gid, H(fi)); });
+}
+
+int OpUtimens(const char* path, const struct timespec ts[2], fuse_file_info* fi) {
+  return Guard("utimens", [&] { return Fs().Utimens(Rel(path), ts, H(fi)); });
+}
+
+int OpStatfs(const char*, struct statvfs* st) {
+  return Guard("statfs", [&] { return Fs().StatFs(st); });
+}
+
+int OpSetxattr(const char*, const char*, const char*, size_t, int) { return -ENOTSUP; }
+int OpGetxattr(const char*, const char*, char*, size_t) { return -ENOTSUP; }
+int OpListxattr(const char*, char*, size_t) { return 0; }
+int OpRemovexattr(const char*, const char*) { return -ENOTSUP; }
+
+void* OpInit(fuse_conn_info*, fuse_config* cfg) {
+  cfg->entry_timeout = kCacheTimeoutSeconds;
+  cfg->attr_timeout = kCacheTimeoutSeconds;
+  cfg->negative_timeout = 0;
+  cfg->kernel_cache = 1;
+  cfg->nullpath_ok = 1;
+  cfg->hard_remove = 1;
+  MountContext* ctx = Ctx();
+  struct fuse* f = fuse_get_context()->fuse;
+  // Threads start here, after daemonizing (a fork would not carry them).
+  if (Status st = ctx->fs->Start(); !st.ok()) LogError(st.ToString());
+  auto invalidate = [f](const std::vector<std::string>& paths) {
+    for (const auto& p : paths) fuse_invalidate_path(f, ("/" + p).c_str());
+  };
+  ctx->fs->SetInvalidator(invalidate);
+  ctx->watcher = std::make_unique<StoreWatcher>(ctx->store->git_dir(), [ctx, invalidate] {
+    auto paths = ctx->fs->Refresh();
+    if (!paths.empty()) invalidate(paths);
+  });
+  if (Status st = ctx->watcher->Start(); !st.ok()) {
+    LogWarning("changes by other processes will not show until remount: " + st.ToString());
+  }
+  return ctx;
+}
+
+void OpDestroy(void* data) {
+  auto* ctx = static_cast<MountContext*>(data);
+  if (ctx->watcher) ctx->watcher->Stop();
+  ctx->fs->Shutdown();
+  std::remove(ctx->mount_record.c_str());
+}
+
+fuse_operations MakeOperations() {
+  fuse_operations ops{};
+  ops.getattr = OpGetattr;
+  ops.readlink = OpReadlink;
+  ops.mkdir = OpMkdir;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpRmdir;
+  ops.symlink = OpSymlink;
+  ops.rename = OpRename;
+  ops.link = OpLink;
+  ops.chmod = OpChmod;
+  ops.chown = OpChown;
+  ops.truncate = OpTruncate;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.write = OpWrite;
+  ops.statfs = OpStatfs;
+  ops.flush = OpFlush;
+  ops.release = OpRelease;
+  ops.fsync = OpFsync;
+  ops.setxattr = OpSetxattr;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  ops.removexattr = OpRemovexattr;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.releasedir = OpReleasedir;
+  ops.init = OpInit;
+  ops.destroy = OpDestroy;
+  ops.create = OpCreate;
+  ops.utimens = OpUtimens;
+  return ops;
+}
+
+}  // namespace
+
+int RunMount(storage::Store* store, const MountOptions& options) {
+  MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,
+                   store->local_dir() + "/mount"};
+  std::vector<std::string> argv = {"taskfs", "-o", "fsname=taskfs,subtype=taskfs"};
+  if (options.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
+  if (options.debug) argv.push_back("-d");
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
+  const fuse_operations ops = MakeOperations();
+  struct fuse* f = fuse_new(&args, &ops, sizeof ops, &ctx);
+  if (!f) {
+    LogError("could not set up the FUSE session");
+    return 1;
+  }
+  if (fuse_mount(f, options.mountpoint.c_str()) != 0) {
+    LogError("could not mount at " + options.mountpoint +
+             " (does it exist, is it empty, is /dev/fuse usable? a dead mount there needs "
+             "`taskfs umount " + options.mountpoint + "`)");
+    fuse_destroy(f);
+    return 1;
+  }
+  if (fuse_daemonize(options.foreground ? 1 : 0) != 0) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    return 1;
+  }
+  if (!options.foreground) LogToSyslog("taskfs");
+  {
+    std::ofstream record(ctx.mount_record, std::ios::trunc);
+    record << ::getpid() << '\n' << options.mountpoint << '\n';
+  }
+  fuse_set_signal_handlers(fuse_get_session(f));
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(loop, 16);
+  int rc = fuse_loop_mt(f, loop);
+  fuse_loop_cfg_destroy(loop);
+  fuse_remove_signal_handlers(fuse_get_session(f));
+  fuse_unmount(f);
+  fuse_destroy(f);
+  fuse_opt_free_args(&args);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace taskfs::fusefs

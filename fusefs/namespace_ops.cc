@@ -1,0 +1,291 @@
+// TaskFilesystem: changes to the namespace (unlink, rename, mkdir, rmdir, symlinks).
+//
+// A rename between a task name and a scratch name is how editors save: rsync, sed -i and GUI
+// editors write a temp file and rename it over the task (one commit: "edit x"); vim renames the
+// task to a backup name first and writes a new file (the store's delete is deferred, see
+// task_filesystem.h).
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fusefs/errno_map.h"
+#include "fusefs/task_filesystem.h"
+#include "storage/log.h"
+#include "storage/task_name.h"
+#include "storage/task_validate.h"
+
+namespace taskfs::fusefs {
+
+using storage::Change;
+using storage::IsTaskPath;
+using storage::TaskNameOf;
+
+namespace {
+
+std::string ParentOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+int CheckNewName(const std::string& path) {
+  const std::string name = path.substr(path.rfind('/') + 1);
+  if (name.size() > storage::kMaxNameBytes) return -ENAMETOOLONG;
+  return storage::CheckComponent(name).ok() ? 0 : -EINVAL;
+}
+
+// Writes `content` to `file` through a temp file and rename, so the file is never half-written.
+int WriteFileAtomically(const std::string& file, const std::string& content) {
+  const std::string tmp = file + ".taskfs-tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -errno;
+  ssize_t n = ::write(fd, content.data(), content.size());
+  int err = n == static_cast<ssize_t>(content.size()) ? 0 : (n < 0 ? errno : EIO);
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(tmp.c_str(), file.c_str()) != 0) err = errno;
+  if (err) ::unlink(tmp.c_str());
+  return -err;
+}
+
+}  // namespace
+
+int TaskFilesystem::Unlink(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  switch (Classify(path, *snap)) {
+    case Kind::kTask: {
+      if (auto it = nodes_.find(path); it != nodes_.end()) {
+        it->second->path.clear();
+        it->second->dirty = false;
+        nodes_.erase(it);
+      }
+      if (Status st = drafts_.Remove(path); !st.ok()) return -ToErrno(st);
+      if (!snap->FindFile(path)) return 0;
+      return CommitChanges({{path, std::nullopt}}, "delete " + TaskNameOf(path), nullptr);
+    }
+    case Kind::kTreeFile:
+      return -EROFS;
+    case Kind::kDir:
+      return -EISDIR;
+    case Kind::kScratch:
+      return ::unlink(ScratchPath(path).c_str()) == 0 ? 0 : -errno;
+    case Kind::kNone:
+      return -ENOENT;
+  }
+  return -EIO;
+}
+
+int TaskFilesystem::Mkdir(const std::string& path, mode_t mode) {
+  if (int rc = CheckNewName(path); rc != 0) return rc;
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
+  if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
+  if (int rc = EnsureScratchParent(path); rc != 0) return rc;
+  return ::mkdir(ScratchPath(path).c_str(), mode | 0700) == 0 ? 0 : -errno;
+}
+
+int TaskFilesystem::Rmdir(const std::string& path) {
+  if (path.empty()) return -EBUSY;
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  if (int rc = ListLocked(path, *store_->snapshot(), &names); rc != 0) return rc;
+  if (!names.empty()) return -ENOTEMPTY;
+  if (::rmdir(ScratchPath(path).c_str()) != 0 && errno != ENOENT) return -errno;
+  return 0;
+}
+
+int TaskFilesystem::Symlink(const std::string& target, const std::string& path) {
+  if (int rc = CheckNewName(path); rc != 0) return rc;
+  if (IsTaskPath(path)) return -EPERM;  // a task is a regular file
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
+  if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
+  if (int rc = EnsureScratchParent(path); rc != 0) return rc;
+  return ::symlink(target.c_str(), ScratchPath(path).c_str()) == 0 ? 0 : -errno;
+}
+
+int TaskFilesystem::Readlink(const std::string& path, char* buf, size_t size) {
+  if (size == 0) return -EINVAL;
+  std::lock_guard lock(mu_);
+  if (Classify(path, *store_->snapshot()) != Kind::kScratch) return -EINVAL;
+  ssize_t n = ::readlink(ScratchPath(path).c_str(), buf, size - 1);
+  if (n < 0) return -errno;
+  buf[n] = '\0';
+  return 0;
+}
+
+int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsigned flags) {
+  if (flags & RENAME_EXCHANGE) return -EINVAL;
+  if (int rc = CheckNewName(to); rc != 0) return rc;
+  if (from == to) return 0;
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  const Kind kf = Classify(from, *snap);
+  const Kind kt = Classify(to, *snap);
+  if (kf == Kind::kNone) return -ENOENT;
+  if ((flags & RENAME_NOREPLACE) && kt != Kind::kNone) return -EEXIST;
+  if (kf == Kind::kTreeFile || kt == Kind::kTreeFile) return -EROFS;
+  if (!IsDir(ParentOf(to), *snap)) return -ENOENT;
+  if (to.starts_with(from + "/")) return -EINVAL;
+  if (kf == Kind::kDir) {
+    if (kt != Kind::kNone && kt != Kind::kDir) return -ENOTDIR;
+    if (kt == Kind::kDir) {
+      std::vector<std::string> names;
+      if (int rc = ListLocked(to, *snap, &names); rc != 0) return rc;
+      if (!names.empty()) return -ENOTEMPTY;
+    }
+    return RenameDir(from, to, snap);
+  }
+  if (kt == Kind::kDir) return -EISDIR;
+  const bool to_task = IsTaskPath(to);
+  if (kf == Kind::kTask && !to_task) return TaskToScratch(from, to, snap);
+  if (kf == Kind::kScratch && to_task) return ScratchToTask(from, to, snap);
+  if (kf == Kind::kScratch) {
+    if (int rc = EnsureScratchParent(to); rc != 0) return rc;
+    return ::rename(ScratchPath(from).c_str(), ScratchPath(to).c_str()) == 0 ? 0 : -errno;
+  }
+
+  // Task to task: one commit that moves the bytes (and replaces the target, if any).
+  auto content = TaskContent(from, *snap);
+  if (auto it = nodes_.find(to); it != nodes_.end()) {
+    it->second->path.clear();
+    nodes_.erase(it);
+  }
+  pending_deletes_.erase(to);
+  const bool valid = !content->empty() && storage::ValidateTask(*content).ok();
+  std::vector<Change> changes;
+  if (snap->FindFile(from)) changes.push_back({from, std::nullopt});
+  if (valid) {
+    changes.push_back({to, *content});
+  } else if (Status st = drafts_.Put(to, *content, DraftReason(*content)); !st.ok()) {
+    return -ToErrno(st);
+  }
+  if (!changes.empty()) {
+    int rc = CommitChanges(changes,
+                           "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to), nullptr);
+    if (rc != 0) return rc;
+  }
+  if (valid) drafts_.Remove(to);
+  drafts_.Remove(from);
+  if (auto it = nodes_.find(from); it != nodes_.end()) {
+    auto node = it->second;
+    nodes_.erase(it);
+    node->path = to;
+    node->dirty = false;
+    node->based_on = store_->snapshot();
+    nodes_[to] = node;
+  }
+  return 0;
+}
+
+int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to,
+                                  const storage::SnapshotPtr& snap) {
+  auto content = TaskContent(from, *snap);
+  if (int rc = EnsureScratchParent(to); rc != 0) return rc;
+  if (int rc = WriteFileAtomically(ScratchPath(to), *content); rc != 0) return rc;
+  if (auto it = nodes_.find(from); it != nodes_.end()) {
+    it->second->path.clear();
+    nodes_.erase(it);
+  }
+  drafts_.Remove(from);
+  if (snap->FindFile(from)) {
+    pending_deletes_[from] = {std::chrono::steady_clock::now() + kPendingDeleteDelay};
+    cv_.notify_all();
+  }
+  return 0;
+}
+
+int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to,
+                                  const storage::SnapshotPtr& snap) {
+  const std::string file = ScratchPath(from);
+  struct stat st;
+  if (::lstat(file.c_str(), &st) != 0) return -errno;
+  if (!S_ISREG(st.st_mode)) return -EINVAL;
+  if (static_cast<size_t>(st.st_size) > storage::kMaxTaskBytes) return -EFBIG;
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (!in.good() && !in.eof()) return -EIO;
+  SaveResult r = SaveTask(to, buf.str(), snap);
+  if (!r.kept) return r.rc;  // the scratch file stays: nothing lost
+  ::unlink(file.c_str());
+  if (auto it = nodes_.find(to); it != nodes_.end()) {
+    it->second->path.clear();
+    nodes_.erase(it);
+  }
+  return 0;
+}
+
+int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
+                              const storage::SnapshotPtr& snap) {
+  const std::string from_prefix = from + "/";
+  std::vector<Change> changes;
+  bool hidden_target = !storage::IsTaskFolderPath(to);
+  snap->ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
+    if (!path.starts_with(from_prefix)) return;
+    changes.push_back({path, std::nullopt});
+    const std::string moved = to + path.substr(from.size());
+    if (!pending_deletes_.erase(path)) changes.push_back({moved, *fe.content});
+  });
+  if (hidden_target && (!changes.empty() || drafts_.HoldsFolder(from))) {
+    return -EINVAL;  // tasks can't live in a hidden folder
+  }
+  struct stat st;
+  if (::lstat(ScratchPath(from).c_str(), &st) == 0) {
+    if (int rc = EnsureScratchParent(to); rc != 0) return rc;
+    if (::rename(ScratchPath(from).c_str(), ScratchPath(to).c_str()) != 0) return -errno;
+  }
+  if (!changes.empty()) {
+    int rc = CommitChanges(changes, "rename " + from + " -> " + to, nullptr);
+    if (rc != 0) {
+      ::rename(ScratchPath(to).c_str(), ScratchPath(from).c_str());
+      return rc;
+    }
+  }
+  std::vector<std::pair<std::string, Draft>> moved_drafts;
+  for (const auto& [path, d] : drafts_.all()) {
+    if (path.starts_with(from_prefix)) moved_drafts.emplace_back(path, d);
+  }
+  for (const auto& [path, d] : moved_drafts) {
+    drafts_.Put(to + path.substr(from.size()), *d.content, d.reason);
+    drafts_.Remove(path);
+  }
+  std::vector<std::shared_ptr<TaskNode>> moved_nodes;
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (it->first.starts_with(from_prefix)) {
+      moved_nodes.push_back(it->second);
+      it = nodes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& node : moved_nodes) {
+    node->path = to + node->path.substr(from.size());
+    nodes_[node->path] = node;
+  }
+  return 0;
+}
+
+void TaskFilesystem::CommitDuePendingDeletes(bool all) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Change> changes;
+  std::string names;
+  for (auto it = pending_deletes_.begin(); it != pending_deletes_.end();) {
+    if (all || it->second.due <= now) {
+      changes.push_back({it->first, std::nullopt});
+      names += (names.empty() ? "" : ", ") + TaskNameOf(it->first);
+      it = pending_deletes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!changes.empty()) CommitChanges(changes, "delete " + names, nullptr);
+}
+
+}  // namespace taskfs::fusefs

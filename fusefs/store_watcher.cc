@@ -1,0 +1,74 @@
+#include "fusefs/store_watcher.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace taskfs::fusefs {
+
+StoreWatcher::StoreWatcher(std::string git_dir, std::function<void()> on_change,
+                           std::chrono::milliseconds debounce)
+    : git_dir_(std::move(git_dir)), on_change_(std::move(on_change)), debounce_(debounce) {}
+
+StoreWatcher::~StoreWatcher() { Stop(); }
+
+Status StoreWatcher::Start() {
+  inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (inotify_fd_ < 0) return Status::FromErrno(errno, "inotify_init1");
+  if (pipe2(stop_pipe_, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe2");
+  const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE;
+  // Branches are updated by writing a .lock file and renaming it over the ref, or by rewriting
+  // packed-refs in the git dir. Watch the git dir and every folder under refs/heads.
+  if (inotify_add_watch(inotify_fd_, git_dir_.c_str(), mask) < 0) {
+    return Status::FromErrno(errno, "watching " + git_dir_);
+  }
+  std::error_code ec;
+  const std::string heads = git_dir_ + "refs/heads";
+  inotify_add_watch(inotify_fd_, heads.c_str(), mask);
+  for (auto it = std::filesystem::recursive_directory_iterator(heads, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory()) inotify_add_watch(inotify_fd_, it->path().c_str(), mask);
+  }
+  thread_ = std::thread([this] { Run(); });
+  return Status::OK();
+}
+
+void StoreWatcher::Stop() {
+  if (thread_.joinable()) {
+    char c = 'x';
+    (void)!::write(stop_pipe_[1], &c, 1);
+    thread_.join();
+  }
+  for (int* fd : {&inotify_fd_, &stop_pipe_[0], &stop_pipe_[1]}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+}
+
+void StoreWatcher::Run() {
+  char buf[8192];
+  bool pending = false;
+  while (true) {
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    // While a change is pending, wait only the debounce interval for more events.
+    int rc = ::poll(fds, 2, pending ? static_cast<int>(debounce_.count()) : -1);
+    if (rc < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+    if (rc > 0 && (fds[0].revents & POLLIN)) {
+      while (::read(inotify_fd_, buf, sizeof buf) > 0) {
+      }
+      pending = true;
+      continue;
+    }
+    if (pending) {
+      pending = false;
+      on_change_();
+    }
+  }
+}
+
+}  // namespace taskfs::fusefs

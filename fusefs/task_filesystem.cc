@@ -1,0 +1,305 @@
+// TaskFilesystem: construction, classification of paths, attributes, listings, refresh and the
+// background thread. File I/O is in file_io.cc, namespace changes in namespace_ops.cc.
+#include "fusefs/task_filesystem.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "fusefs/errno_map.h"
+#include "storage/log.h"
+#include "storage/task_name.h"
+#include "storage/task_validate.h"
+
+namespace taskfs::fusefs {
+
+using storage::IsTaskPath;
+using storage::Snapshot;
+
+namespace {
+constexpr auto kRetryInterval = std::chrono::seconds(5);
+
+std::string ParentOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+}  // namespace
+
+TaskFilesystem::TaskFilesystem(storage::Store* store)
+    : store_(store),
+      scratch_root_(store->local_dir() + "/scratch"),
+      last_error_file_(store->local_dir() + "/last-error"),
+      drafts_(store->local_dir() + "/drafts"),
+      uid_(::getuid()),
+      gid_(::getgid()) {
+  shown_ = store_->snapshot();
+}
+
+TaskFilesystem::~TaskFilesystem() { Shutdown(); }
+
+Status TaskFilesystem::Start() {
+  std::error_code ec;
+  std::filesystem::create_directories(scratch_root_, ec);
+  if (ec) return Status::FromErrno(ec.value(), "creating " + scratch_root_);
+  {
+    std::lock_guard lock(mu_);
+    TASKFS_RETURN_IF_ERROR(drafts_.Load());
+  }
+  background_ = std::thread([this] { BackgroundLoop(); });
+  return Status::OK();
+}
+
+void TaskFilesystem::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (background_.joinable()) background_.join();
+  std::lock_guard lock(mu_);
+  for (auto& [path, node] : nodes_) {
+    if (node->dirty) SaveNode(*node);
+  }
+  CommitDuePendingDeletes(/*all=*/true);
+  store_->SaveMtimes();
+}
+
+void TaskFilesystem::SetInvalidator(std::function<void(const std::vector<std::string>&)> fn) {
+  std::lock_guard lock(mu_);
+  invalidate_ = std::move(fn);
+}
+
+std::string TaskFilesystem::ScratchPath(const std::string& path) const {
+  return path.empty() ? scratch_root_ : scratch_root_ + "/" + path;
+}
+
+int TaskFilesystem::EnsureScratchParent(const std::string& path) const {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(ScratchPath(path)).parent_path(), ec);
+  return ec ? -ec.value() : 0;
+}
+
+bool TaskFilesystem::TaskExists(const std::string& path, const Snapshot& snap) const {
+  if (nodes_.count(path) || drafts_.Find(path)) return true;
+  return snap.FindFile(path) && !pending_deletes_.count(path);
+}
+
+std::shared_ptr<const std::string> TaskFilesystem::TaskContent(const std::string& path,
+                                                               const Snapshot& snap) const {
+  if (auto it = nodes_.find(path); it != nodes_.end()) {
+    return std::make_shared<const std::string>(it->second->content);
+  }
+  if (const Draft* d = drafts_.Find(path)) return d->content;
+  if (pending_deletes_.count(path)) return nullptr;
+  const storage::FileEntry* fe = snap.FindFile(path);
+  return fe ? fe->content : nullptr;
+}
+
+bool TaskFilesystem::IsDir(const std::string& path, const Snapshot& snap) const {
+  if (snap.IsDir(path) || drafts_.HoldsFolder(path)) return true;
+  struct stat st;
+  return ::lstat(ScratchPath(path).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+TaskFilesystem::Kind TaskFilesystem::Classify(const std::string& path,
+                                              const Snapshot& snap) const {
+  if (path.empty()) return Kind::kDir;
+  if (IsTaskPath(path) && TaskExists(path, snap)) return Kind::kTask;
+  if (!IsTaskPath(path) && snap.FindFile(path)) return Kind::kTreeFile;
+  if (IsDir(path, snap)) return Kind::kDir;
+  struct stat st;
+  if (::lstat(ScratchPath(path).c_str(), &st) == 0) return Kind::kScratch;
+  return Kind::kNone;
+}
+
+void TaskFilesystem::FillTaskStat(struct stat* st, size_t size, int64_t mtime) const {
+  *st = {};
+  st->st_mode = S_IFREG | 0644;
+  st->st_nlink = 1;
+  st->st_uid = uid_;
+  st->st_gid = gid_;
+  st->st_size = static_cast<off_t>(size);
+  st->st_blksize = 4096;
+  st->st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+  st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = mtime;
+}
+
+int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h) {
+  if (h && h->kind == Handle::Kind::kScratch) return ::fstat(h->fd, st) == 0 ? 0 : -errno;
+  std::lock_guard lock(mu_);
+  if (h && h->node) {
+    FillTaskStat(st, h->node->content.size(), h->node->mtime);
+    return 0;
+  }
+  if (h && h->content) {
+    FillTaskStat(st, h->content->size(), h->mtime);
+    if (h->kind == Handle::Kind::kTreeFile) st->st_mode = S_IFREG | 0444;
+    return 0;
+  }
+  auto snap = store_->snapshot();
+  switch (Classify(path, *snap)) {
+    case Kind::kTask:
+      if (auto it = nodes_.find(path); it != nodes_.end()) {
+        FillTaskStat(st, it->second->content.size(), it->second->mtime);
+      } else if (const Draft* d = drafts_.Find(path)) {
+        FillTaskStat(st, d->content->size(), d->mtime);
+      } else {
+        const storage::FileEntry* fe = snap->FindFile(path);
+        FillTaskStat(st, fe->content->size(), fe->mtime);
+      }
+      return 0;
+    case Kind::kTreeFile: {
+      const storage::FileEntry* fe = snap->FindFile(path);
+      FillTaskStat(st, fe->content->size(), fe->mtime);
+      st->st_mode = S_IFREG | 0444;
+      return 0;
+    }
+    case Kind::kDir:
+      *st = {};
+      st->st_mode = S_IFDIR | 0755;
+      st->st_nlink = 2;
+      st->st_uid = uid_;
+      st->st_gid = gid_;
+      st->st_size = 4096;
+      st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = snap->commit_time();
+      return 0;
+    case Kind::kScratch:
+      return ::lstat(ScratchPath(path).c_str(), st) == 0 ? 0 : -errno;
+    case Kind::kNone:
+      return -ENOENT;
+  }
+  return -EIO;
+}
+
+int TaskFilesystem::ReadDir(const std::string& path, std::vector<std::string>* names) {
+  std::lock_guard lock(mu_);
+  return ListLocked(path, *store_->snapshot(), names);
+}
+
+int TaskFilesystem::ListLocked(const std::string& path, const Snapshot& snap_ref,
+                               std::vector<std::string>* names) const {
+  const Snapshot* snap = &snap_ref;
+  Kind kind = Classify(path, *snap);
+  if (kind == Kind::kNone) return -ENOENT;
+  if (kind != Kind::kDir) return -ENOTDIR;
+  const std::string prefix = path.empty() ? "" : path + "/";
+  std::set<std::string> all;
+  for (std::string& name : snap->List(path)) {
+    if (!pending_deletes_.count(prefix + name)) all.insert(std::move(name));
+  }
+  for (std::string& name : drafts_.ListDir(path)) all.insert(std::move(name));
+  for (const auto& [node_path, node] : nodes_) {
+    if (ParentOf(node_path) == path) all.insert(node_path.substr(prefix.size()));
+  }
+  if (DIR* dir = ::opendir(ScratchPath(path).c_str())) {
+    while (struct dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") all.insert(std::move(name));
+    }
+    ::closedir(dir);
+  }
+  names->assign(all.begin(), all.end());
+  return 0;
+}
+
+int TaskFilesystem::Chmod(const std::string& path, mode_t mode, Handle* h) {
+  if (h && h->kind == Handle::Kind::kScratch) return ::fchmod(h->fd, mode) == 0 ? 0 : -errno;
+  std::lock_guard lock(mu_);
+  Kind kind = Classify(path, *store_->snapshot());
+  if (kind == Kind::kNone) return -ENOENT;
+  if (kind != Kind::kScratch) return 0;  // tasks are 0644 in git; accepted, nothing to keep
+  return ::chmod(ScratchPath(path).c_str(), mode) == 0 ? 0 : -errno;
+}
+
+int TaskFilesystem::Chown(const std::string& path, uid_t uid, gid_t gid, Handle* h) {
+  if (h && h->kind == Handle::Kind::kScratch) return ::fchown(h->fd, uid, gid) == 0 ? 0 : -errno;
+  std::lock_guard lock(mu_);
+  Kind kind = Classify(path, *store_->snapshot());
+  if (kind == Kind::kNone) return -ENOENT;
+  if (kind != Kind::kScratch) return 0;
+  return ::lchown(ScratchPath(path).c_str(), uid, gid) == 0 ? 0 : -errno;
+}
+
+int TaskFilesystem::Utimens(const std::string& path, const struct timespec ts[2], Handle* h) {
+  if (h && h->kind == Handle::Kind::kScratch) return ::futimens(h->fd, ts) == 0 ? 0 : -errno;
+  std::lock_guard lock(mu_);
+  Kind kind = Classify(path, *store_->snapshot());
+  if (kind == Kind::kNone) return -ENOENT;
+  if (kind != Kind::kScratch) return 0;  // a task's mtime is the time of its last change
+  return ::utimensat(AT_FDCWD, ScratchPath(path).c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0 ? 0
+                                                                                       : -errno;
+}
+
+int TaskFilesystem::StatFs(struct statvfs* st) {
+  if (::statvfs(scratch_root_.c_str(), st) != 0) return -errno;
+  st->f_namemax = storage::kMaxNameBytes;
+  return 0;
+}
+
+std::vector<std::string> TaskFilesystem::Refresh() {
+  std::lock_guard lock(mu_);
+  auto snap = store_->Refresh();
+  if (!snap.ok()) {
+    RecordError(snap.status().ToString());
+    return {};
+  }
+  if (*snap == shown_) return {};
+  std::set<std::string> paths;
+  for (const std::string& p : Snapshot::ChangedPaths(*shown_, **snap)) {
+    paths.insert(p);
+    for (std::string dir = ParentOf(p);; dir = ParentOf(dir)) {
+      paths.insert(dir);
+      if (dir.empty()) break;
+    }
+  }
+  shown_ = *snap;
+  return {paths.begin(), paths.end()};
+}
+
+void TaskFilesystem::RecordError(const std::string& message) {
+  LogError(message);
+  std::ofstream out(last_error_file_, std::ios::trunc);
+  out << std::time(nullptr) << ' ' << message << '\n';
+}
+
+void TaskFilesystem::BackgroundLoop() {
+  std::unique_lock lock(mu_);
+  auto next_retry = std::chrono::steady_clock::now() + kRetryInterval;
+  while (!stopping_) {
+    auto wake = next_retry;
+    for (const auto& [path, pd] : pending_deletes_) wake = std::min(wake, pd.due);
+    cv_.wait_until(lock, wake);
+    if (stopping_) break;
+    CommitDuePendingDeletes(/*all=*/false);
+    if (std::chrono::steady_clock::now() >= next_retry) {
+      next_retry = std::chrono::steady_clock::now() + kRetryInterval;
+      // Saves that failed to commit (disk full, store locked) are retried here.
+      for (auto& [path, node] : nodes_) {
+        if (node->dirty && node->failed) SaveNode(*node);
+      }
+      std::vector<std::pair<std::string, std::string>> retry;
+      for (const auto& [path, d] : drafts_.all()) {
+        if (!d.content->empty() && storage::ValidateTask(*d.content).ok() && !nodes_.count(path)) {
+          retry.emplace_back(path, *d.content);
+        }
+      }
+      for (const auto& [path, content] : retry) SaveTask(path, content, nullptr);
+    }
+    if (shown_ != store_->snapshot() && invalidate_) {
+      // Our own commit was merged with another process's: show theirs too.
+      auto invalidate = invalidate_;
+      lock.unlock();
+      auto paths = Refresh();
+      if (!paths.empty()) invalidate(paths);
+      lock.lock();
+    }
+  }
+}
+
+}  // namespace taskfs::fusefs

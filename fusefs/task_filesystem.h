@@ -1,0 +1,157 @@
+// TaskFilesystem: the mount's logic, kernel-free. Maps file operations on paths to store
+// operations, so it can be tested by calling it directly; fuse_bridge.cc binds it to libfuse.
+//
+// What a path is:
+//  - a task ("x.yaml", see storage/task_name.h): bytes come from, in order, a file open for
+//    writing (its buffer), a draft (an invalid save), the store's snapshot. Writes are buffered
+//    and committed on flush/fsync (close), never per write().
+//  - a file in the store's tree that is not a task (e.g. a README committed by git): read-only.
+//  - anything else: local scratch (editor swap files, temp files), a real file in the store's
+//    local dir, never committed.
+//  - a folder: a folder of the tree, or of scratch (empty folders live there).
+// A task renamed to a scratch name (vim's backup dance: x.yaml -> x.yaml~, write x.yaml) is not
+// deleted in the store at once: the delete waits kPendingDeleteDelay, and a new save of the
+// same task in the meantime becomes a plain edit, so history stays continuous.
+//
+// Every operation returns 0 (or a byte count) or -errno, and never throws.
+// Thread-safety: all public methods may be called concurrently (the FUSE loop is
+// multithreaded). Lock order: mu_, then the store's internal lock.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fusefs/drafts.h"
+#include "storage/store.h"
+
+namespace taskfs::fusefs {
+
+inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
+
+// A task open for writing; shared by every handle open on it.
+struct TaskNode {
+  std::string path;  // current path; empty once unlinked
+  std::string content;
+  storage::SnapshotPtr based_on;  // snapshot the edit started from
+  bool dirty = false;
+  bool failed = false;  // the last commit attempt failed (not a validation error)
+  int open_count = 0;
+  int64_t mtime = 0;
+};
+
+// What an open file descriptor refers to.
+struct Handle {
+  enum class Kind { kTask, kTreeFile, kScratch } kind = Kind::kTask;
+  std::shared_ptr<TaskNode> node;                 // kTask opened for writing, or shared
+  std::shared_ptr<const std::string> content;     // kTask read-only, or kTreeFile
+  int64_t mtime = 0;                              // with `content`
+  int fd = -1;                                    // kScratch
+  bool writable = false;
+};
+
+class TaskFilesystem {
+ public:
+  // `store` must outlive this object.
+  explicit TaskFilesystem(storage::Store* store);
+  ~TaskFilesystem();
+
+  // Loads drafts and starts the background thread (pending deletes). Call after daemonizing.
+  Status Start();
+  // Commits what is still buffered or pending; called at unmount.
+  void Shutdown();
+
+  // Paths are relative, without a leading '/' ("" is the root).
+  int GetAttr(const std::string& path, struct stat* st, Handle* h);
+  int ReadDir(const std::string& path, std::vector<std::string>* names);
+  int Open(const std::string& path, int flags, std::unique_ptr<Handle>* out);
+  int Create(const std::string& path, mode_t mode, int flags, std::unique_ptr<Handle>* out);
+  int Read(Handle* h, char* buf, size_t size, off_t offset);
+  int Write(Handle* h, const char* buf, size_t size, off_t offset);
+  int Truncate(const std::string& path, off_t size, Handle* h);
+  int Flush(Handle* h);
+  int Fsync(Handle* h);
+  int Release(Handle* h);
+  int Unlink(const std::string& path);
+  int Rename(const std::string& from, const std::string& to, unsigned flags);
+  int Mkdir(const std::string& path, mode_t mode);
+  int Rmdir(const std::string& path);
+  int Symlink(const std::string& target, const std::string& path);
+  int Readlink(const std::string& path, char* buf, size_t size);
+  int Chmod(const std::string& path, mode_t mode, Handle* h);
+  int Chown(const std::string& path, uid_t uid, gid_t gid, Handle* h);
+  int Utimens(const std::string& path, const struct timespec ts[2], Handle* h);
+  int StatFs(struct statvfs* st);
+
+  // Another process moved the store's branch: reload, and return the paths whose content changed
+  // (and their folders), for the caller to invalidate in the kernel's caches with no lock held.
+  std::vector<std::string> Refresh();
+  // Set by the bridge: invalidates the kernel's caches for these paths (called with no lock held).
+  void SetInvalidator(std::function<void(const std::vector<std::string>&)> fn);
+
+  const std::string& scratch_root() const { return scratch_root_; }
+
+ private:
+  enum class Kind { kNone, kTask, kTreeFile, kDir, kScratch };
+  struct PendingDelete {
+    std::chrono::steady_clock::time_point due;
+  };
+
+  // All of these expect mu_ held.
+  Kind Classify(const std::string& path, const storage::Snapshot& snap) const;
+  std::shared_ptr<const std::string> TaskContent(const std::string& path,
+                                                 const storage::Snapshot& snap) const;
+  bool TaskExists(const std::string& path, const storage::Snapshot& snap) const;
+  bool IsDir(const std::string& path, const storage::Snapshot& snap) const;
+  int ListLocked(const std::string& path, const storage::Snapshot& snap,
+                 std::vector<std::string>* names) const;
+  std::shared_ptr<TaskNode> NodeFor(const std::string& path, const storage::SnapshotPtr& snap);
+  struct SaveResult {
+    int rc;     // 0, -EBADMSG for an invalid task, or -errno of a failed commit
+    bool kept;  // the bytes are safe on disk (committed, or kept as a draft)
+  };
+  int SaveNode(TaskNode& node);
+  SaveResult SaveTask(const std::string& path, const std::string& content,
+                      const storage::SnapshotPtr& based_on);
+  int CommitChanges(const std::vector<storage::Change>& changes, const std::string& message,
+                    const storage::SnapshotPtr& based_on);
+  int RenameDir(const std::string& from, const std::string& to, const storage::SnapshotPtr& snap);
+  int TaskToScratch(const std::string& from, const std::string& to,
+                    const storage::SnapshotPtr& snap);
+  int ScratchToTask(const std::string& from, const std::string& to,
+                    const storage::SnapshotPtr& snap);
+  void CommitDuePendingDeletes(bool all);
+  void RecordError(const std::string& message);
+  std::string ScratchPath(const std::string& path) const;
+  int EnsureScratchParent(const std::string& path) const;
+  void BackgroundLoop();
+  void FillTaskStat(struct stat* st, size_t size, int64_t mtime) const;
+
+  storage::Store* store_;
+  const std::string scratch_root_;
+  const std::string last_error_file_;
+
+  std::mutex mu_;  // lock order: mu_ before the store's lock; never held while invalidating
+  Drafts drafts_;
+  std::map<std::string, std::shared_ptr<TaskNode>> nodes_;  // tasks open for writing, by path
+  std::map<std::string, PendingDelete> pending_deletes_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread background_;
+  std::function<void(const std::vector<std::string>&)> invalidate_;
+  storage::SnapshotPtr shown_;  // the snapshot the kernel's caches reflect
+  uid_t uid_;
+  gid_t gid_;
+};
+
+}  // namespace taskfs::fusefs

@@ -1,0 +1,44 @@
+// Owning handles for libgit2 objects, and the one place libgit2 error codes become a Status.
+//
+// Private to storage/: no other module includes <git2.h>. Every object libgit2 hands out through
+// an `out` parameter belongs to the caller and is freed with its own `_free` by these handles.
+#pragma once
+
+#include <git2.h>
+
+#include <memory>
+#include <string>
+
+#include "storage/status.h"
+
+namespace taskfs::storage {
+
+template <class T, void (*Free)(T*)>
+struct GitFree {
+  void operator()(T* p) const { Free(p); }
+};
+template <class T, void (*Free)(T*)>
+using GitPtr = std::unique_ptr<T, GitFree<T, Free>>;
+
+using RepoPtr = GitPtr<git_repository, git_repository_free>;
+using TreePtr = GitPtr<git_tree, git_tree_free>;
+using BlobPtr = GitPtr<git_blob, git_blob_free>;
+using CommitPtr = GitPtr<git_commit, git_commit_free>;
+using RefPtr = GitPtr<git_reference, git_reference_free>;
+using SignaturePtr = GitPtr<git_signature, git_signature_free>;
+using OdbPtr = GitPtr<git_odb, git_odb_free>;
+using ConfigPtr = GitPtr<git_config, git_config_free>;
+using RevwalkPtr = GitPtr<git_revwalk, git_revwalk_free>;
+using DiffPtr = GitPtr<git_diff, git_diff_free>;
+using TreeEntryPtr = GitPtr<git_tree_entry, git_tree_entry_free>;
+
+// Turns a libgit2 return code into a Status; reads git_error_last() on the calling thread, so
+// call it right after the failing call. `what` says what taskfs was doing.
+Status GitStatus(int rc, const std::string& what);
+
+// Initialises libgit2 once per process (thread-safe, idempotent).
+void EnsureLibgit2();
+
+std::string OidToHex(const git_oid& oid);
+
+}  // namespace taskfs::storage

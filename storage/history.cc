@@ -1,0 +1,111 @@
+#include "storage/history.h"
+
+#include "storage/git_handles.h"
+
+namespace taskfs::storage {
+namespace {
+
+std::optional<git_oid> BlobAt(git_tree* tree, const std::string& path) {
+  if (!tree) return std::nullopt;
+  git_tree_entry* raw = nullptr;
+  if (git_tree_entry_bypath(&raw, tree, path.c_str()) != 0) return std::nullopt;
+  TreeEntryPtr entry(raw);
+  if (git_tree_entry_type(raw) != GIT_OBJECT_BLOB) return std::nullopt;
+  return *git_tree_entry_id(raw);
+}
+
+std::optional<std::string> ReadBlob(git_repository* repo, const std::optional<git_oid>& id) {
+  if (!id) return std::nullopt;
+  git_blob* raw = nullptr;
+  if (git_blob_lookup(&raw, repo, &*id) != 0) return std::nullopt;
+  BlobPtr blob(raw);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(raw)), git_blob_rawsize(raw));
+}
+
+// The path `path` had in `parent` if commit `child` renamed it there; empty if it was created.
+std::string RenameSource(git_repository* repo, git_tree* parent, git_tree* child,
+                         const std::string& path) {
+  if (!parent) return "";
+  git_diff* raw = nullptr;
+  if (git_diff_tree_to_tree(&raw, repo, parent, child, nullptr) != 0) return "";
+  DiffPtr diff(raw);
+  git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
+  opts.flags = GIT_DIFF_FIND_RENAMES;
+  if (git_diff_find_similar(raw, &opts) != 0) return "";
+  for (size_t i = 0; i < git_diff_num_deltas(raw); ++i) {
+    const git_diff_delta* d = git_diff_get_delta(raw, i);
+    if (d->status == GIT_DELTA_RENAMED && path == d->new_file.path) return d->old_file.path;
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
+                                              size_t max_entries) {
+  return store.WithRepository([&](git_repository* repo) -> Result<std::vector<HistoryEntry>> {
+    std::vector<HistoryEntry> entries;
+    git_oid head;
+    if (git_reference_name_to_id(&head, repo, store.branch_ref().c_str()) != 0) {
+      return Status::NotFound("no task " + path + ": the store has no commits yet");
+    }
+    git_revwalk* walk_raw = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo), "reading history"));
+    RevwalkPtr walk(walk_raw);
+    git_revwalk_sorting(walk_raw, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+    git_revwalk_simplify_first_parent(walk_raw);
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &head), "reading history"));
+
+    std::string current = path;
+    bool created = false;
+    git_oid oid;
+    while (!created && entries.size() < max_entries && git_revwalk_next(&oid, walk_raw) == 0) {
+      git_commit* c_raw = nullptr;
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c_raw, repo, &oid), "reading commit"));
+      CommitPtr commit(c_raw);
+      git_tree* t_raw = nullptr;
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t_raw, c_raw), "reading tree"));
+      TreePtr tree(t_raw);
+      TreePtr parent_tree;
+      if (git_commit_parentcount(c_raw) > 0) {
+        git_commit* p_raw = nullptr;
+        TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_parent(&p_raw, c_raw, 0), "reading parent"));
+        CommitPtr parent(p_raw);
+        git_tree* pt_raw = nullptr;
+        TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&pt_raw, p_raw), "reading tree"));
+        parent_tree.reset(pt_raw);
+      }
+      auto now = BlobAt(t_raw, current);
+      auto before = BlobAt(parent_tree.get(), current);
+      if (now.has_value() == before.has_value() && (!now || git_oid_equal(&*now, &*before))) {
+        continue;
+      }
+      HistoryEntry e;
+      e.commit_id = OidToHex(oid);
+      e.time = git_commit_time(c_raw);
+      e.author = git_commit_author(c_raw)->name;
+      const char* summary = git_commit_summary(c_raw);
+      e.message = summary ? summary : "";
+      e.path = current;
+      e.content = ReadBlob(repo, now);
+      if (!now) {
+        e.action = "delete";
+      } else if (before) {
+        e.action = "edit";
+      } else if (std::string from = RenameSource(repo, parent_tree.get(), t_raw, current);
+                 !from.empty()) {
+        e.action = "rename";
+        e.old_path = from;
+        current = from;
+      } else {
+        e.action = "create";
+        created = true;
+      }
+      entries.push_back(std::move(e));
+    }
+    if (entries.empty()) return Status::NotFound("no task " + path + " in the store's history");
+    return entries;
+  });
+}
+
+}  // namespace taskfs::storage

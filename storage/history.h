@@ -1,0 +1,34 @@
+// History of one task, read from the store's commits, following renames.
+//
+// Used by `taskfs log` and `taskfs show NAME@~N`. Walks first parents from the branch head; a
+// commit that created the task's current path from another one (a rename, with or without an
+// edit) continues the walk at the old path. Thread-safe through Store::WithRepository.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace taskfs::storage {
+
+struct HistoryEntry {
+  std::string commit_id;
+  int64_t time = 0;
+  std::string author;
+  std::string message;
+  std::string action;                  // "create", "edit", "rename", "delete"
+  std::string path;                    // the task's path after this change
+  std::string old_path;                // for a rename: the path before
+  std::optional<std::string> content;  // the task's bytes after this change; nullopt if deleted
+};
+
+// The changes to the task at `path` (a task path, e.g. "work/buy-milk.yaml"), newest first.
+// NotFound if no commit ever held that path.
+Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
+                                              size_t max_entries = SIZE_MAX);
+
+}  // namespace taskfs::storage

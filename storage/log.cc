@@ -1,0 +1,33 @@
+#include "storage/log.h"
+
+#include <syslog.h>
+
+#include <atomic>
+#include <cstdio>
+
+namespace taskfs {
+namespace {
+std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<bool> g_syslog{false};
+}  // namespace
+
+void SetLogLevel(LogLevel level) { g_level = level; }
+
+void LogToSyslog(const char* ident) {
+  openlog(ident, LOG_PID, LOG_USER);
+  g_syslog = true;
+}
+
+void Log(LogLevel level, const std::string& message) {
+  if (level < g_level.load()) return;
+  static const char* kNames[] = {"debug", "info", "warning", "error"};
+  static const int kPriorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+  const int i = static_cast<int>(level);
+  if (g_syslog) {
+    syslog(kPriorities[i], "%s", message.c_str());
+  } else {
+    std::fprintf(stderr, "taskfs: %s: %s\n", kNames[i], message.c_str());
+  }
+}
+
+}  // namespace taskfs

@@ -1,0 +1,101 @@
+// Store: the task store, a git repository (libgit2) with branch `main` whose tree is exactly what
+// the mount shows, plus the local-only state kept beside it (never committed).
+//
+// A Store loads the branch's tree into an immutable Snapshot; readers take snapshot() and never
+// wait. Commit() writes blobs and only the changed paths' trees, makes one commit and moves the
+// branch with a compare-and-swap: if another process (the sync daemon, a `git` command) moved it
+// first, the store merges its change onto theirs with its TaskMerger and tries again, so nothing
+// is overwritten. Refresh() picks up commits made by others.
+//
+// Thread-safety: every method may be called from any thread; libgit2 access is serialised by an
+// internal mutex (the innermost lock in taskfs: take it after any lock of a caller).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/change.h"
+#include "storage/snapshot.h"
+#include "storage/status.h"
+#include "storage/task_merger.h"
+
+struct git_repository;  // libgit2, seen only by storage/*.cc
+
+namespace taskfs::storage {
+
+struct CommitOutcome {
+  SnapshotPtr snapshot;
+  // True when the branch had moved under us (someone else committed) and our change was merged
+  // onto theirs: the caller must treat paths other than its own as changed too.
+  bool merged_with_others = false;
+};
+
+class Store {
+ public:
+  // Creates a new, empty store (a bare repository with branch main) at `path`.
+  static Result<std::unique_ptr<Store>> Init(const std::string& path,
+                                             const std::string& client_name);
+  // Opens an existing store: one made by Init, or any git repository (bare or not).
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  SnapshotPtr snapshot() const;
+
+  // Commits `changes` as one commit with `message`. A change whose bytes equal the current ones is
+  // dropped; a commit with no effect is not made. Returns the new snapshot. `based_on` is the
+  // snapshot the changes were made against (default: the current one); paths that changed since
+  // are merged with the TaskMerger instead of overwritten.
+  Result<CommitOutcome> Commit(const std::vector<Change>& changes, const std::string& message,
+                               const SnapshotPtr& based_on = nullptr);
+
+  // Reloads the branch if another process moved it. Returns the snapshot now current.
+  Result<SnapshotPtr> Refresh();
+
+  // Replaces the merger used when the branch moved under a commit (default: LineTaskMerger).
+  void SetMerger(std::shared_ptr<const TaskMerger> merger);
+
+  // Saves the known mtimes of the tasks so that the next Open shows the same ones.
+  Status SaveMtimes() const;
+
+  const std::string& git_dir() const { return git_dir_; }
+  // Directory beside the repository for local-only state (scratch files, drafts, status).
+  const std::string& local_dir() const { return local_dir_; }
+  const std::string& branch_ref() const { return branch_ref_; }
+  const std::string& client_name() const { return client_name_; }
+  const std::string& client_id() const { return client_id_; }
+
+  // For storage/ internals (history): runs `fn` with the repository under the store's lock.
+  template <class Fn>
+  auto WithRepository(Fn&& fn) const {
+    std::lock_guard lock(mu_);
+    return fn(repo_);
+  }
+
+ private:
+  Store() = default;
+  Status OpenRepository(const std::string& path);
+  Result<SnapshotPtr> LoadSnapshot(const std::string& commit_hex, const Snapshot* previous);
+  Result<std::string> WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
+                                  const std::string& message, std::vector<ObjectId>* blob_ids);
+  Result<std::vector<Change>> MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,
+                                        const std::vector<Change>& changes);
+  Result<std::string> ReadBranch() const;
+
+  // Lock order: callers' locks, then mu_.
+  mutable std::mutex mu_;
+  ::git_repository* repo_ = nullptr;
+  SnapshotPtr snapshot_;
+  std::shared_ptr<const TaskMerger> merger_;
+  std::string git_dir_;
+  std::string local_dir_;
+  std::string branch_ref_ = "refs/heads/main";
+  std::string client_name_;
+  std::string client_id_;
+};
+
+}  // namespace taskfs::storage

@@ -1,0 +1,87 @@
+// taskfs log NAME, taskfs show NAME[@~N].
+#include <ctime>
+#include <iostream>
+
+#include "storage/history.h"
+#include "storage/store.h"
+#include "storage/store_location.h"
+#include "storage/task_name.h"
+#include "tools/taskfs/commands.h"
+
+namespace taskfs::cli {
+
+namespace {
+
+Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
+  return storage::Store::Open(storage::ResolveStorePath(g.store));
+}
+
+std::string FormatTime(int64_t t) {
+  char buf[64];
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&tt));
+  return buf;
+}
+
+}  // namespace
+
+int RunLog(const GlobalOptions& g, const std::string& name) {
+  auto store = OpenStore(g);
+  if (!store.ok()) {
+    std::cerr << "taskfs log: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto history = storage::TaskHistory(**store, storage::TaskPathOf(name));
+  if (!history.ok()) {
+    std::cerr << "taskfs log: " << history.status().message() << "\n";
+    return 1;
+  }
+  for (const auto& e : *history) {
+    std::cout << e.commit_id.substr(0, 12) << "  " << FormatTime(e.time) << "  " << e.author
+              << "  " << e.action << " ";
+    if (e.action == "rename") {
+      std::cout << storage::TaskNameOf(e.old_path) << " -> ";
+    }
+    std::cout << storage::TaskNameOf(e.path) << "\n";
+  }
+  return 0;
+}
+
+int RunShow(const GlobalOptions& g, const std::string& spec) {
+  std::string name = spec;
+  size_t back = 0;
+  if (size_t at = spec.rfind("@~"); at != std::string::npos) {
+    name = spec.substr(0, at);
+    try {
+      back = std::stoul(spec.substr(at + 2));
+    } catch (const std::exception&) {
+      std::cerr << "taskfs show: '" << spec << "': expected NAME@~N with N a number\n";
+      return 2;
+    }
+  }
+  auto store = OpenStore(g);
+  if (!store.ok()) {
+    std::cerr << "taskfs show: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto history = storage::TaskHistory(**store, storage::TaskPathOf(name), back + 1);
+  if (!history.ok()) {
+    std::cerr << "taskfs show: " << history.status().message() << "\n";
+    return 1;
+  }
+  if (history->size() <= back) {
+    std::cerr << "taskfs show: " << name << " has only " << history->size()
+              << " change(s); @~" << back << " goes back further than its creation\n";
+    return 1;
+  }
+  const auto& e = (*history)[back];
+  if (!e.content) {
+    std::cerr << "taskfs show: " << name << " was deleted by that change (" << e.commit_id.substr(0, 12)
+              << "); try @~" << back + 1 << "\n";
+    return 1;
+  }
+  std::cout << *e.content;
+  return 0;
+}
+
+}  // namespace taskfs::cli

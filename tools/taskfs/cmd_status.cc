@@ -1,0 +1,78 @@
+// taskfs status: the store, its mount, drafts (saves not committed), local-only files.
+#include <signal.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "fusefs/drafts.h"
+#include "storage/history.h"
+#include "storage/store.h"
+#include "storage/store_location.h"
+#include "tools/taskfs/commands.h"
+
+namespace taskfs::cli {
+
+namespace {
+std::string FormatTime(int64_t t) {
+  char buf[64];
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&tt));
+  return buf;
+}
+}  // namespace
+
+int RunStatus(const GlobalOptions& g) {
+  const std::string path = storage::ResolveStorePath(g.store);
+  auto opened = storage::Store::Open(path);
+  if (!opened.ok()) {
+    std::cerr << "taskfs status: " << opened.status().message() << "\n";
+    return 1;
+  }
+  storage::Store& store = **opened;
+  auto snap = store.snapshot();
+  std::cout << "store:    " << path << "\n"
+            << "client:   " << store.client_name() << " (id " << store.client_id() << ")\n";
+  if (snap->commit_id().empty()) {
+    std::cout << "branch:   " << store.branch_ref() << " (no commits yet)\n";
+  } else {
+    std::cout << "branch:   " << store.branch_ref() << " at " << snap->commit_id().substr(0, 12)
+              << ", " << snap->file_count() << " files, last change "
+              << FormatTime(snap->commit_time()) << "\n";
+  }
+
+  std::ifstream mount_record(store.local_dir() + "/mount");
+  pid_t pid = 0;
+  std::string mountpoint;
+  if (mount_record >> pid >> mountpoint && ::kill(pid, 0) == 0) {
+    std::cout << "mount:    " << mountpoint << " (pid " << pid << ")\n";
+  } else {
+    std::cout << "mount:    not mounted\n";
+  }
+
+  fusefs::Drafts drafts(store.local_dir() + "/drafts");
+  drafts.Load();
+  std::cout << "drafts:   " << drafts.all().size()
+            << (drafts.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
+  for (const auto& [p, d] : drafts.all()) std::cout << "  " << p << ": " << d.reason << "\n";
+
+  size_t scratch = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(store.local_dir() + "/scratch", ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory()) ++scratch;
+  }
+  std::cout << "local-only files: " << scratch
+            << " (editor swap and temp files; never committed)\n";
+
+  std::ifstream last_error(store.local_dir() + "/last-error");
+  int64_t when = 0;
+  std::string message;
+  if (last_error >> when && std::getline(last_error, message)) {
+    std::cout << "last error: " << FormatTime(when) << message << "\n";
+  }
+  return 0;
+}
+
+}  // namespace taskfs::cli

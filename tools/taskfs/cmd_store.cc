@@ -1,0 +1,96 @@
+// taskfs init, mount, umount, store-path.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "fusefs/fuse_bridge.h"
+#include "storage/log.h"
+#include "storage/store.h"
+#include "storage/store_location.h"
+#include "tools/taskfs/commands.h"
+
+namespace taskfs::cli {
+
+int RunInit(const GlobalOptions& g, const std::string& name) {
+  const std::string path = storage::ResolveStorePath(g.store);
+  auto store = storage::Store::Init(path, name);
+  if (!store.ok()) {
+    std::cerr << "taskfs init: " << store.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "Created an empty task store at " << path << " for \"" << name << "\".\n"
+            << "Mount it with: taskfs mount ~/tasks\n";
+  return 0;
+}
+
+int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foreground, bool debug,
+             bool allow_other) {
+  const std::string path = storage::ResolveStorePath(g.store);
+  char resolved[PATH_MAX];
+  if (!::realpath(mountpoint.c_str(), resolved)) {
+    std::cerr << "taskfs mount: " << mountpoint << " does not exist (create the folder first)\n";
+    return 1;
+  }
+  auto store = storage::Store::Open(path);
+  if (!store.ok()) {
+    std::cerr << "taskfs mount: " << store.status().message() << "\n";
+    return 1;
+  }
+  fusefs::MountOptions opts;
+  opts.mountpoint = resolved;
+  opts.foreground = foreground;
+  opts.debug = debug;
+  opts.allow_other = allow_other;
+  return fusefs::RunMount(store->get(), opts);
+}
+
+// The pid of the mount serving `mountpoint` from this store, or 0.
+static pid_t MountPid(const std::string& store_path, const std::string& mountpoint) {
+  auto store = storage::Store::Open(store_path);
+  if (!store.ok()) return 0;
+  std::ifstream in((*store)->local_dir() + "/mount");
+  pid_t pid = 0;
+  std::string where;
+  in >> pid >> where;
+  return where == mountpoint ? pid : 0;
+}
+
+int RunUmount(const GlobalOptions& g, const std::string& mountpoint, bool lazy) {
+  char resolved[PATH_MAX];
+  std::string target = ::realpath(mountpoint.c_str(), resolved) ? resolved : mountpoint;
+  pid_t mount_pid = MountPid(storage::ResolveStorePath(g.store), target);
+  pid_t child = fork();
+  if (child == 0) {
+    if (lazy) {
+      execlp("fusermount3", "fusermount3", "-u", "-z", target.c_str(), nullptr);
+    } else {
+      execlp("fusermount3", "fusermount3", "-u", target.c_str(), nullptr);
+    }
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::cerr << "taskfs umount: could not unmount " << target
+              << " (if files are still open there, close them or use --lazy)\n";
+    return 1;
+  }
+  // Wait for the mount process to commit what was pending and exit.
+  for (int i = 0; mount_pid > 0 && !lazy && i < 100 && ::kill(mount_pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
+
+int RunStorePath(const GlobalOptions& g) {
+  std::cout << storage::ResolveStorePath(g.store) << "\n";
+  return 0;
+}
+
+}  // namespace taskfs::cli

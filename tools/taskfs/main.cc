@@ -1,0 +1,57 @@
+// taskfs: keep tasks as YAML files in a mounted folder; every save is a git commit.
+#include <CLI/CLI.hpp>
+
+#include "taskfs/version.h"
+#include "tools/taskfs/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace taskfs::cli;
+  CLI::App app{"taskfs: your tasks as YAML files in a folder; every save is a git commit"};
+  app.set_version_flag("--version", "taskfs " TASKFS_VERSION);
+  app.require_subcommand(1);
+  GlobalOptions g;
+  app.add_option("--store", g.store,
+                 "Store to use (default: $TASKFS_STORE, else $XDG_DATA_HOME/taskfs/store)")
+      ->envname("TASKFS_STORE");
+
+  std::string name, mountpoint, spec;
+  bool foreground = false, debug = false, allow_other = false, lazy = false;
+
+  auto* init = app.add_subcommand("init", "Create a new, empty store");
+  init->add_option("--name", name, "This client's name, the author of its commits")->required();
+
+  auto* mount = app.add_subcommand("mount", "Mount the store at MOUNTPOINT");
+  mount->add_option("mountpoint", mountpoint, "An empty folder")->required();
+  mount->add_flag("-f,--foreground", foreground, "Stay in the foreground, log to stderr");
+  mount->add_flag("-d,--debug", debug, "Log every FUSE request (implies --foreground)");
+  mount->add_flag("--allow-other", allow_other, "Let other users see the mount");
+
+  auto* umount = app.add_subcommand("umount", "Unmount MOUNTPOINT, committing what is pending");
+  umount->add_option("mountpoint", mountpoint, "The mounted folder")->required();
+  umount->add_flag("-z,--lazy", lazy, "Detach now even if files are open; finish when closed");
+
+  app.add_subcommand("status", "Show the store, the mount, drafts and local-only files");
+
+  auto* log = app.add_subcommand("log", "Show a task's history, following renames");
+  log->add_option("task", name, "Task name, e.g. work/buy-milk")->required();
+
+  auto* show = app.add_subcommand("show", "Print a task, now or N changes ago (NAME@~N)");
+  show->add_option("task", spec, "Task name, optionally with @~N")->required();
+
+  app.add_subcommand("store-path", "Print the store's path");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (*init) return RunInit(g, name);
+  if (*mount) return RunMount(g, mountpoint, foreground || debug, debug, allow_other);
+  if (*umount) return RunUmount(g, mountpoint, lazy);
+  if (app.got_subcommand("status")) return RunStatus(g);
+  if (*log) return RunLog(g, name);
+  if (*show) return RunShow(g, spec);
+  if (app.got_subcommand("store-path")) return RunStorePath(g);
+  return 2;
+}
