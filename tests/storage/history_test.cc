@@ -1,0 +1,51 @@
+#include "storage/history.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/test_util.h"
+
+namespace taskfs::storage {
+namespace {
+
+TEST(History, FollowsEditsRenamesAndDeletes) {
+  taskfs::testing::TempDir dir;
+  auto s = Store::Init(dir.path() + "/store", "Ada");
+  ASSERT_TRUE(s.ok());
+  Store& store = **s;
+  const std::string v1 = "title: Buy milk\nstatus: pending\npriority: L\nproject: home\n";
+  const std::string v2 = "title: Buy milk\nstatus: active\npriority: L\nproject: home\n";
+  ASSERT_TRUE(store.Commit({{"buy-milk.yaml", v1}}, "create buy-milk").ok());
+  ASSERT_TRUE(store.Commit({{"other.yaml", "title: o\n"}}, "create other").ok());
+  ASSERT_TRUE(store.Commit({{"buy-milk.yaml", v2}}, "edit buy-milk").ok());
+  ASSERT_TRUE(store.Commit({{"buy-milk.yaml", std::nullopt}, {"work/buy-milk.yaml", v2}},
+                           "rename buy-milk -> work/buy-milk")
+                  .ok());
+  auto h = TaskHistory(store, "work/buy-milk.yaml");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_EQ(h->size(), 3u);
+  EXPECT_EQ((*h)[0].action, "rename");
+  EXPECT_EQ((*h)[0].old_path, "buy-milk.yaml");
+  EXPECT_EQ((*h)[1].action, "edit");
+  EXPECT_EQ((*h)[2].action, "create");
+  EXPECT_EQ(*(*h)[2].content, v1);
+  EXPECT_EQ((*h)[2].author, "Ada");
+
+  ASSERT_TRUE(store.Commit({{"work/buy-milk.yaml", std::nullopt}}, "delete work/buy-milk").ok());
+  auto deleted = TaskHistory(store, "work/buy-milk.yaml");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ((*deleted)[0].action, "delete");
+  EXPECT_FALSE((*deleted)[0].content.has_value());
+  EXPECT_EQ(deleted->size(), 4u);
+}
+
+TEST(History, UnknownTaskIsNotFound) {
+  taskfs::testing::TempDir dir;
+  auto s = Store::Init(dir.path() + "/store", "Ada");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(TaskHistory(**s, "nope.yaml").status().code(), Status::Code::kNotFound);
+  ASSERT_TRUE((*s)->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  EXPECT_EQ(TaskHistory(**s, "nope.yaml").status().code(), Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace taskfs::storage

@@ -1,0 +1,153 @@
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/test_util.h"
+
+namespace taskfs::storage {
+namespace {
+
+using taskfs::testing::GitFsckErrors;
+using taskfs::testing::GitShow;
+using taskfs::testing::GitSubjects;
+using taskfs::testing::Quote;
+using taskfs::testing::RunCommand;
+using taskfs::testing::TempDir;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = Store::Init(dir_.path() + "/store", "Ada laptop");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s.value());
+  }
+  void TearDown() override { EXPECT_EQ(GitFsckErrors(store_->git_dir()), ""); }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, NewStoreIsEmptyBareRepositoryOnMain) {
+  EXPECT_EQ(store_->snapshot()->file_count(), 0u);
+  EXPECT_EQ(store_->branch_ref(), "refs/heads/main");
+  EXPECT_EQ(store_->client_name(), "Ada laptop");
+  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " rev-parse --is-bare-repository")
+                .output,
+            "true\n");
+}
+
+TEST_F(StoreTest, InitRefusesAnExistingStore) {
+  auto again = Store::Init(dir_.path() + "/store", "Other");
+  EXPECT_EQ(again.status().code(), Status::Code::kAlreadyExists);
+}
+
+TEST_F(StoreTest, OpenOfMissingStoreSaysHowToCreateOne) {
+  auto s = Store::Open(dir_.path() + "/nowhere");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("taskfs init"), std::string::npos);
+}
+
+TEST_F(StoreTest, EachCommitIsOneCommitWithTheClientAsAuthor) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  ASSERT_TRUE(store_->Commit({{"work/b.yaml", "title: b\n"}}, "create work/b").ok());
+  ASSERT_TRUE(store_->Commit({{"a.yaml", std::nullopt}}, "delete a").ok());
+  EXPECT_EQ(GitSubjects(store_->git_dir()),
+            (std::vector<std::string>{"delete a", "create work/b", "create a"}));
+  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " log -1 --format=%an main").output,
+            "Ada laptop\n");
+  EXPECT_EQ(GitShow(store_->git_dir(), "work/b.yaml"), "title: b\n");
+  EXPECT_EQ(store_->snapshot()->file_count(), 1u);
+}
+
+TEST_F(StoreTest, CommitWithNoEffectMakesNoCommit) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "edit a").ok());
+  EXPECT_EQ(GitSubjects(store_->git_dir()).size(), 1u);
+}
+
+TEST_F(StoreTest, CommitByAnotherProcessIsMergedNotOverwritten) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  auto other = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Commit({{"b.yaml", "title: b\n"}}, "create b").ok());
+  // store_ still believes a.yaml is the whole tree: its compare-and-swap must fail and merge.
+  auto outcome = store_->Commit({{"c.yaml", "title: c\n"}}, "create c");
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_TRUE(outcome->merged_with_others);
+  EXPECT_EQ(GitShow(store_->git_dir(), "b.yaml"), "title: b\n");
+  EXPECT_EQ(GitShow(store_->git_dir(), "c.yaml"), "title: c\n");
+  EXPECT_EQ(GitSubjects(store_->git_dir()).front(), "create c");
+}
+
+TEST_F(StoreTest, ConcurrentEditsOfOneTaskMergeLineByLine) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: L\n"}}, "create a")
+                  .ok());
+  auto base = store_->snapshot();
+  auto other = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(
+      (*other)->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: H\n"}}, "edit a").ok());
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: A\nstatus: pending\npriority: L\n"}}, "edit a",
+                             base)
+                  .ok());
+  EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: A\nstatus: pending\npriority: H\n");
+}
+
+TEST_F(StoreTest, OverlappingConcurrentEditsKeepBothVersions) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  auto base = store_->snapshot();
+  auto other = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE((*other)->Commit({{"a.yaml", "title: theirs\n"}}, "edit a").ok());
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: ours\n"}}, "edit a", base).ok());
+  EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: ours\n");
+  bool found_theirs = false;
+  store_->snapshot()->ForEachFile([&](const std::string& path, const FileEntry& fe) {
+    if (path != "a.yaml" && *fe.content == "title: theirs\n") found_theirs = true;
+  });
+  EXPECT_TRUE(found_theirs);
+}
+
+TEST_F(StoreTest, RefreshPicksUpAnotherProcessCommit) {
+  auto other = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE((*other)->Commit({{"b.yaml", "title: b\n"}}, "create b").ok());
+  auto snap = store_->Refresh();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_NE((*snap)->FindFile("b.yaml"), nullptr);
+}
+
+TEST_F(StoreTest, PlainGitRepositoryOnMasterOpens) {
+  const std::string repo = dir_.path() + "/plain";
+  auto r = RunCommand("git init -q -b master " + Quote(repo) + " && cd " + Quote(repo) +
+               " && printf 'title: x\\n' > x.yaml && git add x.yaml && "
+               "git -c user.name=t -c user.email=t@t commit -qm init");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto s = Store::Open(repo);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)->branch_ref(), "refs/heads/master");
+  ASSERT_NE((*s)->snapshot()->FindFile("x.yaml"), nullptr);
+  ASSERT_TRUE((*s)->Commit({{"y.yaml", "title: y\n"}}, "create y").ok());
+  EXPECT_EQ(GitShow(repo + "/.git", "y.yaml", "master"), "title: y\n");
+  EXPECT_EQ(GitFsckErrors(repo + "/.git"), "");
+}
+
+TEST_F(StoreTest, LockedBranchGivesBusyWithAHint) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  taskfs::testing::WriteFile(store_->git_dir() + "refs/heads/main.lock", "");
+  auto r = store_->Commit({{"a.yaml", "title: b\n"}}, "edit a");
+  EXPECT_EQ(r.status().code(), Status::Code::kBusy);
+  EXPECT_NE(r.status().message().find(".lock"), std::string::npos) << r.status().message();
+  std::remove((store_->git_dir() + "refs/heads/main.lock").c_str());
+  EXPECT_TRUE(store_->Commit({{"a.yaml", "title: b\n"}}, "edit a").ok());
+}
+
+TEST_F(StoreTest, MtimesSurviveReopen) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  const int64_t mtime = store_->snapshot()->FindFile("a.yaml")->mtime;
+  ASSERT_TRUE(store_->SaveMtimes().ok());
+  auto reopened = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->snapshot()->FindFile("a.yaml")->mtime, mtime);
+}
+
+}  // namespace
+}  // namespace taskfs::storage

@@ -1,0 +1,98 @@
+#include "tests/test_util.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace taskfs::testing {
+
+TempDir::TempDir() {
+  char tmpl[] = "/var/tmp/taskfs-test-XXXXXX";
+  const char* p = ::mkdtemp(tmpl);
+  if (!p) throw std::runtime_error("mkdtemp failed");
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string GitFsckErrors(const std::string& git_dir) {
+  CommandResult r = RunCommand("git --git-dir=" + Quote(git_dir) + " fsck --strict --no-dangling");
+  return r.exit_code == 0 ? "" : r.output;
+}
+
+static std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::istringstream in(s);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> GitSubjects(const std::string& git_dir, const std::string& branch) {
+  CommandResult r =
+      RunCommand("git --git-dir=" + Quote(git_dir) + " log --format=%s " + branch + " --");
+  return r.exit_code == 0 ? Lines(r.output) : std::vector<std::string>{};
+}
+
+std::vector<std::string> GitTreePaths(const std::string& git_dir, const std::string& branch) {
+  return Lines(
+      RunCommand("git --git-dir=" + Quote(git_dir) + " ls-tree -r --name-only " + branch).output);
+}
+
+std::string GitShow(const std::string& git_dir, const std::string& path,
+                    const std::string& branch) {
+  CommandResult r = RunCommand("git --git-dir=" + Quote(git_dir) + " show " + Quote(branch + ":" + path));
+  return r.exit_code == 0 ? r.output : "<missing>";
+}
+
+}  // namespace taskfs::testing

@@ -1,0 +1,49 @@
+// Helpers shared by the test suites: temp folders outside /tmp (vim skips its backup dance under
+// /tmp), running commands, reading files, and checking a repository with `git fsck`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace taskfs::testing {
+
+// A fresh folder under /var/tmp, removed (recursively) when destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs `command` with /bin/sh, capturing its output.
+CommandResult RunCommand(const std::string& command);
+// Shell-quotes `s` for use in RunCommand().
+std::string Quote(const std::string& s);
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content);
+bool Exists(const std::string& path);
+
+// `git fsck --strict` output, empty when the repository is clean (or the error text).
+std::string GitFsckErrors(const std::string& git_dir);
+// Commit subjects on `branch`, newest first.
+std::vector<std::string> GitSubjects(const std::string& git_dir, const std::string& branch = "main");
+// Paths in the tree of `branch`.
+std::vector<std::string> GitTreePaths(const std::string& git_dir,
+                                      const std::string& branch = "main");
+// Content of `path` in `branch`, or "<missing>".
+std::string GitShow(const std::string& git_dir, const std::string& path,
+                    const std::string& branch = "main");
+
+}  // namespace taskfs::testing
