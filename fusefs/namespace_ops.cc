@@ -64,8 +64,9 @@ int TaskFilesystem::Unlink(const std::string& path) {
         nodes_.erase(it);
       }
       if (Status st = drafts_.Remove(path); !st.ok()) return -ToErrno(st);
-      if (!snap->FindFile(path)) return 0;
-      return CommitChanges({{path, std::nullopt}}, "delete " + TaskNameOf(path), nullptr);
+      // Deferred like a rename away: `mv` from another filesystem unlinks, then creates.
+      if (snap->FindFile(path)) DeferDelete(path);
+      return 0;
     }
     case Kind::kTreeFile:
       return -EROFS;
@@ -96,6 +97,8 @@ int TaskFilesystem::Rmdir(const std::string& path) {
   if (int rc = ListLocked(path, *store_->snapshot(), &names); rc != 0) return rc;
   if (!names.empty()) return -ENOTEMPTY;
   if (::rmdir(ScratchPath(path).c_str()) != 0 && errno != ENOENT) return -errno;
+  // Tasks removed from this folder but not yet deleted in the store go now, with the folder.
+  CommitDuePendingDeletes(/*all=*/false, path + "/");
   return 0;
 }
 
@@ -194,10 +197,7 @@ int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to
     nodes_.erase(it);
   }
   drafts_.Remove(from);
-  if (snap->FindFile(from)) {
-    pending_deletes_[from] = {std::chrono::steady_clock::now() + kPendingDeleteDelay};
-    cv_.notify_all();
-  }
+  if (snap->FindFile(from)) DeferDelete(from);
   return 0;
 }
 
@@ -272,12 +272,18 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
   return 0;
 }
 
-void TaskFilesystem::CommitDuePendingDeletes(bool all) {
+void TaskFilesystem::DeferDelete(const std::string& path) {
+  pending_deletes_[path] = {std::chrono::steady_clock::now() + kPendingDeleteDelay};
+  cv_.notify_all();
+}
+
+void TaskFilesystem::CommitDuePendingDeletes(bool all, const std::string& under) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<Change> changes;
   std::string names;
   for (auto it = pending_deletes_.begin(); it != pending_deletes_.end();) {
-    if (all || it->second.due <= now) {
+    const bool due = all || it->second.due <= now || (!under.empty() && it->first.starts_with(under));
+    if (due) {
       changes.push_back({it->first, std::nullopt});
       names += (names.empty() ? "" : ", ") + TaskNameOf(it->first);
       it = pending_deletes_.erase(it);

@@ -9,9 +9,11 @@
 //  - anything else: local scratch (editor swap files, temp files), a real file in the store's
 //    local dir, never committed.
 //  - a folder: a folder of the tree, or of scratch (empty folders live there).
-// A task renamed to a scratch name (vim's backup dance: x.yaml -> x.yaml~, write x.yaml) is not
-// deleted in the store at once: the delete waits kPendingDeleteDelay, and a new save of the
-// same task in the meantime becomes a plain edit, so history stays continuous.
+// A task removed or renamed to a scratch name (vim's backup dance: x.yaml -> x.yaml~, write
+// x.yaml; `mv` from another filesystem: unlink x.yaml, create x.yaml) is not deleted in the store
+// at once: the delete waits kPendingDeleteDelay (or the unmount), and a new save of the same
+// task in the meantime becomes a plain edit, so history stays continuous and a sync never sees
+// the task deleted in between.
 //
 // Every operation returns 0 (or a byte count) or -errno, and never throws.
 // Thread-safety: all public methods may be called concurrently (the FUSE loop is
@@ -130,7 +132,9 @@ class TaskFilesystem {
                     const storage::SnapshotPtr& snap);
   int ScratchToTask(const std::string& from, const std::string& to,
                     const storage::SnapshotPtr& snap);
-  void CommitDuePendingDeletes(bool all);
+  void DeferDelete(const std::string& path);
+  // Commits the pending deletes that are due, or all of them, or those below folder `under`.
+  void CommitDuePendingDeletes(bool all, const std::string& under = "");
   void RecordError(const std::string& message);
   std::string ScratchPath(const std::string& path) const;
   int EnsureScratchParent(const std::string& path) const;

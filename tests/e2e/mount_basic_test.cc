@@ -1,0 +1,153 @@
+// The mount's basic operations, driven by real programs through a real FUSE mount.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/e2e/mount_fixture.h"
+
+namespace taskfs::testing {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+class MountTest : public MountedStore {};
+
+TEST_F(MountTest, TheIssueSessionWorksAsWritten) {
+  ASSERT_EQ(InMount("echo 'title: Buy milk' > buy-milk.yaml").exit_code, 0);
+  EXPECT_EQ(ReadFile(M("buy-milk.yaml")), "title: Buy milk\n");
+  ASSERT_EQ(InMount("mkdir work && mv buy-milk.yaml work/").exit_code, 0);
+  ASSERT_EQ(InMount("printf 'title: Ship it\\nstatus: done\\n' > work/ship.yaml").exit_code, 0);
+  CommandResult grep = InMount("grep -rl 'status: done' --include='*.yaml' .");
+  EXPECT_EQ(grep.output, "./work/ship.yaml\n");
+  ASSERT_EQ(InMount("rm work/buy-milk.yaml").exit_code, 0);
+  EXPECT_EQ(InMount("ls work").output, "ship.yaml\n");
+  EXPECT_TRUE(WaitForSubject("delete work/buy-milk"));
+  EXPECT_EQ(Subjects(), (Lines{"delete work/buy-milk", "create work/ship",
+                                  "rename buy-milk -> work/buy-milk", "create buy-milk"}));
+  EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"work/ship.yaml"});
+  CommandResult ls = InMount("ls -A . work");
+  EXPECT_EQ(ls.output, ".:\nwork\n\nwork:\nship.yaml\n");
+}
+
+TEST_F(MountTest, RenameOverAnExistingTaskIsOneCommit) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml && echo 'title: b' > b.yaml && mv a.yaml b.yaml")
+                .exit_code,
+            0);
+  EXPECT_EQ(Subjects().front(), "rename a -> b");
+  EXPECT_EQ(Committed("b.yaml"), "title: a\n");
+  EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"b.yaml"});
+}
+
+TEST_F(MountTest, ExclusiveCreateOfAnExistingTaskFails) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
+  CommandResult r = InMount(
+      "python3 -c \"import os,errno\ntry:\n os.open('a.yaml', os.O_CREAT|os.O_EXCL|os.O_WRONLY)\n"
+      "except OSError as e: print(errno.errorcode[e.errno])\"");
+  EXPECT_EQ(r.output, "EEXIST\n");
+}
+
+TEST_F(MountTest, SymlinksLinksXattrsTimesAndOwnership) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
+  // emacs-style lock: a dangling symlink
+  ASSERT_EQ(InMount("ln -s 'user@host.1234:1' .#a.yaml && readlink .#a.yaml").output,
+            "user@host.1234:1\n");
+  CommandResult r = InMount(R"(python3 - <<'PY'
+import os, errno
+def err(f):
+    try:
+        f(); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+print("link", err(lambda: os.link("a.yaml", "b.yaml")))
+print("setxattr", err(lambda: os.setxattr("a.yaml", "user.x", b"1")))
+print("utime", err(lambda: os.utime("a.yaml", (1, 1))))
+fd = os.open("a.yaml", os.O_RDWR)
+print("fchmod", err(lambda: os.fchmod(fd, 0o600)))
+print("fchown", err(lambda: os.fchown(fd, os.getuid(), os.getgid())))
+os.close(fd)
+PY
+)");
+  EXPECT_EQ(r.output, "link EPERM\nsetxattr ENOTSUP\nutime ok\nfchmod ok\nfchown ok\n");
+  EXPECT_EQ(Subjects(), Lines{"create a"});
+}
+
+TEST_F(MountTest, MtimeIsStableUntilTheTaskChanges) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
+  struct stat before, after_remount, after_edit;
+  ASSERT_EQ(::stat(M("a.yaml").c_str(), &before), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  Unmount();
+  Mount();
+  ASSERT_EQ(::stat(M("a.yaml").c_str(), &after_remount), 0);
+  EXPECT_EQ(before.st_mtime, after_remount.st_mtime);
+  ASSERT_EQ(InMount("echo 'title: b' > a.yaml").exit_code, 0);
+  ASSERT_EQ(::stat(M("a.yaml").c_str(), &after_edit), 0);
+  EXPECT_GT(after_edit.st_mtime, before.st_mtime);
+}
+
+TEST_F(MountTest, CommitsByGitShowInTheMountAndAreNotOverwritten) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml && cat a.yaml").exit_code, 0);  // cached now
+  const std::string clone = dir_ / "clone";
+  CommandResult git = RunCommand(
+      "git clone -q " + Quote(store()) + " " + Quote(clone) + " && cd " + Quote(clone) +
+      " && echo 'title: a by git' > a.yaml && echo 'title: g' > g.yaml && git add -A && "
+      "git -c user.name=g -c user.email=g@g commit -qm 'by git' && git push -q origin main");
+  ASSERT_EQ(git.exit_code, 0) << git.output;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ReadFile(M("a.yaml")) != "title: a by git\n" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ReadFile(M("a.yaml")), "title: a by git\n");
+  EXPECT_EQ(ReadFile(M("g.yaml")), "title: g\n");
+  ASSERT_EQ(InMount("echo 'title: m' > m.yaml").exit_code, 0);
+  EXPECT_EQ(Committed("g.yaml"), "title: g\n");
+  EXPECT_EQ(Committed("m.yaml"), "title: m\n");
+  EXPECT_EQ(Subjects(), (Lines{"create m", "by git", "create a"}));
+}
+
+TEST_F(MountTest, KillDashNineAfterCloseLosesNothing) {
+  ASSERT_EQ(InMount("for i in $(seq 1 20); do echo \"title: task $i\" > t$i.yaml; done").exit_code,
+            0);
+  ASSERT_EQ(InMount("printf 'title: x\\n' > x.yaml && python3 -c \"import os\n"
+                    "fd=os.open('x.yaml', os.O_WRONLY|os.O_APPEND)\nos.write(fd, b'status: done\\n')\n"
+                    "os.fsync(fd)\nos.kill(os.getpid(), 9)\"; true")
+                .exit_code,
+            0);
+  KillMount();
+  EXPECT_EQ(GitTreePaths(store()).size(), 21u);
+  EXPECT_EQ(Committed("t20.yaml"), "title: task 20\n");
+  EXPECT_EQ(Committed("x.yaml"), "title: x\nstatus: done\n");
+  Mount();
+  EXPECT_EQ(ReadFile(M("t7.yaml")), "title: task 7\n");
+}
+
+TEST_F(MountTest, UnmountWithAFileOpenIsRefusedThenLazyUnmountStillCommits) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
+  // A writer that keeps the file open for a while, then writes and closes.
+  const std::string script = dir_ / "writer.py";
+  WriteFile(script,
+            "import os, time\nfd = os.open('" + M("a.yaml") + "', os.O_WRONLY | os.O_TRUNC)\n"
+            "open('" + (dir_ / "opened") + "', 'w').close()\ntime.sleep(1.5)\n"
+            "os.write(fd, b'title: written late\\n')\nos.close(fd)\n");
+  RunCommand("python3 " + Quote(script) + " > /dev/null 2>&1 &");
+  for (int i = 0; i < 100 && !Exists(dir_ / "opened"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CommandResult busy = Taskfs("umount " + Quote(mnt()));
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.output.find("--lazy"), std::string::npos) << busy.output;
+  ASSERT_EQ(Taskfs("umount --lazy " + Quote(mnt())).exit_code, 0);
+  // The mount process finishes once the writer closed its file.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Committed("a.yaml") != "title: written late\n" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(Committed("a.yaml"), "title: written late\n");
+  WaitForMountExit();
+}
+
+}  // namespace
+}  // namespace taskfs::testing

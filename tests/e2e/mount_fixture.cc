@@ -1,0 +1,131 @@
+#include "tests/e2e/mount_fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+namespace taskfs::testing {
+namespace {
+
+bool IsMounted(const std::string& mnt) {
+  std::ifstream in("/proc/self/mounts");
+  std::string dev, where, type, rest;
+  while (in >> dev >> where >> type && std::getline(in, rest)) {
+    if (where == mnt && type.starts_with("fuse")) return true;
+  }
+  return false;
+}
+
+// Waits up to `timeout` for `pid` to exit; true if it did.
+bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+}  // namespace
+
+void MountedStore::SetUp() {
+  store_ = dir_ / "store";
+  mnt_ = dir_ / "mnt";
+  log_ = dir_ / "mount.log";
+  ::mkdir(mnt_.c_str(), 0755);
+  CommandResult r = Taskfs("init --name 'Test client'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Mount();
+}
+
+void MountedStore::TearDown() {
+  if (pid_ > 0) Unmount();
+  EXPECT_EQ(GitFsckErrors(store_), "");
+}
+
+CommandResult MountedStore::Taskfs(const std::string& args) const {
+  return RunCommand(std::string(TASKFS_BIN) + " --store " + Quote(store_) + " " + args);
+}
+
+CommandResult MountedStore::InMount(const std::string& command) const {
+  return RunCommand("cd " + Quote(mnt_) + " && " + command);
+}
+
+bool MountedStore::WaitForSubject(const std::string& subject) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto subjects = Subjects();
+    if (!subjects.empty() && subjects.front() == subject) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void MountedStore::Mount() {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(TASKFS_BIN, "taskfs", "--store", store_.c_str(), "mount", "-f", mnt_.c_str(), nullptr);
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!IsMounted(mnt_)) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL() << "taskfs mount exited before mounting:\n" << MountLog();
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL() << "mount did not come up within 10 s:\n" << MountLog();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void MountedStore::Unmount() {
+  if (pid_ <= 0) return;
+  bool unmounted = false;
+  for (int i = 0; i < 50 && !unmounted; ++i) {
+    unmounted = RunCommand("fusermount3 -u " + Quote(mnt_)).exit_code == 0;
+    if (!unmounted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!unmounted) {
+    ADD_FAILURE() << "could not unmount " << mnt_ << "; detaching lazily";
+    RunCommand("fusermount3 -uz " + Quote(mnt_));
+  }
+  if (!WaitExit(pid_, std::chrono::seconds(15))) {
+    ADD_FAILURE() << "taskfs did not exit after unmount; killing it";
+    ::kill(pid_, SIGKILL);
+    WaitExit(pid_, std::chrono::seconds(5));
+  }
+  pid_ = -1;
+}
+
+void MountedStore::WaitForMountExit() {
+  if (pid_ <= 0) return;
+  if (!WaitExit(pid_, std::chrono::seconds(15))) {
+    ADD_FAILURE() << "taskfs did not exit; killing it";
+    ::kill(pid_, SIGKILL);
+    WaitExit(pid_, std::chrono::seconds(5));
+  }
+  pid_ = -1;
+}
+
+void MountedStore::KillMount() {
+  ASSERT_GT(pid_, 0);
+  ::kill(pid_, SIGKILL);
+  WaitExit(pid_, std::chrono::seconds(5));
+  pid_ = -1;
+  RunCommand("fusermount3 -u " + Quote(mnt_) + " || fusermount3 -uz " + Quote(mnt_));
+}
+
+}  // namespace taskfs::testing
