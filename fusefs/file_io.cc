@@ -88,19 +88,10 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
 
 int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
                            std::unique_ptr<Handle>* out) {
-  const std::string name = path.substr(path.rfind('/') + 1);
-  if (Status st = storage::CheckComponent(name); !st.ok()) {
-    return name.size() > storage::kMaxNameBytes ? -ENAMETOOLONG : -EINVAL;
-  }
-  if (!IsTaskPath(path) && name.ends_with(".yaml") && name.front() != '.' &&
-      !storage::IsValidUtf8(name)) {
-    return -EINVAL;  // looks like a task but can't be one: task names are UTF-8
-  }
+  if (int rc = CheckNewName(path); rc != 0) return rc;
   std::lock_guard lock(mu_);
   auto snap = store_->snapshot();
-  const size_t slash = path.rfind('/');
-  const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
-  if (!IsDir(parent, *snap)) return -ENOENT;
+  if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
   auto h = std::make_unique<Handle>();
   h->writable = true;
   if (IsTaskPath(path)) {

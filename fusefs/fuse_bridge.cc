@@ -2,7 +2,10 @@
 #include "fusefs/fuse_bridge.h"
 
 #include <fuse3/fuse.h>
+#include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
+#include <malloc.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -186,7 +189,10 @@ int OpGetxattr(const char*, const char*, char*, size_t) { return -ENOTSUP; }
 int OpListxattr(const char*, char*, size_t) { return 0; }
 int OpRemovexattr(const char*, const char*) { return -ENOTSUP; }
 
-void* OpInit(fuse_conn_info*, fuse_config* cfg) {
+void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
+  // The kernel's page cache is kept valid by explicit invalidation (see StoreWatcher), so it
+  // need not re-check attributes before using cached pages.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   cfg->entry_timeout = kCacheTimeoutSeconds;
   cfg->attr_timeout = kCacheTimeoutSeconds;
   cfg->negative_timeout = 0;
@@ -255,9 +261,19 @@ fuse_operations MakeOperations() {
 }  // namespace
 
 int RunMount(storage::Store* store, const MountOptions& options) {
+  // One mount per store: two would each believe their view is the store's.
+  const std::string lock_file = store->local_dir() + "/mount.lock";
+  int lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    LogError("the store " + store->git_dir() + " is already mounted by another taskfs process " +
+             "(see `taskfs status`); unmount it first");
+    if (lock_fd >= 0) ::close(lock_fd);
+    return 1;
+  }
   MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,
                    store->local_dir() + "/mount"};
-  std::vector<std::string> argv = {"taskfs", "-o", "fsname=taskfs,subtype=taskfs"};
+  // noatime: reads don't change anything, and atime updates would cost a round trip per read.
+  std::vector<std::string> argv = {"taskfs", "-o", "fsname=taskfs,subtype=taskfs,noatime"};
   if (options.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
   if (options.debug) argv.push_back("-d");
   std::vector<char*> cargv;
@@ -282,6 +298,8 @@ int RunMount(storage::Store* store, const MountOptions& options) {
     return 1;
   }
   if (!options.foreground) LogToSyslog("taskfs");
+  // The FUSE loop's threads would each grow a malloc arena: a few are plenty here.
+  mallopt(M_ARENA_MAX, 2);
   {
     std::ofstream record(ctx.mount_record, std::ios::trunc);
     record << ::getpid() << '\n' << options.mountpoint << '\n';

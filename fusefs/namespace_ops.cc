@@ -27,16 +27,6 @@ using storage::TaskNameOf;
 
 namespace {
 
-std::string ParentOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
-
-int CheckNewName(const std::string& path) {
-  const std::string name = path.substr(path.rfind('/') + 1);
-  if (name.size() > storage::kMaxNameBytes) return -ENAMETOOLONG;
-  return storage::CheckComponent(name).ok() ? 0 : -EINVAL;
-}
 
 // Writes `content` to `file` through a temp file and rename, so the file is never half-written.
 int WriteFileAtomically(const std::string& file, const std::string& content) {
@@ -226,14 +216,17 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
                               const storage::SnapshotPtr& snap) {
   const std::string from_prefix = from + "/";
   std::vector<Change> changes;
-  bool hidden_target = !storage::IsTaskFolderPath(to);
+  std::vector<std::string> pending_inside;
   snap->ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
     if (!path.starts_with(from_prefix)) return;
     changes.push_back({path, std::nullopt});
-    const std::string moved = to + path.substr(from.size());
-    if (!pending_deletes_.erase(path)) changes.push_back({moved, *fe.content});
+    if (pending_deletes_.count(path)) {
+      pending_inside.push_back(path);  // removed by the user: not carried over
+    } else {
+      changes.push_back({to + path.substr(from.size()), *fe.content});
+    }
   });
-  if (hidden_target && (!changes.empty() || drafts_.HoldsFolder(from))) {
+  if (!storage::IsTaskFolderPath(to) && (!changes.empty() || drafts_.HoldsFolder(from))) {
     return -EINVAL;  // tasks can't live in a hidden folder
   }
   struct stat st;
@@ -248,6 +241,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
       return rc;
     }
   }
+  for (const auto& path : pending_inside) pending_deletes_.erase(path);
   std::vector<std::pair<std::string, Draft>> moved_drafts;
   for (const auto& [path, d] : drafts_.all()) {
     if (path.starts_with(from_prefix)) moved_drafts.emplace_back(path, d);
@@ -267,6 +261,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
   }
   for (auto& node : moved_nodes) {
     node->path = to + node->path.substr(from.size());
+    node->based_on = store_->snapshot();  // its edits now apply to the moved path
     nodes_[node->path] = node;
   }
   return 0;

@@ -23,12 +23,22 @@ using storage::Snapshot;
 
 namespace {
 constexpr auto kRetryInterval = std::chrono::seconds(5);
+}  // namespace
 
 std::string ParentOf(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "" : path.substr(0, slash);
 }
-}  // namespace
+
+int CheckNewName(const std::string& path) {
+  const std::string name = path.substr(path.rfind('/') + 1);
+  if (name.size() > storage::kMaxNameBytes) return -ENAMETOOLONG;
+  if (!storage::CheckComponent(name).ok()) return -EINVAL;
+  if (name.ends_with(storage::kTaskSuffix) && name.front() != '.' && !storage::IsValidUtf8(name)) {
+    return -EINVAL;  // looks like a task but can't be one: task names are UTF-8
+  }
+  return 0;
+}
 
 TaskFilesystem::TaskFilesystem(storage::Store* store)
     : store_(store),

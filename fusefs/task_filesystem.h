@@ -41,6 +41,12 @@ namespace taskfs::fusefs {
 
 inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
 
+// 0 if `path`'s last component may be created; -ENAMETOOLONG or -EINVAL (empty, NUL, or a
+// ".yaml" name that is not UTF-8) otherwise.
+int CheckNewName(const std::string& path);
+// "work/ops/x.yaml" -> "work/ops"; "x.yaml" -> "" (the root).
+std::string ParentOf(const std::string& path);
+
 // A task open for writing; shared by every handle open on it.
 struct TaskNode {
   std::string path;  // current path; empty once unlinked

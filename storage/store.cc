@@ -8,11 +8,16 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
+#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
 #include "storage/git_handles.h"
+
+#include <git2/sys/commit.h>
 
 namespace taskfs::storage {
 namespace {
@@ -91,6 +96,43 @@ MtimeCache LoadMtimeCache(const std::string& file) {
 
 }  // namespace
 
+using TreeBuilderPtr = GitPtr<git_treebuilder, git_treebuilder_free>;
+
+struct Store::TreeCache {
+  std::string commit_id;  // the commit whose tree the builders hold
+  git_oid tree_id{};
+  std::map<std::string, TreeBuilderPtr> builders;  // folder path ("" = root) -> its entries
+
+  // The builder of folder `dir`, loaded from the cached tree on first use.
+  Result<git_treebuilder*> Builder(git_repository* repo, const std::string& dir) {
+    if (auto it = builders.find(dir); it != builders.end()) return it->second.get();
+    TreePtr source;
+    if (!commit_id.empty()) {
+      git_tree* root = nullptr;
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_tree_lookup(&root, repo, &tree_id), "reading tree"));
+      TreePtr root_ptr(root);
+      if (dir.empty()) {
+        source = std::move(root_ptr);
+      } else {
+        git_tree_entry* entry = nullptr;
+        if (git_tree_entry_bypath(&entry, root, dir.c_str()) == 0) {
+          TreeEntryPtr entry_ptr(entry);
+          git_tree* sub = nullptr;
+          if (git_tree_entry_type(entry) == GIT_OBJECT_TREE &&
+              git_tree_lookup(&sub, repo, git_tree_entry_id(entry)) == 0) {
+            source.reset(sub);
+          }
+        }
+      }
+    }
+    git_treebuilder* raw = nullptr;
+    TASKFS_RETURN_IF_ERROR(
+        GitStatus(git_treebuilder_new(&raw, repo, source.get()), "reading folder " + dir));
+    builders[dir].reset(raw);
+    return raw;
+  }
+};
+
 Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
                                            const std::string& client_name) {
   EnsureLibgit2();
@@ -118,10 +160,10 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
   return Open(path);
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Access access) {
   EnsureLibgit2();
   std::unique_ptr<Store> store(new Store());
-  TASKFS_RETURN_IF_ERROR(store->OpenRepository(path));
+  TASKFS_RETURN_IF_ERROR(store->OpenRepository(path, access));
   auto head = store->ReadBranch();
   if (!head.ok()) return head.status();
   auto snap = store->LoadSnapshot(*head, nullptr);
@@ -131,13 +173,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 }
 
 Store::~Store() {
-  if (repo_) {
-    SaveMtimes();
-    git_repository_free(repo_);
-  }
+  if (repo_) git_repository_free(repo_);
 }
 
-Status Store::OpenRepository(const std::string& path) {
+Status Store::OpenRepository(const std::string& path, Access access) {
+  access_ = access;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return Status::NotFound("no store at " + path +
@@ -150,9 +190,12 @@ Status Store::OpenRepository(const std::string& path) {
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "opening store " + path));
   git_dir_ = git_repository_path(repo_);
   local_dir_ = git_dir_ + "taskfs";
-  std::error_code ec;
-  std::filesystem::create_directories(local_dir_, ec);
-  if (ec) return Status::FromErrno(ec.value(), "creating " + local_dir_);
+  const bool writer = access == Access::kReadWrite;
+  if (writer) {
+    std::error_code ec;
+    std::filesystem::create_directories(local_dir_, ec);
+    if (ec) return Status::FromErrno(ec.value(), "creating " + local_dir_);
+  }
 
   git_config* cfg_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_config(&cfg_raw, repo_), "reading config"));
@@ -160,7 +203,7 @@ Status Store::OpenRepository(const std::string& path) {
   client_name_ = ConfigString(cfg_raw, "user.name");
   if (client_name_.empty()) client_name_ = "taskfs";
   client_id_ = ConfigString(cfg_raw, "taskfs.clientid");
-  if (client_id_.empty()) {
+  if (client_id_.empty() && writer) {
     client_id_ = RandomHex(8);
     git_config_set_string(cfg_raw, "taskfs.clientid", client_id_.c_str());
   }
@@ -174,6 +217,8 @@ Status Store::OpenRepository(const std::string& path) {
     }
   }
 
+  merger_ = std::make_shared<LineTaskMerger>();
+  if (!writer) return Status::OK();
   const std::string objects_dir = git_dir_ + "objects";
   RemoveStaleTempObjects(objects_dir);
   git_odb* odb_raw = nullptr;
@@ -186,7 +231,6 @@ Status Store::OpenRepository(const std::string& path) {
   // Higher priority than libgit2's own loose backend (1) and packs (2): new objects go here.
   TASKFS_RETURN_IF_ERROR(
       GitStatus(git_odb_add_backend(odb_raw, fast_loose, 10), "opening object db"));
-  merger_ = std::make_shared<LineTaskMerger>();
   return Status::OK();
 }
 
@@ -272,57 +316,110 @@ void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
 Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                        const std::string& message,
                                        std::vector<ObjectId>* blob_ids) {
-  std::vector<git_tree_update> updates;
-  updates.reserve(changes.size());
+  if (!tree_cache_ || tree_cache_->commit_id != base.commit_id()) {
+    tree_cache_ = std::make_unique<TreeCache>();
+    tree_cache_->commit_id = base.commit_id();
+    if (!base.commit_id().empty()) {
+      git_oid commit_oid;
+      git_oid_fromstr(&commit_oid, base.commit_id().c_str());
+      git_commit* c = nullptr;
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_, &commit_oid), "commit"));
+      git_oid_cpy(&tree_cache_->tree_id, git_commit_tree_id(c));
+      git_commit_free(c);
+    }
+  }
+  // Any failure below leaves the builders half-changed: drop them.
+  auto result = WriteCommitWithCache(base, changes, message, blob_ids);
+  if (!result.ok()) tree_cache_.reset();
+  return result;
+}
+
+Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
+                                                const std::vector<Change>& changes,
+                                                const std::string& message,
+                                                std::vector<ObjectId>* blob_ids) {
+  TreeCache& cache = *tree_cache_;
+  std::set<std::string> touched;  // folders whose trees must be rewritten
   for (const Change& c : changes) {
-    git_tree_update u{};
-    u.path = c.path.c_str();
+    const size_t slash = c.path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : c.path.substr(0, slash);
+    const std::string name = c.path.substr(slash == std::string::npos ? 0 : slash + 1);
+    touched.insert("");
+    if (!dir.empty()) {
+      for (size_t slash = dir.find('/'); slash != std::string::npos;
+           slash = dir.find('/', slash + 1)) {
+        touched.insert(dir.substr(0, slash));
+      }
+      touched.insert(dir);
+    }
+    auto builder = cache.Builder(repo_, dir);
+    if (!builder.ok()) return builder.status();
     if (c.content) {
-      u.action = GIT_TREE_UPDATE_UPSERT;
-      u.filemode = GIT_FILEMODE_BLOB;
+      git_oid blob;
       TASKFS_RETURN_IF_ERROR(GitStatus(
-          git_blob_create_from_buffer(&u.id, repo_, c.content->data(), c.content->size()),
+          git_blob_create_from_buffer(&blob, repo_, c.content->data(), c.content->size()),
           "writing " + c.path));
-      blob_ids->push_back(ToObjectId(u.id));
+      blob_ids->push_back(ToObjectId(blob));
+      TASKFS_RETURN_IF_ERROR(GitStatus(
+          git_treebuilder_insert(nullptr, *builder, name.c_str(), &blob, GIT_FILEMODE_BLOB),
+          "adding " + c.path));
     } else {
       blob_ids->push_back({});
-      if (!base.FindFile(c.path)) continue;
-      u.action = GIT_TREE_UPDATE_REMOVE;
+      git_treebuilder_remove(*builder, name.c_str());  // absent already: nothing to do
     }
-    updates.push_back(u);
   }
-  TreePtr base_tree;
-  std::vector<CommitPtr> parents;
-  if (!base.commit_id().empty()) {
-    git_oid parent_oid;
-    git_oid_fromstr(&parent_oid, base.commit_id().c_str());
-    git_commit* parent = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&parent, repo_, &parent_oid), "commit"));
-    parents.emplace_back(parent);
-    git_tree* t = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t, parent), "reading tree"));
-    base_tree.reset(t);
+  // Write the deepest folders first; each result goes into its parent's builder.
+  std::vector<std::string> order(touched.begin(), touched.end());
+  std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+    auto depth = [](const std::string& s) {
+      return s.empty() ? 0 : 1 + std::count(s.begin(), s.end(), '/');
+    };
+    return depth(a) > depth(b);
+  });
+  git_oid root_id{};
+  for (const std::string& dir : order) {
+    auto builder = cache.Builder(repo_, dir);
+    if (!builder.ok()) return builder.status();
+    git_oid tree_id;
+    const bool empty = git_treebuilder_entrycount(*builder) == 0;
+    if (!empty || dir.empty()) {
+      TASKFS_RETURN_IF_ERROR(
+          GitStatus(git_treebuilder_write(&tree_id, *builder), "writing folder " + dir));
+    }
+    if (dir.empty()) {
+      root_id = tree_id;
+      break;
+    }
+    const size_t slash = dir.rfind('/');
+    auto parent = cache.Builder(repo_, slash == std::string::npos ? "" : dir.substr(0, slash));
+    if (!parent.ok()) return parent.status();
+    const std::string name = dir.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (empty) {
+      git_treebuilder_remove(*parent, name.c_str());
+      cache.builders.erase(dir);
+    } else {
+      TASKFS_RETURN_IF_ERROR(GitStatus(
+          git_treebuilder_insert(nullptr, *parent, name.c_str(), &tree_id, GIT_FILEMODE_TREE),
+          "writing folder " + dir));
+    }
   }
-  git_oid tree_oid;
-  TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_tree_create_updated(&tree_oid, repo_, base_tree.get(), updates.size(), updates.data()),
-      "writing tree"));
-  if (base_tree && git_oid_equal(&tree_oid, git_tree_id(base_tree.get()))) {
+  if (!base.commit_id().empty() && git_oid_equal(&root_id, &cache.tree_id)) {
     return base.commit_id();  // nothing changed
   }
-  git_tree* tree_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_tree_lookup(&tree_raw, repo_, &tree_oid), "tree"));
-  TreePtr tree(tree_raw);
+
   git_signature* sig_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(
       git_signature_now(&sig_raw, client_name_.c_str(), (client_id_ + "@taskfs").c_str()),
       "signature"));
   SignaturePtr sig(sig_raw);
-  const git_commit* parent_ptrs[1] = {parents.empty() ? nullptr : parents[0].get()};
+  git_oid parent_oid;
+  const git_oid* parents[1] = {&parent_oid};
+  if (!base.commit_id().empty()) git_oid_fromstr(&parent_oid, base.commit_id().c_str());
+  const size_t parent_count = base.commit_id().empty() ? 0 : 1;
   git_oid commit_oid;
   TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_commit_create(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr, message.c_str(),
-                        tree_raw, parents.size(), parent_ptrs),
+      git_commit_create_from_ids(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr,
+                                 message.c_str(), &root_id, parent_count, parents),
       "writing commit"));
 
   git_reference* ref = nullptr;
@@ -332,14 +429,14 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
     rc = git_reference_create(&ref, repo_, branch_ref_.c_str(), &commit_oid, 0, log.c_str());
     if (rc == GIT_EEXISTS) rc = GIT_EMODIFIED;
   } else {
-    git_oid expected;
-    git_oid_fromstr(&expected, base.commit_id().c_str());
     rc = git_reference_create_matching(&ref, repo_, branch_ref_.c_str(), &commit_oid, 1,
-                                       &expected, log.c_str());
+                                       &parent_oid, log.c_str());
   }
   git_reference_free(ref);
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "moving " + branch_ref_));
-  return OidToHex(commit_oid);
+  cache.commit_id = OidToHex(commit_oid);
+  cache.tree_id = root_id;
+  return cache.commit_id;
 }
 
 Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,
@@ -367,6 +464,9 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
 Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes,
                                     const std::string& message, const SnapshotPtr& based_on) {
   std::lock_guard lock(mu_);
+  if (access_ != Access::kReadWrite) {
+    return Status::PermissionDenied("store opened read-only; cannot commit '" + message + "'");
+  }
   CommitOutcome outcome;
   std::vector<Change> pending = changes;
   SnapshotPtr base = snapshot_;

@@ -37,8 +37,13 @@ class Store {
   // Creates a new, empty store (a bare repository with branch main) at `path`.
   static Result<std::unique_ptr<Store>> Init(const std::string& path,
                                              const std::string& client_name);
+  enum class Access {
+    kReadWrite,  // the mount: may commit, cleans up after crashed writers
+    kReadOnly,   // status, log, show: writes nothing, safe beside a running mount
+  };
   // Opens an existing store: one made by Init, or any git repository (bare or not).
-  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                             Access access = Access::kReadWrite);
 
   ~Store();
   Store(const Store&) = delete;
@@ -78,10 +83,14 @@ class Store {
 
  private:
   Store() = default;
-  Status OpenRepository(const std::string& path);
+  Status OpenRepository(const std::string& path, Access access);
   Result<SnapshotPtr> LoadSnapshot(const std::string& commit_hex, const Snapshot* previous);
   Result<std::string> WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                   const std::string& message, std::vector<ObjectId>* blob_ids);
+  Result<std::string> WriteCommitWithCache(const Snapshot& base,
+                                           const std::vector<Change>& changes,
+                                           const std::string& message,
+                                           std::vector<ObjectId>* blob_ids);
   Result<std::vector<Change>> MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,
                                         const std::vector<Change>& changes);
   Result<std::string> ReadBranch() const;
@@ -96,6 +105,11 @@ class Store {
   std::string branch_ref_ = "refs/heads/main";
   std::string client_name_;
   std::string client_id_;
+  Access access_ = Access::kReadWrite;
+  // Tree builders of the folders commits touched, kept so that a save rewrites only its own
+  // path's trees without reading them back; valid while the branch is at tree_cache_commit_.
+  struct TreeCache;
+  std::unique_ptr<TreeCache> tree_cache_;
 };
 
 }  // namespace taskfs::storage

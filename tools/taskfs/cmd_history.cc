@@ -13,7 +13,7 @@ namespace taskfs::cli {
 namespace {
 
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
-  return storage::Store::Open(storage::ResolveStorePath(g.store));
+  return storage::Store::Open(storage::ResolveStorePath(g.store), storage::Store::Access::kReadOnly);
 }
 
 std::string FormatTime(int64_t t) {
@@ -52,12 +52,13 @@ int RunShow(const GlobalOptions& g, const std::string& spec) {
   size_t back = 0;
   if (size_t at = spec.rfind("@~"); at != std::string::npos) {
     name = spec.substr(0, at);
-    try {
-      back = std::stoul(spec.substr(at + 2));
-    } catch (const std::exception&) {
+    const std::string digits = spec.substr(at + 2);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+        digits.size() > 9) {
       std::cerr << "taskfs show: '" << spec << "': expected NAME@~N with N a number\n";
       return 2;
     }
+    back = std::stoul(digits);
   }
   auto store = OpenStore(g);
   if (!store.ok()) {

@@ -25,7 +25,7 @@ std::string FormatTime(int64_t t) {
 
 int RunStatus(const GlobalOptions& g) {
   const std::string path = storage::ResolveStorePath(g.store);
-  auto opened = storage::Store::Open(path);
+  auto opened = storage::Store::Open(path, storage::Store::Access::kReadOnly);
   if (!opened.ok()) {
     std::cerr << "taskfs status: " << opened.status().message() << "\n";
     return 1;
@@ -38,7 +38,7 @@ int RunStatus(const GlobalOptions& g) {
     std::cout << "branch:   " << store.branch_ref() << " (no commits yet)\n";
   } else {
     std::cout << "branch:   " << store.branch_ref() << " at " << snap->commit_id().substr(0, 12)
-              << ", " << snap->file_count() << " files, last change "
+              << ", files: " << snap->file_count() << ", last change "
               << FormatTime(snap->commit_time()) << "\n";
   }
 

@@ -50,9 +50,18 @@ int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foregro
   return fusefs::RunMount(store->get(), opts);
 }
 
+// True while `pid` exists and has not exited (a zombie waiting to be reaped has exited).
+static bool ProcessRunning(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+}
+
 // The pid of the mount serving `mountpoint` from this store, or 0.
 static pid_t MountPid(const std::string& store_path, const std::string& mountpoint) {
-  auto store = storage::Store::Open(store_path);
+  auto store = storage::Store::Open(store_path, storage::Store::Access::kReadOnly);
   if (!store.ok()) return 0;
   std::ifstream in((*store)->local_dir() + "/mount");
   pid_t pid = 0;
@@ -82,8 +91,8 @@ int RunUmount(const GlobalOptions& g, const std::string& mountpoint, bool lazy) 
     return 1;
   }
   // Wait for the mount process to commit what was pending and exit.
-  for (int i = 0; mount_pid > 0 && !lazy && i < 100 && ::kill(mount_pid, 0) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; mount_pid > 0 && !lazy && i < 200 && ProcessRunning(mount_pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return 0;
 }
