@@ -1,0 +1,184 @@
+// Bad input: names taskfs can't keep, oversize files, read-only files, a missing, corrupt, locked
+// or full store. Each gets a clear error, nothing crashes, nothing typed is lost, and the
+// repository stays valid (git fsck in TearDown).
+#include <chrono>
+#include <thread>
+
+#include "tests/e2e/mount_fixture.h"
+
+namespace taskfs::testing {
+namespace {
+
+class BadInputTest : public MountedStore {};
+
+
+TEST_F(BadInputTest, InvalidNamesGetClearErrnos) {
+  CommandResult r = InMount(R"(python3 - <<'PY'
+import os, errno
+def err(f):
+    try:
+        f(); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+print(err(lambda: os.open("a" * 251 + ".yaml", os.O_CREAT | os.O_WRONLY)))
+print(err(lambda: os.mkdir("d" * 256)))
+print(err(lambda: os.open(b"bad\xff.yaml", os.O_CREAT | os.O_WRONLY)))
+open("good.yaml", "w").write("title: good\n")
+print(err(lambda: os.rename("good.yaml", b"bad\xff.yaml")))
+print(err(lambda: os.rename("good.yaml", "g" * 256)))
+PY
+)");
+  EXPECT_EQ(r.output, "ENAMETOOLONG\nENAMETOOLONG\nEINVAL\nEINVAL\nENAMETOOLONG\n");
+  EXPECT_EQ(Committed("good.yaml"), "title: good\n");
+}
+
+TEST_F(BadInputTest, TaskOverOneMebibyteIsRefusedWithEFBIG) {
+  CommandResult r = InMount(R"(python3 - <<'PY'
+import os, errno
+fd = os.open("big.yaml", os.O_CREAT | os.O_WRONLY)
+os.write(fd, b"notes: |\n")
+try:
+    while True:
+        os.write(fd, b"  " + b"x" * 4094 + b"\n")
+except OSError as e:
+    print(errno.errorcode[e.errno], os.fstat(fd).st_size <= 1 << 20)
+os.close(fd)
+PY
+)");
+  EXPECT_EQ(r.output, "EFBIG True\n");
+  // A large scratch file is fine: the limit is for tasks.
+  EXPECT_EQ(InMount("head -c 2000000 /dev/zero > big.bin && stat -c %s big.bin").output,
+            "2000000\n");
+}
+
+TEST_F(BadInputTest, NonTaskFilesCommittedByGitAreReadOnly) {
+  const std::string clone = dir_ / "clone";
+  ASSERT_EQ(RunCommand("git init -q -b main " + Quote(clone) + " && cd " + Quote(clone) +
+                       " && echo '# my tasks' > README.md && git add -A && "
+                       "git -c user.name=g -c user.email=g@g commit -qm readme && "
+                       "git push -q " + Quote(store()) + " main")
+                .exit_code,
+            0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!Exists(M("README.md")) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(ReadFile(M("README.md")), "# my tasks\n");
+  CommandResult w = InMount("(echo more >> README.md)");
+  EXPECT_NE(w.exit_code, 0);
+  EXPECT_NE(w.output.find("Read-only file system"), std::string::npos) << w.output;
+  EXPECT_NE(InMount("rm README.md").exit_code, 0);
+}
+
+TEST_F(BadInputTest, LockedStoreKeepsTheSaveAndCommitsItOnceUnlocked) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
+  const std::string lock = store() + "/refs/heads/main.lock";
+  WriteFile(lock, "");
+  CommandResult r = InMount(R"(python3 - <<'PY'
+import os, errno
+fd = os.open("a.yaml", os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"title: while locked\n")
+try:
+    os.close(fd); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+)");
+  EXPECT_EQ(r.output, "EBUSY\n");
+  EXPECT_EQ(ReadFile(M("a.yaml")), "title: while locked\n");
+  CommandResult status = Taskfs("status");
+  EXPECT_NE(status.output.find("lock"), std::string::npos) << status.output;
+  std::remove(lock.c_str());
+  // Retried in the background.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (Committed("a.yaml") != "title: while locked\n" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(Committed("a.yaml"), "title: while locked\n");
+}
+
+class FullDiskTest : public MountedStore {
+ protected:
+  void SetUp() override {
+    MountedStore::SetUp();
+    if (HasFatalFailure()) return;
+    Unmount();
+    small_ = dir_ / "small";
+    RunCommand("mkdir -p " + Quote(small_));
+    CommandResult m = RunCommand("mount -t tmpfs -o size=4m tmpfs " + Quote(small_));
+    ASSERT_EQ(m.exit_code, 0) << m.output;
+    mounted_tmpfs_ = true;
+    store_ = small_ + "/store";
+    ASSERT_EQ(Taskfs("init --name small").exit_code, 0);
+    Mount();
+  }
+  void TearDown() override {
+    MountedStore::TearDown();
+    if (mounted_tmpfs_) RunCommand("umount " + Quote(small_));
+  }
+  std::string small_;
+  bool mounted_tmpfs_ = false;
+};
+
+TEST_F(FullDiskTest, SaveOnAFullDiskFailsClearlyAndIsCommittedWhenSpaceReturns) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
+  RunCommand("dd if=/dev/zero of=" + Quote(small_ + "/filler") + " bs=64k 2>/dev/null");
+  CommandResult r = InMount(R"(python3 - <<'PY'
+import os, errno
+fd = os.open("a.yaml", os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"title: written on a full disk\n")
+try:
+    os.close(fd); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+)");
+  EXPECT_TRUE(r.output == "ENOSPC\n" || r.output == "EIO\n") << r.output;
+  EXPECT_EQ(ReadFile(M("a.yaml")), "title: written on a full disk\n");  // kept in memory
+  std::remove((small_ + "/filler").c_str());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (Committed("a.yaml") != "title: written on a full disk\n" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(Committed("a.yaml"), "title: written on a full disk\n");
+}
+
+TEST(BadStore, MountOfAMissingStoreSaysWhatToDo) {
+  TempDir dir;
+  RunCommand("mkdir " + Quote(dir / "mnt"));
+  CommandResult r = RunCommand(std::string(TASKFS_BIN) + " --store " + Quote(dir / "nostore") +
+                               " mount " + Quote(dir / "mnt"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("taskfs init"), std::string::npos) << r.output;
+}
+
+TEST(BadStore, MountOfACorruptStoreFailsWithTheReason) {
+  TempDir dir;
+  const std::string store = dir / "store";
+  const std::string taskfs = std::string(TASKFS_BIN) + " --store " + Quote(store);
+  ASSERT_EQ(RunCommand(taskfs + " init --name x").exit_code, 0);
+  RunCommand("mkdir " + Quote(dir / "mnt"));
+  WriteFile(store + "/refs/heads/main", "not a commit id\n");
+  CommandResult r = RunCommand(taskfs + " mount " + Quote(dir / "mnt"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("refs/heads/main"), std::string::npos) << r.output;
+  EXPECT_EQ(RunCommand("grep -c " + Quote(dir / "mnt") + " /proc/mounts").output, "0\n");
+}
+
+TEST(BadStore, SecondMountOfOneStoreIsRefused) {
+  TempDir dir;
+  const std::string taskfs = std::string(TASKFS_BIN) + " --store " + Quote(dir / "store");
+  ASSERT_EQ(RunCommand(taskfs + " init --name x").exit_code, 0);
+  RunCommand("mkdir " + Quote(dir / "m1") + " " + Quote(dir / "m2"));
+  ASSERT_EQ(RunCommand(taskfs + " mount " + Quote(dir / "m1")).exit_code, 0);
+  CommandResult second = RunCommand(taskfs + " mount " + Quote(dir / "m2"));
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.output.find("already mounted"), std::string::npos) << second.output;
+  EXPECT_EQ(RunCommand(taskfs + " umount " + Quote(dir / "m1")).exit_code, 0);
+  RunCommand("fusermount3 -uz " + Quote(dir / "m2") + " 2>/dev/null");
+}
+
+}  // namespace
+}  // namespace taskfs::testing

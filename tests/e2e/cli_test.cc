@@ -1,0 +1,83 @@
+// The taskfs command line: version, help, usage errors, init, the daemonized mount, log, show,
+// status and store-path.
+#include "tests/e2e/mount_fixture.h"
+
+namespace taskfs::testing {
+namespace {
+
+const std::string kTaskfs = TASKFS_BIN;
+
+TEST(Cli, VersionHelpAndUsageErrors) {
+  CommandResult version = RunCommand(kTaskfs + " --version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.output.rfind("taskfs ", 0), 0u) << version.output;
+  CommandResult help = RunCommand(kTaskfs + " --help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* cmd : {"init", "mount", "umount", "status", "log", "show", "store-path"}) {
+    EXPECT_NE(help.output.find(cmd), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(RunCommand(kTaskfs).exit_code, 2);
+  EXPECT_EQ(RunCommand(kTaskfs + " frobnicate").exit_code, 2);
+  EXPECT_EQ(RunCommand(kTaskfs + " mount").exit_code, 2);
+  EXPECT_EQ(RunCommand(kTaskfs + " init").exit_code, 2);  // --name is required
+}
+
+TEST(Cli, StorePathFollowsXdgThenEnvironmentThenFlag) {
+  EXPECT_EQ(RunCommand("env -u TASKFS_STORE XDG_DATA_HOME=/x " + kTaskfs + " store-path").output,
+            "/x/taskfs/store\n");
+  EXPECT_EQ(RunCommand("env -u TASKFS_STORE -u XDG_DATA_HOME HOME=/h " + kTaskfs + " store-path")
+                .output,
+            "/h/.local/share/taskfs/store\n");
+  EXPECT_EQ(RunCommand("TASKFS_STORE=/e XDG_DATA_HOME=/x " + kTaskfs + " store-path").output,
+            "/e\n");
+  EXPECT_EQ(RunCommand("TASKFS_STORE=/e " + kTaskfs + " --store /f store-path").output, "/f\n");
+}
+
+TEST(Cli, InitCreatesTheDefaultStoreOnceAndMountDaemonizes) {
+  TempDir dir;
+  const std::string env = "env -u TASKFS_STORE XDG_DATA_HOME=" + Quote(dir / "data") + " ";
+  CommandResult init = RunCommand(env + kTaskfs + " init --name 'Ada laptop'");
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  EXPECT_TRUE(Exists(dir / "data/taskfs/store/HEAD"));
+  CommandResult again = RunCommand(env + kTaskfs + " init --name 'Ada laptop'");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("already exists"), std::string::npos) << again.output;
+
+  RunCommand("mkdir " + Quote(dir / "tasks"));
+  ASSERT_EQ(RunCommand(env + kTaskfs + " mount " + Quote(dir / "tasks")).exit_code, 0);
+  // The mount is live when `taskfs mount` returns.
+  EXPECT_EQ(RunCommand("echo 'title: Buy milk' > " + Quote(dir / "tasks/buy-milk.yaml")).exit_code,
+            0);
+  CommandResult status = RunCommand(env + kTaskfs + " status");
+  EXPECT_NE(status.output.find("mount:    " + dir.path() + "/tasks (pid"), std::string::npos)
+      << status.output;
+  EXPECT_EQ(RunCommand(env + kTaskfs + " umount " + Quote(dir / "tasks")).exit_code, 0);
+  EXPECT_EQ(RunCommand("grep -c " + Quote(dir / "tasks") + " /proc/mounts").output, "0\n");
+  EXPECT_NE(RunCommand(env + kTaskfs + " status").output.find("mount:    not mounted"),
+            std::string::npos);
+  EXPECT_EQ(GitShow(dir / "data/taskfs/store", "buy-milk.yaml"), "title: Buy milk\n");
+}
+
+class CliHistoryTest : public MountedStore {};
+
+TEST_F(CliHistoryTest, LogFollowsRenamesAndShowGoesBack) {
+  ASSERT_EQ(InMount("echo 'title: Buy milk' > buy-milk.yaml && "
+                    "echo 'status: done' >> buy-milk.yaml && mkdir work && "
+                    "mv buy-milk.yaml work/")
+                .exit_code,
+            0);
+  CommandResult log = Taskfs("log work/buy-milk");
+  ASSERT_EQ(log.exit_code, 0) << log.output;
+  EXPECT_NE(log.output.find("Test client  rename buy-milk -> work/buy-milk\n"), std::string::npos)
+      << log.output;
+  EXPECT_NE(log.output.find("edit buy-milk\n"), std::string::npos);
+  EXPECT_NE(log.output.find("create buy-milk\n"), std::string::npos);
+  EXPECT_EQ(Taskfs("show work/buy-milk").output, "title: Buy milk\nstatus: done\n");
+  EXPECT_EQ(Taskfs("show work/buy-milk@~2").output, "title: Buy milk\n");
+  EXPECT_EQ(Taskfs("show work/buy-milk@~3").exit_code, 1);
+  EXPECT_EQ(Taskfs("show work/buy-milk@~x").exit_code, 2);
+  EXPECT_EQ(Taskfs("log nothing-here").exit_code, 1);
+}
+
+}  // namespace
+}  // namespace taskfs::testing

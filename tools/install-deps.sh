@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what taskfs needs to build, test and run, on Debian 12, as root. Installs only what is
+# missing (so a machine that has everything does no network access).
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libfuse3-dev fuse3 libgit2-dev libyaml-cpp-dev libcli11-dev libgtest-dev googletest
+  python3 perl vim nano rsync util-linux man-db groff-base
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+if [[ ! -e /dev/fuse ]]; then
+  echo "install-deps: /dev/fuse is missing: taskfs needs FUSE (load the fuse module)" >&2
+  exit 1
+fi

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds taskfs (warnings as errors) and runs every test: unit tests,
+# FUSE logic tests and end-to-end tests on real mounts; then the same suite once more under
+# AddressSanitizer + UndefinedBehaviorSanitizer; then checks `cmake --install`.
+# Usage: tools/test.sh [--no-sanitizers]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+"$root/tools/install-deps.sh"
+
+# Never leave a mount behind, even when a test crashed.
+cleanup() {
+  grep -o ' /var/tmp/taskfs-test-[^ ]*' /proc/mounts 2>/dev/null | while read -r m; do
+    fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  return 0
+}
+trap cleanup EXIT
+
+run_suite() {  # build dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -DTASKFS_WERROR=ON -DTASKFS_BUILD_TESTS=ON "$@" > /dev/null
+  cmake --build "$dir" -j2
+  (cd "$dir" && ctest --output-on-failure --timeout 300)
+}
+
+echo "== build and test (RelWithDebInfo, -Werror)"
+run_suite "$root/build"
+
+if [[ "${1:-}" != "--no-sanitizers" ]]; then
+  echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DTASKFS_SANITIZE=address,undefined
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+echo "== cmake --install"
+prefix=$(mktemp -d /var/tmp/taskfs-install-XXXXXX)
+cmake --install "$root/build" --prefix "$prefix" > /dev/null
+"$prefix/bin/taskfs" --version
+MANWIDTH=80 man -l "$prefix/share/man/man1/taskfs.1" > /dev/null
+MANWIDTH=80 man -l "$prefix/share/man/man5/taskfs.5" > /dev/null
+rm -rf "$prefix"
+echo "== all tests passed"
