@@ -315,7 +315,8 @@ void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
 
 Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                        const std::string& message,
-                                       std::vector<ObjectId>* blob_ids) {
+                                       std::vector<ObjectId>* blob_ids,
+                                       const std::string& merge_parent) {
   if (!tree_cache_ || tree_cache_->commit_id != base.commit_id()) {
     tree_cache_ = std::make_unique<TreeCache>();
     tree_cache_->commit_id = base.commit_id();
@@ -329,7 +330,7 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
     }
   }
   // Any failure below leaves the builders half-changed: drop them.
-  auto result = WriteCommitWithCache(base, changes, message, blob_ids);
+  auto result = WriteCommitWithCache(base, changes, message, blob_ids, merge_parent);
   if (!result.ok()) tree_cache_.reset();
   return result;
 }
@@ -337,9 +338,10 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
 Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
                                                 const std::vector<Change>& changes,
                                                 const std::string& message,
-                                                std::vector<ObjectId>* blob_ids) {
+                                                std::vector<ObjectId>* blob_ids,
+                                                const std::string& merge_parent) {
   TreeCache& cache = *tree_cache_;
-  std::set<std::string> touched;  // folders whose trees must be rewritten
+  std::set<std::string> touched = {""};  // folders whose trees must be rewritten
   for (const Change& c : changes) {
     const size_t slash = c.path.rfind('/');
     const std::string dir = slash == std::string::npos ? "" : c.path.substr(0, slash);
@@ -403,7 +405,8 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
           "writing folder " + dir));
     }
   }
-  if (!base.commit_id().empty() && git_oid_equal(&root_id, &cache.tree_id)) {
+  if (!base.commit_id().empty() && merge_parent.empty() &&
+      git_oid_equal(&root_id, &cache.tree_id)) {
     return base.commit_id();  // nothing changed
   }
 
@@ -412,10 +415,17 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
       git_signature_now(&sig_raw, client_name_.c_str(), (client_id_ + "@taskfs").c_str()),
       "signature"));
   SignaturePtr sig(sig_raw);
-  git_oid parent_oid;
-  const git_oid* parents[1] = {&parent_oid};
-  if (!base.commit_id().empty()) git_oid_fromstr(&parent_oid, base.commit_id().c_str());
-  const size_t parent_count = base.commit_id().empty() ? 0 : 1;
+  git_oid parent_oid, merge_oid;
+  const git_oid* parents[2] = {&parent_oid, &merge_oid};
+  size_t parent_count = 0;
+  if (!base.commit_id().empty()) {
+    git_oid_fromstr(&parent_oid, base.commit_id().c_str());
+    parent_count = 1;
+  }
+  if (!merge_parent.empty()) {
+    git_oid_fromstr(&merge_oid, merge_parent.c_str());
+    parents[parent_count++] = &merge_oid;
+  }
   git_oid commit_oid;
   TASKFS_RETURN_IF_ERROR(GitStatus(
       git_commit_create_from_ids(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr,
@@ -482,20 +492,7 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes,
       if (*commit == base->commit_id()) {
         outcome.snapshot = base;
       } else {
-        const int64_t now = std::time(nullptr);
-        Snapshot::ChangeMap applied;
-        for (size_t i = 0; i < pending.size(); ++i) {
-          const Change& c = pending[i];
-          if (!c.content) {
-            applied[c.path] = std::nullopt;
-            continue;
-          }
-          const FileEntry* old = base->FindFile(c.path);
-          if (old && old->blob == blob_ids[i]) continue;
-          applied[c.path] =
-              FileEntry{blob_ids[i], std::make_shared<const std::string>(*c.content), now};
-        }
-        outcome.snapshot = Snapshot::Derive(base, *commit, now, applied);
+        outcome.snapshot = Apply(base, *commit, pending, blob_ids);
       }
       snapshot_ = outcome.snapshot;
       return outcome;
@@ -515,6 +512,24 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes,
   }
   return Status::Busy("the branch kept moving while committing '" + message +
                       "'; another process is committing without pause");
+}
+
+SnapshotPtr Store::Apply(const SnapshotPtr& base, const std::string& commit,
+                         const std::vector<Change>& changes,
+                         const std::vector<ObjectId>& blob_ids) {
+  const int64_t now = std::time(nullptr);
+  Snapshot::ChangeMap applied;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    if (!c.content) {
+      applied[c.path] = std::nullopt;
+      continue;
+    }
+    const FileEntry* old = base->FindFile(c.path);
+    if (old && old->blob == blob_ids[i]) continue;
+    applied[c.path] = FileEntry{blob_ids[i], std::make_shared<const std::string>(*c.content), now};
+  }
+  return Snapshot::Derive(base, commit, now, applied);
 }
 
 Result<SnapshotPtr> Store::Refresh() {

@@ -67,6 +67,28 @@ class Store {
   // Saves the known mtimes of the tasks so that the next Open shows the same ones.
   Status SaveMtimes() const;
 
+  // --- Merging with other stores (used by sync/) ---
+  struct CommitInfo {
+    std::string id;
+    int64_t time = 0;
+    std::string author;
+    std::string client_id;  // from the author email "<client id>@taskfs", else the email
+  };
+  Result<CommitInfo> Info(const std::string& commit) const;
+  // The merge base of two commits; "" when they share no history.
+  Result<std::string> MergeBase(const std::string& a, const std::string& b) const;
+  // The tree of any commit as a snapshot ("" gives the empty tree).
+  Result<SnapshotPtr> SnapshotOf(const std::string& commit);
+  // Renames between two commits' trees (old path, new path), as git detects them.
+  Result<std::vector<std::pair<std::string, std::string>>> Renames(const std::string& from,
+                                                                  const std::string& to) const;
+  // Commits `changes` on top of `ours` as a merge commit whose second parent is `theirs`.
+  // Conflict if the branch is no longer at `ours` (merge again).
+  Result<SnapshotPtr> CommitMerge(const SnapshotPtr& ours, const std::vector<Change>& changes,
+                                  const std::string& theirs, const std::string& message);
+  // Moves the branch from `ours` to its descendant `theirs`. Conflict if the branch moved.
+  Result<SnapshotPtr> FastForward(const SnapshotPtr& ours, const std::string& theirs);
+
   const std::string& git_dir() const { return git_dir_; }
   // Directory beside the repository for local-only state (scratch files, drafts, status).
   const std::string& local_dir() const { return local_dir_; }
@@ -86,11 +108,16 @@ class Store {
   Status OpenRepository(const std::string& path, Access access);
   Result<SnapshotPtr> LoadSnapshot(const std::string& commit_hex, const Snapshot* previous);
   Result<std::string> WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
-                                  const std::string& message, std::vector<ObjectId>* blob_ids);
+                                  const std::string& message, std::vector<ObjectId>* blob_ids,
+                                  const std::string& merge_parent = "");
   Result<std::string> WriteCommitWithCache(const Snapshot& base,
                                            const std::vector<Change>& changes,
                                            const std::string& message,
-                                           std::vector<ObjectId>* blob_ids);
+                                           std::vector<ObjectId>* blob_ids,
+                                           const std::string& merge_parent);
+  // The snapshot after `changes` were committed on `base` as `commit` (blob ids from WriteCommit).
+  SnapshotPtr Apply(const SnapshotPtr& base, const std::string& commit,
+                    const std::vector<Change>& changes, const std::vector<ObjectId>& blob_ids);
   Result<std::vector<Change>> MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,
                                         const std::vector<Change>& changes);
   Result<std::string> ReadBranch() const;

@@ -3,6 +3,9 @@
 // Internal to sync/ (merge_task.cc): it exposes yaml-cpp types. Values are compared by meaning
 // (quoting and layout don't count, explicit tags do) and written back in taskfs's layout: block
 // maps, flow lists of scalars, literal blocks for multi-line strings. Thread-safe: no state.
+//
+// Beware: YAML::Node's operator= writes through to the node it refers to, which may belong to a
+// parsed side. Rebind a handle with reset(), and build new values instead of assigning.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

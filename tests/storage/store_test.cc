@@ -151,3 +151,24 @@ TEST_F(StoreTest, MtimesSurviveReopen) {
 
 }  // namespace
 }  // namespace taskfs::storage
+
+namespace taskfs::storage {
+namespace {
+
+TEST(StoreEmptyTree, DeletingTheLastTaskCommitsAnEmptyTree) {
+  taskfs::testing::TempDir dir;
+  auto s = Store::Init(dir.path() + "/store", "Ada");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Commit({{"work/a.yaml", "title: a\n"}}, "create work/a").ok());
+  ASSERT_TRUE((*s)->Commit({{"c.yaml", "title: c\n"}}, "create c").ok());
+  ASSERT_TRUE((*s)->Commit({{"c.yaml", std::nullopt}}, "delete c").ok());
+  auto r = (*s)->Commit({{"work/a.yaml", std::nullopt}}, "delete work/a");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*s)->snapshot()->file_count(), 0u);
+  ASSERT_TRUE((*s)->Commit({{"b.yaml", "title: b\n"}}, "create b").ok());
+  EXPECT_EQ(taskfs::testing::GitTreePaths((*s)->git_dir()), std::vector<std::string>{"b.yaml"});
+  EXPECT_EQ(taskfs::testing::GitFsckErrors((*s)->git_dir()), "");
+}
+
+}  // namespace
+}  // namespace taskfs::storage

@@ -13,6 +13,7 @@
 #include "storage/log.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
+#include "sync/field_task_merger.h"
 #include "tools/taskfs/commands.h"
 
 namespace taskfs::cli {
@@ -42,6 +43,8 @@ int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foregro
     std::cerr << "taskfs mount: " << store.status().message() << "\n";
     return 1;
   }
+  // A save that races a sync is merged by the same field-level rules as sync.
+  (*store)->SetMerger(std::make_shared<sync::FieldTaskMerger>());
   fusefs::MountOptions opts;
   opts.mountpoint = resolved;
   opts.foreground = foreground;

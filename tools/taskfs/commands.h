@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace taskfs::cli {
 
@@ -18,5 +19,11 @@ int RunStatus(const GlobalOptions& g);
 int RunLog(const GlobalOptions& g, const std::string& name);
 int RunShow(const GlobalOptions& g, const std::string& spec);
 int RunStorePath(const GlobalOptions& g);
+int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url);
+int RunRemoteRemove(const GlobalOptions& g, const std::string& name);
+int RunRemoteList(const GlobalOptions& g);
+int RunSync(const GlobalOptions& g, std::vector<std::string> remotes);
+int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name);
+int RunConflicts(const GlobalOptions& g);
 
 }  // namespace taskfs::cli

@@ -40,6 +40,26 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("store-path", "Print the store's path");
 
+  std::string url;
+  std::vector<std::string> remotes;
+  auto* remote = app.add_subcommand("remote", "List, add or remove the remotes to sync with");
+  auto* remote_add = remote->add_subcommand("add", "Add a remote: a git URL or path");
+  remote_add->add_option("name", name, "A short name, e.g. origin")->required();
+  remote_add->add_option("url", url, "git@host:me/tasks.git, https://..., file://..., a path")
+      ->required();
+  auto* remote_remove = remote->add_subcommand("remove", "Forget a remote");
+  remote_remove->add_option("name", name, "The remote's name")->required();
+  remote->add_subcommand("list", "List the remotes (the default)");
+
+  auto* sync = app.add_subcommand("sync", "Fetch, merge and push with the remotes");
+  sync->add_option("remotes", remotes, "Remotes to sync with (default: all)");
+
+  auto* clone = app.add_subcommand("clone", "Create this machine's store from a remote");
+  clone->add_option("url", url, "The remote to clone")->required();
+  clone->add_option("--name", name, "This client's name, the author of its commits")->required();
+
+  app.add_subcommand("conflicts", "List the tasks holding a conflicts: record");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -53,5 +73,11 @@ int main(int argc, char** argv) {
   if (*log) return RunLog(g, name);
   if (*show) return RunShow(g, spec);
   if (app.got_subcommand("store-path")) return RunStorePath(g);
+  if (*remote_add) return RunRemoteAdd(g, name, url);
+  if (*remote_remove) return RunRemoteRemove(g, name);
+  if (*remote) return RunRemoteList(g);
+  if (*sync) return RunSync(g, remotes);
+  if (*clone) return RunClone(g, url, name);
+  if (app.got_subcommand("conflicts")) return RunConflicts(g);
   return 2;
 }

@@ -1,0 +1,249 @@
+#include "storage/remote.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "storage/git_handles.h"
+
+namespace taskfs::storage {
+namespace {
+
+using RemotePtr = GitPtr<git_remote, git_remote_free>;
+
+Result<RepoPtr> OpenRepo(const Store& store) {
+  git_repository* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_repository_open_bare(&raw, store.git_dir().c_str()), "opening store"));
+  return RepoPtr(raw);
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Asks git's credential helpers for a username and password for `url` (`git credential fill`).
+bool CredentialHelper(const std::string& url, std::string* user, std::string* password) {
+  std::string quoted = "'";
+  for (char c : url) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  const std::string cmd = "printf 'url=%s\\n\\n' " + quoted +
+                          " | GIT_TERMINAL_PROMPT=0 git credential fill 2>/dev/null";
+  FILE* out = ::popen(cmd.c_str(), "r");
+  if (!out) return false;
+  std::string text;
+  std::array<char, 512> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), out)) > 0) text.append(buf.data(), n);
+  ::pclose(out);
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.starts_with("username=")) *user = line.substr(9);
+    if (line.starts_with("password=")) *password = line.substr(9);
+  }
+  return !password->empty();
+}
+
+struct CallbackState {
+  const TransferOptions* options;
+  std::string config_key_file;
+  int credential_attempts = 0;
+  std::string rejected;  // push: why the remote refused our branch
+  bool printed_progress = false;
+};
+
+int AcquireCredential(git_credential** out, const char* url, const char* user_from_url,
+                      unsigned int allowed, void* payload) {
+  auto* st = static_cast<CallbackState*>(payload);
+  if (++st->credential_attempts > 3) {
+    git_error_set_str(GIT_ERROR_NET,
+                      "authentication failed (ssh: is the key loaded in ssh-agent or named by "
+                      "TASKFS_SSH_KEY? https: set TASKFS_TOKEN or a git credential helper)");
+    return GIT_EAUTH;
+  }
+  const std::string user = user_from_url ? user_from_url : "git";
+  if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+    std::string key = Env("TASKFS_SSH_KEY");
+    if (key.empty()) key = st->config_key_file;
+    if (!key.empty()) {
+      const std::string pass = Env("TASKFS_SSH_PASSPHRASE");
+      return git_credential_ssh_key_new(out, user.c_str(), nullptr, key.c_str(),
+                                        pass.empty() ? nullptr : pass.c_str());
+    }
+    return git_credential_ssh_key_from_agent(out, user.c_str());
+  }
+  if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+    std::string name = user_from_url ? user_from_url : "";
+    std::string secret = Env("TASKFS_TOKEN");
+    if (secret.empty() && !CredentialHelper(url, &name, &secret)) {
+      git_error_set_str(GIT_ERROR_NET,
+                        "the server asks for a password: set TASKFS_TOKEN or configure a git "
+                        "credential helper");
+      return GIT_EAUTH;
+    }
+    if (name.empty()) name = "taskfs";
+    return git_credential_userpass_plaintext_new(out, name.c_str(), secret.c_str());
+  }
+  if (allowed & GIT_CREDENTIAL_USERNAME) return git_credential_username_new(out, user.c_str());
+  return GIT_PASSTHROUGH;
+}
+
+int FetchProgress(const git_indexer_progress* p, void* payload) {
+  auto* st = static_cast<CallbackState*>(payload);
+  if (!st->options->progress || p->total_objects == 0) return 0;
+  std::fprintf(stderr, "\rReceiving objects: %u/%u (%zu KiB)", p->received_objects,
+               p->total_objects, p->received_bytes / 1024);
+  st->printed_progress = true;
+  return 0;
+}
+
+int PushProgress(unsigned int current, unsigned int total, size_t bytes, void* payload) {
+  auto* st = static_cast<CallbackState*>(payload);
+  if (!st->options->progress || total == 0) return 0;
+  std::fprintf(stderr, "\rWriting objects: %u/%u (%zu KiB)", current, total, bytes / 1024);
+  st->printed_progress = true;
+  return 0;
+}
+
+int PushUpdate(const char* refname, const char* status, void* payload) {
+  if (status) static_cast<CallbackState*>(payload)->rejected = std::string(refname) + ": " + status;
+  return 0;
+}
+
+git_remote_callbacks MakeCallbacks(CallbackState* state) {
+  git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
+  cb.credentials = AcquireCredential;
+  cb.transfer_progress = FetchProgress;
+  cb.push_transfer_progress = PushProgress;
+  cb.push_update_reference = PushUpdate;
+  cb.payload = state;
+  return cb;
+}
+
+Result<RemotePtr> Lookup(git_repository* repo, const std::string& name) {
+  git_remote* raw = nullptr;
+  int rc = git_remote_lookup(&raw, repo, name.c_str());
+  if (rc == GIT_ENOTFOUND) {
+    return Status::NotFound("no remote named '" + name + "' (add one with `taskfs remote add " +
+                            name + " URL`)");
+  }
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "remote " + name));
+  return RemotePtr(raw);
+}
+
+std::string BranchName(const Store& store) {
+  const std::string& ref = store.branch_ref();
+  return ref.starts_with("refs/heads/") ? ref.substr(11) : ref;
+}
+
+CallbackState MakeState(const TransferOptions& options, git_repository* repo) {
+  CallbackState state{&options, "", 0, "", false};
+  git_config* cfg = nullptr;
+  if (git_repository_config_snapshot(&cfg, repo) == 0) {
+    const char* key = nullptr;
+    if (git_config_get_string(&key, cfg, "taskfs.sshKey") == 0 && key) {
+      state.config_key_file = key;
+    }
+    git_config_free(cfg);
+  }
+  state.options = &options;
+  return state;
+}
+
+}  // namespace
+
+Status AddRemote(const Store& store, const std::string& name, const std::string& url) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  git_remote* raw = nullptr;
+  int rc = git_remote_create(&raw, repo->get(), name.c_str(), url.c_str());
+  if (rc == GIT_EEXISTS) return Status::AlreadyExists("a remote named '" + name + "' exists");
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "adding remote " + name));
+  git_remote_free(raw);
+  return Status::OK();
+}
+
+Status RemoveRemote(const Store& store, const std::string& name) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  int rc = git_remote_delete(repo->get(), name.c_str());
+  if (rc == GIT_ENOTFOUND) return Status::NotFound("no remote named '" + name + "'");
+  return GitStatus(rc, "removing remote " + name);
+}
+
+Result<std::vector<RemoteInfo>> ListRemotes(const Store& store) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  git_strarray names{};
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_remote_list(&names, repo->get()), "listing remotes"));
+  std::vector<RemoteInfo> remotes;
+  for (size_t i = 0; i < names.count; ++i) {
+    auto remote = Lookup(repo->get(), names.strings[i]);
+    if (!remote.ok()) continue;
+    const char* url = git_remote_url(remote->get());
+    remotes.push_back({names.strings[i], url ? url : ""});
+  }
+  git_strarray_dispose(&names);
+  return remotes;
+}
+
+Result<std::string> Fetch(const Store& store, const std::string& name,
+                          const TransferOptions& options) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  auto remote = Lookup(repo->get(), name);
+  if (!remote.ok()) return remote.status();
+  CallbackState state = MakeState(options, repo->get());
+  git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+  opts.callbacks = MakeCallbacks(&state);
+  const std::string branch = BranchName(store);
+  const std::string tracking = "refs/remotes/" + name + "/" + branch;
+  const std::string refspec = "+refs/heads/" + branch + ":" + tracking;
+  char* specs[] = {const_cast<char*>(refspec.c_str())};
+  git_strarray refspecs = {specs, 1};
+  int rc = git_remote_fetch(remote->get(), &refspecs, &opts, "taskfs: fetch");
+  if (state.printed_progress) std::fprintf(stderr, "\n");
+  const char* url = git_remote_url(remote->get());
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(rc, "fetching from " + name + " (" + (url ? url : "") + ")"));
+  git_oid oid;
+  if (git_reference_name_to_id(&oid, repo->get(), tracking.c_str()) != 0) return std::string();
+  return OidToHex(oid);
+}
+
+Status Push(const Store& store, const std::string& name, const TransferOptions& options) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  auto remote = Lookup(repo->get(), name);
+  if (!remote.ok()) return remote.status();
+  CallbackState state = MakeState(options, repo->get());
+  git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+  opts.callbacks = MakeCallbacks(&state);
+  const std::string refspec = store.branch_ref() + ":" + store.branch_ref();
+  char* specs[] = {const_cast<char*>(refspec.c_str())};
+  git_strarray refspecs = {specs, 1};
+  int rc = git_remote_push(remote->get(), &refspecs, &opts);
+  if (state.printed_progress) std::fprintf(stderr, "\n");
+  const char* url = git_remote_url(remote->get());
+  const std::string where = name + " (" + (url ? url : "") + ")";
+  if (rc == GIT_ENONFASTFORWARD || !state.rejected.empty() ||
+      (rc < 0 && git_error_last() && git_error_last()->message &&
+       std::string(git_error_last()->message).find("non-fastforward") != std::string::npos)) {
+    return Status::Conflict("push to " + where + " was refused: the remote moved (" +
+                            (state.rejected.empty() ? "not a fast-forward" : state.rejected) +
+                            ")");
+  }
+  return GitStatus(rc, "pushing to " + where);
+}
+
+}  // namespace taskfs::storage

@@ -1,0 +1,121 @@
+// Store: what sync/ needs to merge with other stores (merge bases, other commits' trees, renames,
+// merge commits and fast-forwards). The merge rules themselves live in sync/.
+#include <cstring>
+
+#include "storage/git_handles.h"
+#include "storage/store.h"
+
+namespace taskfs::storage {
+
+namespace {
+Status ParseOid(const std::string& hex, git_oid* oid) {
+  if (git_oid_fromstr(oid, hex.c_str()) != 0) {
+    return Status::InvalidArgument("not a commit id: '" + hex + "'");
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Result<Store::CommitInfo> Store::Info(const std::string& commit) const {
+  std::lock_guard lock(mu_);
+  git_oid oid;
+  TASKFS_RETURN_IF_ERROR(ParseOid(commit, &oid));
+  git_commit* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_, &oid), "reading " + commit));
+  CommitPtr c(raw);
+  const git_signature* author = git_commit_author(raw);
+  CommitInfo info;
+  info.id = commit;
+  info.time = git_commit_time(raw);
+  info.author = author->name ? author->name : "";
+  std::string email = author->email ? author->email : "";
+  info.client_id = email.ends_with("@taskfs") ? email.substr(0, email.size() - 7) : email;
+  return info;
+}
+
+Result<std::string> Store::MergeBase(const std::string& a, const std::string& b) const {
+  std::lock_guard lock(mu_);
+  git_oid oa, ob, base;
+  TASKFS_RETURN_IF_ERROR(ParseOid(a, &oa));
+  TASKFS_RETURN_IF_ERROR(ParseOid(b, &ob));
+  int rc = git_merge_base(&base, repo_, &oa, &ob);
+  if (rc == GIT_ENOTFOUND) return std::string();
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "finding the merge base of " + a + " and " + b));
+  return OidToHex(base);
+}
+
+Result<SnapshotPtr> Store::SnapshotOf(const std::string& commit) {
+  std::lock_guard lock(mu_);
+  return LoadSnapshot(commit, snapshot_.get());
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
+    const std::string& from, const std::string& to) const {
+  std::lock_guard lock(mu_);
+  auto tree_of = [&](const std::string& commit, TreePtr* out) -> Status {
+    if (commit.empty()) return Status::OK();
+    git_oid oid;
+    TASKFS_RETURN_IF_ERROR(ParseOid(commit, &oid));
+    git_commit* c = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_, &oid), "reading " + commit));
+    CommitPtr cp(c);
+    git_tree* t = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t, c), "reading tree of " + commit));
+    out->reset(t);
+    return Status::OK();
+  };
+  TreePtr a, b;
+  TASKFS_RETURN_IF_ERROR(tree_of(from, &a));
+  TASKFS_RETURN_IF_ERROR(tree_of(to, &b));
+  git_diff* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_diff_tree_to_tree(&raw, repo_, a.get(), b.get(), nullptr),
+                                   "comparing trees"));
+  DiffPtr diff(raw);
+  git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
+  opts.flags = GIT_DIFF_FIND_RENAMES;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_diff_find_similar(raw, &opts), "finding renames"));
+  std::vector<std::pair<std::string, std::string>> renames;
+  for (size_t i = 0; i < git_diff_num_deltas(raw); ++i) {
+    const git_diff_delta* d = git_diff_get_delta(raw, i);
+    if (d->status == GIT_DELTA_RENAMED) renames.emplace_back(d->old_file.path, d->new_file.path);
+  }
+  return renames;
+}
+
+Result<SnapshotPtr> Store::CommitMerge(const SnapshotPtr& ours, const std::vector<Change>& changes,
+                                       const std::string& theirs, const std::string& message) {
+  std::lock_guard lock(mu_);
+  if (access_ != Access::kReadWrite) return Status::PermissionDenied("store opened read-only");
+  std::vector<ObjectId> blob_ids;
+  auto commit = WriteCommit(*ours, changes, message, &blob_ids, theirs);
+  if (!commit.ok()) return commit.status();
+  snapshot_ = Apply(ours, *commit, changes, blob_ids);
+  return snapshot_;
+}
+
+Result<SnapshotPtr> Store::FastForward(const SnapshotPtr& ours, const std::string& theirs) {
+  std::lock_guard lock(mu_);
+  if (access_ != Access::kReadWrite) return Status::PermissionDenied("store opened read-only");
+  git_oid target;
+  TASKFS_RETURN_IF_ERROR(ParseOid(theirs, &target));
+  git_reference* ref = nullptr;
+  int rc;
+  const std::string log = "taskfs: fast-forward to " + theirs;
+  if (ours->commit_id().empty()) {
+    rc = git_reference_create(&ref, repo_, branch_ref_.c_str(), &target, 0, log.c_str());
+    if (rc == GIT_EEXISTS) rc = GIT_EMODIFIED;
+  } else {
+    git_oid expected;
+    TASKFS_RETURN_IF_ERROR(ParseOid(ours->commit_id(), &expected));
+    rc = git_reference_create_matching(&ref, repo_, branch_ref_.c_str(), &target, 1, &expected,
+                                       log.c_str());
+  }
+  git_reference_free(ref);
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "moving " + branch_ref_));
+  auto snap = LoadSnapshot(theirs, ours.get());
+  if (!snap.ok()) return snap.status();
+  snapshot_ = *snap;
+  return snapshot_;
+}
+
+}  // namespace taskfs::storage

@@ -1,0 +1,16 @@
+#include "sync/field_task_merger.h"
+
+#include "sync/merge_task.h"
+#include "sync/merge_tree.h"
+
+namespace taskfs::sync {
+
+std::vector<storage::Change> FieldTaskMerger::Merge(const storage::TaskMergeInput& in) const {
+  TaskMergeResult r = MergeTask(in.base, in.ours.content, {in.ours.time, "", in.ours.author},
+                                in.theirs.content, {in.theirs.time, "", in.theirs.author});
+  std::vector<storage::Change> changes = {{in.path, r.content}};
+  if (r.conflict_copy) changes.push_back({ConflictCopyPath(in.path, *r.conflict_copy), r.conflict_copy});
+  return changes;
+}
+
+}  // namespace taskfs::sync

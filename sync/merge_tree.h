@@ -1,0 +1,39 @@
+// MergeTrees: the three-way merge of two whole task trees against their merge base, task by task
+// (MergeTask), following renames: a task one side renamed and the other edited ends up under the
+// new name with the edit.
+//
+// Deterministic and symmetric: swapping the sides gives the same final tree, so clients merging
+// each other's work converge. Pure function: thread-safe.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/change.h"
+#include "storage/snapshot.h"
+#include "sync/merge_task.h"
+
+namespace taskfs::sync {
+
+struct TreeSide {
+  const storage::Snapshot* tree = nullptr;
+  SideInfo info;
+  // Paths this side renamed since the base: (old path, new path).
+  std::vector<std::pair<std::string, std::string>> renames;
+};
+
+struct TreeMergeResult {
+  std::vector<storage::Change> changes;  // what to apply on "ours" to get the merged tree
+  int merged_tasks = 0;                  // tasks both sides changed
+  int conflicts = 0;                     // values recorded in `conflicts:` keys
+  int conflict_copies = 0;               // tasks kept as two files (unmergeable, not YAML)
+};
+
+TreeMergeResult MergeTrees(const storage::Snapshot& base, const TreeSide& ours,
+                           const TreeSide& theirs);
+
+// Where the losing bytes of an unmergeable task are kept: "<name>.conflict-<hash>.yaml".
+std::string ConflictCopyPath(const std::string& path, const std::string& content);
+
+}  // namespace taskfs::sync

@@ -1,0 +1,115 @@
+#include "sync/syncer.h"
+
+#include "sync/merge_tree.h"
+
+namespace taskfs::sync {
+namespace {
+
+Result<SideInfo> InfoOf(const storage::Store& store, const std::string& commit) {
+  auto info = store.Info(commit);
+  if (!info.ok()) return info.status();
+  return SideInfo{info->time, info->client_id, info->author};
+}
+
+// Merges `theirs` into the branch at `ours`. Conflict when the branch moved meanwhile.
+Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std::string& theirs,
+             const std::string& remote, SyncReport* report) {
+  auto base_id = store.MergeBase(ours->commit_id(), theirs);
+  if (!base_id.ok()) return base_id.status();
+  auto base = store.SnapshotOf(*base_id);
+  auto their_tree = store.SnapshotOf(theirs);
+  if (!base.ok()) return base.status();
+  if (!their_tree.ok()) return their_tree.status();
+  auto ours_info = InfoOf(store, ours->commit_id());
+  auto theirs_info = InfoOf(store, theirs);
+  if (!ours_info.ok()) return ours_info.status();
+  if (!theirs_info.ok()) return theirs_info.status();
+  auto ours_renames = store.Renames(*base_id, ours->commit_id());
+  auto theirs_renames = store.Renames(*base_id, theirs);
+  if (!ours_renames.ok()) return ours_renames.status();
+  if (!theirs_renames.ok()) return theirs_renames.status();
+
+  TreeMergeResult merged =
+      MergeTrees(**base, TreeSide{ours.get(), *ours_info, *ours_renames},
+                 TreeSide{their_tree->get(), *theirs_info, *theirs_renames});
+  std::string message = "merge " + remote + ": " + std::to_string(merged.merged_tasks) +
+                        " task(s) changed on both sides";
+  if (merged.conflicts) message += ", " + std::to_string(merged.conflicts) + " conflict(s)";
+  auto committed = store.CommitMerge(ours, merged.changes, theirs, message);
+  if (!committed.ok()) return committed.status();
+  report->merged = true;
+  report->merged_tasks += merged.merged_tasks;
+  report->conflicts += merged.conflicts;
+  report->conflict_copies += merged.conflict_copies;
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string SyncReport::Summary() const {
+  std::string s = remote + ":";
+  if (!fast_forwarded && !merged && !pushed) return s + " up to date";
+  if (fast_forwarded) s += " received changes;";
+  if (merged) {
+    s += " merged (" + std::to_string(merged_tasks) + " task(s) changed on both sides";
+    if (conflicts) s += ", " + std::to_string(conflicts) + " conflict(s) recorded";
+    if (conflict_copies) s += ", " + std::to_string(conflict_copies) + " kept as two files";
+    s += ");";
+  }
+  if (pushed) s += " sent changes;";
+  s.pop_back();
+  if (conflicts || conflict_copies) s += " (see `taskfs conflicts`)";
+  return s;
+}
+
+Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remote,
+                                  const storage::TransferOptions& options) {
+  SyncReport report;
+  report.remote = remote;
+  Status last = Status::OK();
+  for (report.attempts = 1; report.attempts <= kMaxSyncAttempts; ++report.attempts) {
+    auto theirs = storage::Fetch(store, remote, options);
+    if (!theirs.ok()) return theirs.status();
+    auto ours = store.Refresh();
+    if (!ours.ok()) return ours.status();
+    const std::string ours_id = (*ours)->commit_id();
+
+    if (!theirs->empty() && *theirs != ours_id) {
+      auto base = ours_id.empty() ? Result<std::string>(std::string())
+                                  : store.MergeBase(ours_id, *theirs);
+      if (!base.ok()) return base.status();
+      if (*base == *theirs) {
+        // They are behind us: nothing to take.
+      } else if (*base == ours_id && !ours_id.empty()) {
+        last = store.FastForward(*ours, *theirs).status();
+        if (last.code() == Status::Code::kConflict) continue;  // a local commit raced us
+        if (!last.ok()) return last;
+        report.fast_forwarded = true;
+        return report;  // the remote has everything we have
+      } else if (ours_id.empty()) {
+        last = store.FastForward(*ours, *theirs).status();
+        if (last.code() == Status::Code::kConflict) continue;
+        if (!last.ok()) return last;
+        report.fast_forwarded = true;
+        return report;
+      } else {
+        last = Merge(store, *ours, *theirs, remote, &report);
+        if (last.code() == Status::Code::kConflict) continue;
+        if (!last.ok()) return last;
+      }
+    }
+    auto head = store.Refresh();
+    if (!head.ok()) return head.status();
+    if ((*head)->commit_id().empty() || (*head)->commit_id() == *theirs) return report;
+    last = storage::Push(store, remote, options);
+    if (last.ok()) {
+      report.pushed = true;
+      return report;
+    }
+    if (last.code() != Status::Code::kConflict) return last;
+  }
+  return Status::Busy("sync with " + remote + " gave up after " +
+                      std::to_string(kMaxSyncAttempts) + " attempts: " + last.message());
+}
+
+}  // namespace taskfs::sync

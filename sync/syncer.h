@@ -1,0 +1,35 @@
+// Sync with one git remote: fetch, three-way merge on git's merge base (MergeTrees), commit the
+// merge with both parents, push; when the push races another client, fetch and merge again.
+//
+// A sync that stops half-way (network drop, kill, refused push) leaves the store and the remote
+// valid: objects are written before refs move, and every ref move is a compare-and-swap; the next
+// sync finishes the job. Thread-safety: as Store (any thread; one sync per store at a time).
+#pragma once
+
+#include <string>
+
+#include "storage/remote.h"
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace taskfs::sync {
+
+struct SyncReport {
+  std::string remote;
+  bool fast_forwarded = false;  // we were behind: took theirs
+  bool merged = false;          // both sides had changes: made a merge commit
+  bool pushed = false;          // the remote was behind: it now has ours
+  int merged_tasks = 0;
+  int conflicts = 0;            // values recorded in `conflicts:` keys
+  int conflict_copies = 0;
+  int attempts = 0;             // fetch-merge-push rounds (more than 1 when a push raced)
+
+  std::string Summary() const;
+};
+
+inline constexpr int kMaxSyncAttempts = 5;
+
+Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remote,
+                                  const storage::TransferOptions& options);
+
+}  // namespace taskfs::sync

@@ -1,0 +1,66 @@
+#include "tests/sync/sync_client.h"
+
+#include "sync/field_task_merger.h"
+
+namespace taskfs::testing {
+
+SyncClient::SyncClient(const std::string& dir, const std::string& name,
+                       const std::string& remote_url)
+    : path_(dir + "/" + name) {
+  auto store = storage::Store::Init(path_, name);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store.value());
+  store_->SetMerger(std::make_shared<sync::FieldTaskMerger>());
+  EXPECT_TRUE(storage::AddRemote(*store_, "origin", remote_url).ok());
+}
+
+void SyncClient::Write(const std::string& path, const std::string& content) {
+  auto r = store_->Commit({{path, content}}, "edit " + path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+void SyncClient::Remove(const std::string& path) {
+  auto r = store_->Commit({{path, std::nullopt}}, "delete " + path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+void SyncClient::Rename(const std::string& from, const std::string& to) {
+  auto content = Read(from);
+  ASSERT_TRUE(content.has_value()) << from;
+  auto r = store_->Commit({{from, std::nullopt}, {to, *content}}, "rename " + from + " -> " + to);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+sync::SyncReport SyncClient::Sync() {
+  auto r = sync::SyncWithRemote(*store_, "origin", {});
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : sync::SyncReport{};
+}
+
+void SyncClient::Restart() {
+  store_.reset();
+  auto store = storage::Store::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store.value());
+  store_->SetMerger(std::make_shared<sync::FieldTaskMerger>());
+}
+
+std::optional<std::string> SyncClient::Read(const std::string& path) const {
+  const storage::FileEntry* fe = store_->snapshot()->FindFile(path);
+  return fe ? std::optional<std::string>(*fe->content) : std::nullopt;
+}
+
+std::map<std::string, std::string> SyncClient::Tree() const {
+  std::map<std::string, std::string> tree;
+  store_->snapshot()->ForEachFile(
+      [&](const std::string& p, const storage::FileEntry& fe) { tree[p] = *fe.content; });
+  return tree;
+}
+
+std::string MakeBareRemote(const TempDir& dir, const std::string& name) {
+  const std::string path = dir / name;
+  EXPECT_EQ(RunCommand("git init -q --bare -b main " + Quote(path)).exit_code, 0);
+  return path;
+}
+
+}  // namespace taskfs::testing

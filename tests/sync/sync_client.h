@@ -1,0 +1,43 @@
+// Test helpers for sync: client stores that share one real bare repository as their remote.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "storage/remote.h"
+#include "storage/store.h"
+#include "sync/syncer.h"
+#include "tests/test_util.h"
+
+namespace taskfs::testing {
+
+class SyncClient {
+ public:
+  SyncClient(const std::string& dir, const std::string& name, const std::string& remote_url);
+
+  // Commits one change, as a save through the mount would.
+  void Write(const std::string& path, const std::string& content);
+  void Remove(const std::string& path);
+  void Rename(const std::string& from, const std::string& to);
+  sync::SyncReport Sync();
+  // Closes and reopens the store (a restart of the client).
+  void Restart();
+
+  std::optional<std::string> Read(const std::string& path) const;
+  std::map<std::string, std::string> Tree() const;
+  storage::Store& store() { return *store_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+// A fresh bare repository to sync through.
+std::string MakeBareRemote(const TempDir& dir, const std::string& name = "remote.git");
+
+}  // namespace taskfs::testing

@@ -1,0 +1,226 @@
+// Sync through a real bare repository with two and three client stores: the scenarios of the
+// original requirements, the rows of DESIGN.md's merge table at repository level, and races.
+#include <thread>
+
+#include "tests/sync/sync_client.h"
+
+namespace taskfs::testing {
+namespace {
+
+using Tree = std::map<std::string, std::string>;
+
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    remote_ = MakeBareRemote(dir_);
+    c1_ = std::make_unique<SyncClient>(dir_.path(), "c1", remote_);
+    c2_ = std::make_unique<SyncClient>(dir_.path(), "c2", remote_);
+  }
+  void TearDown() override {
+    EXPECT_EQ(GitFsckErrors(remote_), "");
+    EXPECT_EQ(GitFsckErrors(c1_->path()), "");
+    EXPECT_EQ(GitFsckErrors(c2_->path()), "");
+  }
+  // Syncs every client until nothing moves, then checks they hold one tree.
+  void Converge() {
+    for (int round = 0; round < 3; ++round) {
+      c1_->Sync();
+      c2_->Sync();
+    }
+    EXPECT_EQ(c1_->Tree(), c2_->Tree());
+  }
+
+  TempDir dir_;
+  std::string remote_;
+  std::unique_ptr<SyncClient> c1_, c2_;
+};
+
+TEST_F(SyncTest, C1AddsC2Receives) {
+  c1_->Write("a.yaml", "title: a\n");
+  EXPECT_TRUE(c1_->Sync().pushed);
+  EXPECT_TRUE(c2_->Sync().fast_forwarded);
+  EXPECT_EQ(c2_->Read("a.yaml"), "title: a\n");
+}
+
+TEST_F(SyncTest, C1DeletesC2SeesItDeleted) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  c1_->Remove("a.yaml");
+  Converge();
+  EXPECT_EQ(c2_->Read("a.yaml"), std::nullopt);
+}
+
+TEST_F(SyncTest, C1AddsTwiceBothMatch) {
+  c1_->Write("a.yaml", "title: a\n");
+  c1_->Write("b.yaml", "title: b\n");
+  Converge();
+  EXPECT_EQ(c2_->Tree(), (Tree{{"a.yaml", "title: a\n"}, {"b.yaml", "title: b\n"}}));
+}
+
+TEST_F(SyncTest, C2RemovesWhatC1AddedAndC1SeesItRemoved) {
+  c1_->Write("a.yaml", "title: a\n");
+  c1_->Sync();
+  c2_->Sync();
+  c2_->Write("b.yaml", "title: b\n");
+  c2_->Remove("a.yaml");
+  c2_->Sync();
+  c1_->Sync();
+  EXPECT_EQ(c1_->Tree(), (Tree{{"b.yaml", "title: b\n"}}));
+}
+
+TEST_F(SyncTest, RestartsOfEitherClientChangeNothing) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  const auto before = GitSubjects(remote_);
+  c1_->Restart();
+  c2_->Restart();
+  auto r1 = c1_->Sync();
+  auto r2 = c2_->Sync();
+  EXPECT_FALSE(r1.pushed || r1.merged || r1.fast_forwarded);
+  EXPECT_FALSE(r2.pushed || r2.merged || r2.fast_forwarded);
+  EXPECT_EQ(GitSubjects(remote_), before);
+  EXPECT_EQ(c1_->Tree(), c2_->Tree());
+}
+
+TEST_F(SyncTest, C2OfflineWhileC1AddsAndDeletesCatchesUp) {
+  c1_->Write("keep.yaml", "title: keep\n");
+  c1_->Write("gone.yaml", "title: gone\n");
+  Converge();
+  // c2 is offline: c1 goes on alone, syncing several times.
+  c1_->Write("new.yaml", "title: new\n");
+  c1_->Sync();
+  c1_->Remove("gone.yaml");
+  c1_->Sync();
+  c2_->Sync();
+  EXPECT_EQ(c2_->Tree(), (Tree{{"keep.yaml", "title: keep\n"}, {"new.yaml", "title: new\n"}}));
+}
+
+TEST_F(SyncTest, BothOfflineC1AddsAndDeletesBothConverge) {
+  c1_->Write("old.yaml", "title: old\n");
+  Converge();
+  c1_->Write("c1.yaml", "title: from c1\n");
+  c1_->Remove("old.yaml");
+  c2_->Write("c2.yaml", "title: from c2\n");
+  Converge();
+  EXPECT_EQ(c1_->Tree(), (Tree{{"c1.yaml", "title: from c1\n"}, {"c2.yaml", "title: from c2\n"}}));
+}
+
+TEST_F(SyncTest, BothEditDifferentKeysOfOneTaskKeepsBothWithoutConflict) {
+  c1_->Write("a.yaml", "title: a\nstatus: pending\npriority: L\n");
+  Converge();
+  c1_->Write("a.yaml", "title: a\nstatus: done\npriority: L\n");
+  c2_->Write("a.yaml", "title: a\nstatus: pending\npriority: H\n");
+  c1_->Sync();
+  auto r = c2_->Sync();
+  EXPECT_TRUE(r.merged);
+  EXPECT_EQ(r.conflicts, 0);
+  Converge();
+  EXPECT_EQ(c1_->Read("a.yaml"), "title: a\nstatus: done\npriority: H\n");
+}
+
+TEST_F(SyncTest, BothChangeOneScalarRecordsTheLoserInTheTask) {
+  c1_->Write("a.yaml", "title: a\npriority: L\n");
+  Converge();
+  c1_->Write("a.yaml", "title: a\npriority: M\n");
+  c2_->Write("a.yaml", "title: a\npriority: H\n");
+  c1_->Sync();
+  EXPECT_EQ(c2_->Sync().conflicts, 1);
+  Converge();
+  const std::string merged = *c1_->Read("a.yaml");
+  EXPECT_NE(merged.find("conflicts:"), std::string::npos) << merged;
+  EXPECT_TRUE(merged.find("priority: M") != std::string::npos ||
+              merged.find("priority: H") != std::string::npos)
+      << merged;
+  EXPECT_EQ(merged.find("<<<<<<<"), std::string::npos);
+}
+
+TEST_F(SyncTest, DeleteOnOneSideEditOnTheOtherKeepsTheEdit) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  c1_->Remove("a.yaml");
+  c2_->Write("a.yaml", "title: a\nstatus: done\n");
+  Converge();
+  EXPECT_EQ(c1_->Read("a.yaml"), "title: a\nstatus: done\n");
+}
+
+TEST_F(SyncTest, RenameOnOneSideEditOnTheOtherCarriesTheEdit) {
+  c1_->Write("a.yaml", "title: a\nstatus: pending\npriority: L\nproject: home\n");
+  Converge();
+  c1_->Rename("a.yaml", "work/a.yaml");
+  c2_->Write("a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n");
+  Converge();
+  EXPECT_EQ(c1_->Tree(), (Tree{{"work/a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n"}}));
+}
+
+TEST_F(SyncTest, BothCreateTheSameNameMergesKeyByKey) {
+  c1_->Write("a.yaml", "title: a\nstatus: done\n");
+  c2_->Write("a.yaml", "title: a\npriority: H\n");
+  Converge();
+  const std::string merged = *c1_->Read("a.yaml");
+  EXPECT_NE(merged.find("status: done"), std::string::npos) << merged;
+  EXPECT_NE(merged.find("priority: H"), std::string::npos) << merged;
+}
+
+TEST_F(SyncTest, InvalidYamlWithOverlappingLinesKeepsBothVersions) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  c1_->Write("a.yaml", "title: [c1\n");
+  c2_->Write("a.yaml", "title: [c2\n");
+  Converge();
+  Tree tree = c1_->Tree();
+  ASSERT_EQ(tree.size(), 2u);
+  std::string both;
+  for (const auto& [path, content] : tree) both += content;
+  EXPECT_NE(both.find("title: [c1"), std::string::npos);
+  EXPECT_NE(both.find("title: [c2"), std::string::npos);
+}
+
+TEST_F(SyncTest, MergeCommitHasBothParentsAndFastForwardMakesNone) {
+  c1_->Write("a.yaml", "title: a\n");
+  c1_->Sync();
+  c2_->Sync();
+  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(c2_->path()) + " rev-list --merges --count main")
+                .output,
+            "0\n");
+  c1_->Write("b.yaml", "title: b\n");
+  c2_->Write("c.yaml", "title: c\n");
+  c1_->Sync();
+  c2_->Sync();
+  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(c2_->path()) + " log -1 --format=%P main")
+                .output.size(),
+            82u);  // two parent ids
+}
+
+TEST_F(SyncTest, ConcurrentSyncsRaceAndAllConverge) {
+  SyncClient c3(dir_.path(), "c3", remote_);
+  SyncClient* clients[] = {c1_.get(), c2_.get(), &c3};
+  for (int i = 0; i < 3; ++i) clients[i]->Write("t" + std::to_string(i) + ".yaml", "title: t\n");
+  std::vector<std::thread> threads;
+  for (auto* c : clients) {
+    threads.emplace_back([c] {
+      for (int k = 0; k < 3; ++k) c->Sync();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int round = 0; round < 2; ++round) {
+    for (auto* c : clients) c->Sync();
+  }
+  EXPECT_EQ(c1_->Tree().size(), 3u);
+  EXPECT_EQ(c1_->Tree(), c3.Tree());
+  EXPECT_EQ(c2_->Tree(), c3.Tree());
+  EXPECT_EQ(GitFsckErrors(c3.path()), "");
+}
+
+TEST_F(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
+  c1_->Write("a.yaml", "title: a\n");
+  ASSERT_TRUE(storage::AddRemote(c1_->store(), "nowhere", dir_ / "missing.git").ok());
+  auto r = sync::SyncWithRemote(c1_->store(), "nowhere", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nowhere"), std::string::npos) << r.status().message();
+  EXPECT_EQ(c1_->Read("a.yaml"), "title: a\n");
+  auto missing = sync::SyncWithRemote(c1_->store(), "nosuch", {});
+  EXPECT_NE(missing.status().message().find("taskfs remote add"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace taskfs::testing

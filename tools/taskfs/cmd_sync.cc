@@ -1,0 +1,135 @@
+// taskfs remote add|remove|list, sync, clone, conflicts.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "storage/remote.h"
+#include "storage/store.h"
+#include "storage/store_location.h"
+#include "sync/conflicts.h"
+#include "sync/syncer.h"
+#include "tools/taskfs/commands.h"
+
+namespace taskfs::cli {
+namespace {
+
+Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
+                                                  storage::Store::Access access) {
+  return storage::Store::Open(storage::ResolveStorePath(g.store), access);
+}
+
+// When a mount serves this store, waits (up to 2 s) until it shows the branch's new head, so that
+// a `cat` right after `taskfs sync` sees the merged tasks.
+void WaitForMountToCatchUp(const storage::Store& store) {
+  std::ifstream record(store.local_dir() + "/mount");
+  pid_t pid = 0;
+  if (!(record >> pid) || ::kill(pid, 0) != 0) return;
+  const std::string head = store.snapshot()->commit_id();
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream shown(store.local_dir() + "/mount-head");
+    std::string id;
+    if (shown >> id && id == head) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+int Fail(const std::string& command, const Status& st) {
+  std::cerr << "taskfs " << command << ": " << st.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url) {
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  if (!store.ok()) return Fail("remote add", store.status());
+  if (Status st = storage::AddRemote(**store, name, url); !st.ok()) return Fail("remote add", st);
+  std::cout << "Added remote " << name << " (" << url << "). Sync with: taskfs sync\n";
+  return 0;
+}
+
+int RunRemoteRemove(const GlobalOptions& g, const std::string& name) {
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  if (!store.ok()) return Fail("remote remove", store.status());
+  if (Status st = storage::RemoveRemote(**store, name); !st.ok()) {
+    return Fail("remote remove", st);
+  }
+  return 0;
+}
+
+int RunRemoteList(const GlobalOptions& g) {
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  if (!store.ok()) return Fail("remote", store.status());
+  auto remotes = storage::ListRemotes(**store);
+  if (!remotes.ok()) return Fail("remote", remotes.status());
+  for (const auto& r : *remotes) std::cout << r.name << "\t" << r.url << "\n";
+  return 0;
+}
+
+int RunSync(const GlobalOptions& g, std::vector<std::string> remotes) {
+  auto store = OpenStore(g, storage::Store::Access::kReadWrite);
+  if (!store.ok()) return Fail("sync", store.status());
+  if (remotes.empty()) {
+    auto all = storage::ListRemotes(**store);
+    if (!all.ok()) return Fail("sync", all.status());
+    for (const auto& r : *all) remotes.push_back(r.name);
+    if (remotes.empty()) {
+      std::cerr << "taskfs sync: no remotes configured (add one with `taskfs remote add NAME "
+                   "URL`)\n";
+      return 1;
+    }
+  }
+  storage::TransferOptions options;
+  options.progress = ::isatty(2);
+  int rc = 0;
+  for (const auto& remote : remotes) {
+    auto report = sync::SyncWithRemote(**store, remote, options);
+    if (!report.ok()) {
+      rc = Fail("sync", report.status());
+      continue;
+    }
+    std::cout << report->Summary() << "\n";
+    if (report->merged || report->fast_forwarded) WaitForMountToCatchUp(**store);
+  }
+  return rc;
+}
+
+int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name) {
+  const std::string path = storage::ResolveStorePath(g.store);
+  auto store = storage::Store::Init(path, name);
+  if (!store.ok()) return Fail("clone", store.status());
+  if (Status st = storage::AddRemote(**store, "origin", url); !st.ok()) return Fail("clone", st);
+  storage::TransferOptions options;
+  options.progress = ::isatty(2);
+  auto report = sync::SyncWithRemote(**store, "origin", options);
+  if (!report.ok()) {
+    std::cerr << "taskfs clone: created the store at " << path
+              << " but the first sync failed; run `taskfs sync` to retry:\n  "
+              << report.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "Cloned " << url << " into " << path << " (files: "
+            << (*store)->snapshot()->file_count() << ").\n";
+  return 0;
+}
+
+int RunConflicts(const GlobalOptions& g) {
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  if (!store.ok()) return Fail("conflicts", store.status());
+  for (const auto& task : sync::FindConflicts(*(*store)->snapshot())) {
+    std::cout << task.path << "\n";
+    for (const auto& r : task.records) {
+      std::cout << "  " << r.key << ": kept the other value; lost " << r.value;
+      if (!r.by.empty()) std::cout << " by " << r.by;
+      if (!r.at.empty()) std::cout << " at " << r.at;
+      std::cout << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace taskfs::cli
