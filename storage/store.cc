@@ -218,6 +218,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   }
 
   merger_ = std::make_shared<LineTaskMerger>();
+  clock_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
   if (!writer) return Status::OK();
   const std::string objects_dir = git_dir_ + "objects";
   RemoveStaleTempObjects(objects_dir);
@@ -306,6 +307,11 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
 SnapshotPtr Store::snapshot() const {
   std::lock_guard lock(mu_);
   return snapshot_;
+}
+
+void Store::SetClockForTesting(std::function<int64_t()> clock) {
+  std::lock_guard lock(mu_);
+  clock_ = std::move(clock);
 }
 
 void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
@@ -412,7 +418,8 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
 
   git_signature* sig_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_signature_now(&sig_raw, client_name_.c_str(), (client_id_ + "@taskfs").c_str()),
+      git_signature_new(&sig_raw, client_name_.c_str(), (client_id_ + "@taskfs").c_str(),
+                        clock_(), 0),
       "signature"));
   SignaturePtr sig(sig_raw);
   git_oid parent_oid, merge_oid;
@@ -463,7 +470,7 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
     TaskMergeInput in;
     in.path = c.path;
     if (base) in.base = *base->content;
-    in.ours = {c.content, std::time(nullptr), client_name_};
+    in.ours = {c.content, clock_(), client_name_};
     if (their) in.theirs.content = *their->content;
     in.theirs.time = theirs.commit_time();
     for (Change& m : merger_->Merge(in)) merged.push_back(std::move(m));
@@ -517,7 +524,7 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes,
 SnapshotPtr Store::Apply(const SnapshotPtr& base, const std::string& commit,
                          const std::vector<Change>& changes,
                          const std::vector<ObjectId>& blob_ids) {
-  const int64_t now = std::time(nullptr);
+  const int64_t now = clock_();
   Snapshot::ChangeMap applied;
   for (size_t i = 0; i < changes.size(); ++i) {
     const Change& c = changes[i];

@@ -11,6 +11,7 @@
 // internal mutex (the innermost lock in taskfs: take it after any lock of a caller).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,10 @@ class Store {
 
   // Reloads the branch if another process moved it. Returns the snapshot now current.
   Result<SnapshotPtr> Refresh();
+
+  // Replaces the clock that dates commits (seconds since the epoch); tests use a logical clock
+  // so that "the later commit wins" is reproducible.
+  void SetClockForTesting(std::function<int64_t()> clock);
 
   // Replaces the merger used when the branch moved under a commit (default: LineTaskMerger).
   void SetMerger(std::shared_ptr<const TaskMerger> merger);
@@ -127,6 +132,7 @@ class Store {
   ::git_repository* repo_ = nullptr;
   SnapshotPtr snapshot_;
   std::shared_ptr<const TaskMerger> merger_;
+  std::function<int64_t()> clock_;
   std::string git_dir_;
   std::string local_dir_;
   std::string branch_ref_ = "refs/heads/main";

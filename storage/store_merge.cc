@@ -1,9 +1,12 @@
 // Store: what sync/ needs to merge with other stores (merge bases, other commits' trees, renames,
 // merge commits and fast-forwards). The merge rules themselves live in sync/.
 #include <cstring>
+#include <map>
+#include <sstream>
 
 #include "storage/git_handles.h"
 #include "storage/store.h"
+#include "storage/task_name.h"
 
 namespace taskfs::storage {
 
@@ -11,6 +14,63 @@ namespace {
 Status ParseOid(const std::string& hex, git_oid* oid) {
   if (git_oid_fromstr(oid, hex.c_str()) != 0) {
     return Status::InvalidArgument("not a commit id: '" + hex + "'");
+  }
+  return Status::OK();
+}
+
+bool TreeHas(git_tree* tree, const std::string& path) {
+  if (!tree) return false;
+  git_tree_entry* e = nullptr;
+  if (git_tree_entry_bypath(&e, tree, path.c_str()) != 0) return false;
+  git_tree_entry_free(e);
+  return true;
+}
+
+// Applies `renames` (old -> new) with the rename `from_path` -> `to_path`, composing chains.
+void Compose(std::map<std::string, std::string>* renames, const std::string& from_path,
+             const std::string& to_path) {
+  bool chained = false;
+  for (auto& [old_path, new_path] : *renames) {
+    if (new_path == from_path) {
+      new_path = to_path;
+      chained = true;
+    }
+  }
+  if (!chained) (*renames)[from_path] = to_path;
+}
+
+// Renames recorded in the messages of the commits in from..to ("rename A -> B", task names or
+// folders), added to `renames`.
+Status AddRenamesFromMessages(git_repository* repo, const std::string& from,
+                              const std::string& to, git_tree* from_tree,
+                              std::map<std::string, std::string>* renames) {
+  git_revwalk* walk_raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo), "reading history"));
+  RevwalkPtr walk(walk_raw);
+  git_revwalk_sorting(walk_raw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+  git_oid oid;
+  TASKFS_RETURN_IF_ERROR(ParseOid(to, &oid));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &oid), "reading history"));
+  if (!from.empty()) {
+    TASKFS_RETURN_IF_ERROR(ParseOid(from, &oid));
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(walk_raw, &oid), "reading history"));
+  }
+  while (git_revwalk_next(&oid, walk_raw) == 0) {
+    git_commit* c = nullptr;
+    if (git_commit_lookup(&c, repo, &oid) != 0) continue;
+    CommitPtr commit(c);
+    const char* text = git_commit_message(c);
+    std::istringstream lines(text ? text : "");
+    std::string line;
+    while (std::getline(lines, line)) {
+      const size_t arrow = line.find(" -> ");
+      if (!line.starts_with("rename ") || arrow == std::string::npos) continue;
+      const std::string a = line.substr(7, arrow - 7);
+      const std::string b = line.substr(arrow + 4);
+      if (!TreeHas(from_tree, a) || TreeHas(from_tree, TaskPathOf(a))) {  // a task, not a folder
+        Compose(renames, TaskPathOf(a), TaskPathOf(b));
+      }
+    }
   }
   return Status::OK();
 }
@@ -74,12 +134,15 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
   git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
   opts.flags = GIT_DIFF_FIND_RENAMES;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_diff_find_similar(raw, &opts), "finding renames"));
-  std::vector<std::pair<std::string, std::string>> renames;
+  std::map<std::string, std::string> renames;
   for (size_t i = 0; i < git_diff_num_deltas(raw); ++i) {
     const git_diff_delta* d = git_diff_get_delta(raw, i);
-    if (d->status == GIT_DELTA_RENAMED) renames.emplace_back(d->old_file.path, d->new_file.path);
+    if (d->status == GIT_DELTA_RENAMED) renames[d->old_file.path] = d->new_file.path;
   }
-  return renames;
+  // git's similarity misses a small task renamed and then edited; taskfs's own commits say
+  // what they renamed ("rename a -> b"): follow those too, oldest first.
+  TASKFS_RETURN_IF_ERROR(AddRenamesFromMessages(repo_, from, to, a.get(), &renames));
+  return std::vector<std::pair<std::string, std::string>>(renames.begin(), renames.end());
 }
 
 Result<SnapshotPtr> Store::CommitMerge(const SnapshotPtr& ours, const std::vector<Change>& changes,

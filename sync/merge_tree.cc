@@ -105,6 +105,7 @@ class Merger {
     }
     Put(from, std::nullopt);
     Put(to, merged);
+    if (other_content) result_.renames.emplace_back(from, to);
   }
 
   void MergeBothRenamed(const std::string& from, const std::string& to_ours,
@@ -115,6 +116,7 @@ class Merger {
     if (to_ours != name) Put(to_ours, std::nullopt);
     if (to_theirs != name) Put(to_theirs, std::nullopt);
     Put(name, merged);
+    result_.renames.emplace_back(to_ours == name ? to_theirs : to_ours, name);
   }
 
   const Snapshot& base_;

@@ -28,6 +28,9 @@ struct TreeMergeResult {
   int merged_tasks = 0;                  // tasks both sides changed
   int conflicts = 0;                     // values recorded in `conflicts:` keys
   int conflict_copies = 0;               // tasks kept as two files (unmergeable, not YAML)
+  // Tasks whose path in the result differs from their path in one of the sides (old, new):
+  // recorded in the merge commit's message so later merges can follow them.
+  std::vector<std::pair<std::string, std::string>> renames;
 };
 
 TreeMergeResult MergeTrees(const storage::Snapshot& base, const TreeSide& ours,

@@ -1,5 +1,6 @@
 #include "sync/syncer.h"
 
+#include "storage/task_name.h"
 #include "sync/merge_tree.h"
 
 namespace taskfs::sync {
@@ -35,6 +36,10 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
   std::string message = "merge " + remote + ": " + std::to_string(merged.merged_tasks) +
                         " task(s) changed on both sides";
   if (merged.conflicts) message += ", " + std::to_string(merged.conflicts) + " conflict(s)";
+  if (!merged.renames.empty()) message += "\n";
+  for (const auto& [from, to] : merged.renames) {
+    message += "\nrename " + storage::TaskNameOf(from) + " -> " + storage::TaskNameOf(to);
+  }
   auto committed = store.CommitMerge(ours, merged.changes, theirs, message);
   if (!committed.ok()) return committed.status();
   report->merged = true;

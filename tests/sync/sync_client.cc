@@ -1,5 +1,6 @@
 #include "tests/sync/sync_client.h"
 
+#include "storage/task_name.h"
 #include "sync/field_task_merger.h"
 
 namespace taskfs::testing {
@@ -27,7 +28,8 @@ void SyncClient::Remove(const std::string& path) {
 void SyncClient::Rename(const std::string& from, const std::string& to) {
   auto content = Read(from);
   ASSERT_TRUE(content.has_value()) << from;
-  auto r = store_->Commit({{from, std::nullopt}, {to, *content}}, "rename " + from + " -> " + to);
+  auto r = store_->Commit({{from, std::nullopt}, {to, *content}},
+                          "rename " + storage::TaskNameOf(from) + " -> " + storage::TaskNameOf(to));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
 }
 
@@ -37,12 +39,18 @@ sync::SyncReport SyncClient::Sync() {
   return r.ok() ? *r : sync::SyncReport{};
 }
 
+void SyncClient::SetClock(std::function<int64_t()> clock) {
+  clock_ = clock;
+  store_->SetClockForTesting(std::move(clock));
+}
+
 void SyncClient::Restart() {
   store_.reset();
   auto store = storage::Store::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store.value());
   store_->SetMerger(std::make_shared<sync::FieldTaskMerger>());
+  if (clock_) store_->SetClockForTesting(clock_);
 }
 
 std::optional<std::string> SyncClient::Read(const std::string& path) const {

@@ -30,11 +30,14 @@ class SyncClient {
   std::optional<std::string> Read(const std::string& path) const;
   std::map<std::string, std::string> Tree() const;
   storage::Store& store() { return *store_; }
+  // Dates this client's commits with `clock` instead of the wall clock.
+  void SetClock(std::function<int64_t()> clock);
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   std::unique_ptr<storage::Store> store_;
+  std::function<int64_t()> clock_;
 };
 
 // A fresh bare repository to sync through.
