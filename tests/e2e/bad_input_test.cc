@@ -109,7 +109,7 @@ class FullDiskTest : public MountedStore {
     CommandResult m = RunCommand("mount -t tmpfs -o size=4m tmpfs " + Quote(small_));
     ASSERT_EQ(m.exit_code, 0) << m.output;
     mounted_tmpfs_ = true;
-    store_ = small_ + "/store";
+    main_.store = small_ + "/store";
     ASSERT_EQ(Taskfs("init --name small").exit_code, 0);
     Mount();
   }

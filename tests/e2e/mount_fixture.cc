@@ -35,46 +35,35 @@ bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-void MountedStore::SetUp() {
-  store_ = dir_ / "store";
-  mnt_ = dir_ / "mnt";
-  log_ = dir_ / "mount.log";
+TestMount::TestMount(const std::string& dir, const std::string& name)
+    : store(dir + "/" + name), mnt_(dir + "/" + name + "-mnt"), log_(dir + "/" + name + ".log") {
   ::mkdir(mnt_.c_str(), 0755);
-  CommandResult r = Taskfs("init --name 'Test client'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  Mount();
 }
 
-void MountedStore::TearDown() {
+TestMount::~TestMount() {
   if (pid_ > 0) Unmount();
-  EXPECT_EQ(GitFsckErrors(store_), "");
 }
 
-CommandResult MountedStore::Taskfs(const std::string& args) const {
-  return RunCommand(std::string(TASKFS_BIN) + " --store " + Quote(store_) + " " + args);
+void TestMount::Init(const std::string& client_name) {
+  CommandResult r = Taskfs("init --name " + Quote(client_name));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
-CommandResult MountedStore::InMount(const std::string& command) const {
+CommandResult TestMount::Taskfs(const std::string& args) const {
+  return RunCommand(std::string(TASKFS_BIN) + " --store " + Quote(store) + " " + args);
+}
+
+CommandResult TestMount::InMount(const std::string& command) const {
   return RunCommand("cd " + Quote(mnt_) + " && " + command);
 }
 
-bool MountedStore::WaitForSubject(const std::string& subject) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto subjects = Subjects();
-    if (!subjects.empty() && subjects.front() == subject) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-void MountedStore::Mount() {
+void TestMount::Mount() {
   pid_ = fork();
   if (pid_ == 0) {
     int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    execl(TASKFS_BIN, "taskfs", "--store", store_.c_str(), "mount", "-f", mnt_.c_str(), nullptr);
+    execl(TASKFS_BIN, "taskfs", "--store", store.c_str(), "mount", "-f", mnt_.c_str(), nullptr);
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -82,16 +71,16 @@ void MountedStore::Mount() {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      FAIL() << "taskfs mount exited before mounting:\n" << MountLog();
+      FAIL() << "taskfs mount exited before mounting:\n" << Log();
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      FAIL() << "mount did not come up within 10 s:\n" << MountLog();
+      FAIL() << "mount did not come up within 10 s:\n" << Log();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-void MountedStore::Unmount() {
+void TestMount::Unmount() {
   if (pid_ <= 0) return;
   bool unmounted = false;
   for (int i = 0; i < 50 && !unmounted; ++i) {
@@ -102,15 +91,10 @@ void MountedStore::Unmount() {
     ADD_FAILURE() << "could not unmount " << mnt_ << "; detaching lazily";
     RunCommand("fusermount3 -uz " + Quote(mnt_));
   }
-  if (!WaitExit(pid_, std::chrono::seconds(15))) {
-    ADD_FAILURE() << "taskfs did not exit after unmount; killing it";
-    ::kill(pid_, SIGKILL);
-    WaitExit(pid_, std::chrono::seconds(5));
-  }
-  pid_ = -1;
+  WaitForExit();
 }
 
-void MountedStore::WaitForMountExit() {
+void TestMount::WaitForExit() {
   if (pid_ <= 0) return;
   if (!WaitExit(pid_, std::chrono::seconds(15))) {
     ADD_FAILURE() << "taskfs did not exit; killing it";
@@ -120,12 +104,33 @@ void MountedStore::WaitForMountExit() {
   pid_ = -1;
 }
 
-void MountedStore::KillMount() {
+void TestMount::Kill() {
   ASSERT_GT(pid_, 0);
   ::kill(pid_, SIGKILL);
   WaitExit(pid_, std::chrono::seconds(5));
   pid_ = -1;
   RunCommand("fusermount3 -u " + Quote(mnt_) + " || fusermount3 -uz " + Quote(mnt_));
+}
+
+void MountedStore::SetUp() {
+  main_.Init("Test client");
+  if (HasFatalFailure()) return;
+  Mount();
+}
+
+void MountedStore::TearDown() {
+  Unmount();
+  EXPECT_EQ(GitFsckErrors(store()), "");
+}
+
+bool MountedStore::WaitForSubject(const std::string& subject) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto subjects = Subjects();
+    if (!subjects.empty() && subjects.front() == subject) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace taskfs::testing

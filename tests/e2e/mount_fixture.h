@@ -1,7 +1,7 @@
-// MountedStore: a fixture that creates a store, mounts it for real with the taskfs binary
-// (in the foreground, as a child process) and always unmounts it in TearDown, even when the test
-// failed. Mounting waits for the mount with a deadline and fails at once if taskfs died.
-// Every test ends with `git fsck` of the store.
+// Mount fixtures. TestMount runs the real taskfs binary in the foreground as a child process on
+// one store and always unmounts it; MountedStore is a GoogleTest fixture with one such mount.
+// Mounting waits for the mount with a deadline and fails at once if taskfs died. Every test ends
+// with `git fsck` of its stores.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,40 +13,63 @@
 
 namespace taskfs::testing {
 
-class MountedStore : public ::testing::Test {
- protected:
-  void SetUp() override;
-  void TearDown() override;
+class TestMount {
+ public:
+  // `dir` holds `name`/ (the store) and `name`-mnt/ (the mount point).
+  TestMount(const std::string& dir, const std::string& name);
+  ~TestMount();
 
+  // Creates the store with `taskfs init`.
+  void Init(const std::string& client_name);
   // Mounts the store (again); fails the test if the mount doesn't come up within 10 s.
   void Mount();
   // Unmounts and waits for the taskfs process to exit.
   void Unmount();
   // Waits for the mount process to exit by itself (after a lazy unmount).
-  void WaitForMountExit();
+  void WaitForExit();
   // kill -9 of the mount process, then cleans up the dead mount.
-  void KillMount();
+  void Kill();
+  bool mounted() const { return pid_ > 0; }
+
+  std::string M(const std::string& rel) const { return mnt_ + "/" + rel; }
+  CommandResult Taskfs(const std::string& args) const;
+  CommandResult InMount(const std::string& command) const;
+  std::string Log() const { return ReadFile(log_); }
+
+  std::string store;
+  std::string mnt_;
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+class MountedStore : public ::testing::Test {
+ protected:
+  MountedStore() : main_(dir_.path(), "store") {}
+  void SetUp() override;
+  void TearDown() override;
+
+  void Mount() { main_.Mount(); }
+  void Unmount() { main_.Unmount(); }
+  void WaitForMountExit() { main_.WaitForExit(); }
+  void KillMount() { main_.Kill(); }
 
   // Absolute path of `rel` inside the mount.
-  std::string M(const std::string& rel) const { return mnt_ + "/" + rel; }
-  const std::string& mnt() const { return mnt_; }
-  const std::string& store() const { return store_; }
-  // Runs the taskfs CLI on this store.
-  CommandResult Taskfs(const std::string& args) const;
-  // Runs a shell command with the mount as working directory.
-  CommandResult InMount(const std::string& command) const;
-  std::vector<std::string> Subjects() const { return GitSubjects(store_); }
+  std::string M(const std::string& rel) const { return main_.M(rel); }
+  const std::string& mnt() const { return main_.mnt_; }
+  const std::string& store() const { return main_.store; }
+  CommandResult Taskfs(const std::string& args) const { return main_.Taskfs(args); }
+  CommandResult InMount(const std::string& command) const { return main_.InMount(command); }
+  std::vector<std::string> Subjects() const { return GitSubjects(store()); }
+  std::string Committed(const std::string& path) const { return GitShow(store(), path); }
+  std::string MountLog() const { return main_.Log(); }
   // Waits (up to 10 s) until the newest commit's subject is `subject`; a delete is committed
   // kPendingDeleteDelay after the unlink. Returns whether it came.
   bool WaitForSubject(const std::string& subject) const;
-  std::string Committed(const std::string& path) const { return GitShow(store_, path); }
-  std::string MountLog() const { return ReadFile(log_); }
 
   TempDir dir_;
-  std::string store_;
-  std::string mnt_;
-  std::string log_;
-  pid_t pid_ = -1;
+  TestMount main_;
 };
 
 }  // namespace taskfs::testing
