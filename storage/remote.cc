@@ -195,47 +195,69 @@ Result<std::vector<RemoteInfo>> ListRemotes(const Store& store) {
   return remotes;
 }
 
-Result<std::string> Fetch(const Store& store, const std::string& name,
-                          const TransferOptions& options) {
+namespace {
+
+// A repository handle and a remote of it, ready for a transfer.
+struct Connection {
+  RepoPtr repo;
+  RemotePtr remote;
+  CallbackState state;
+
+  std::string Where() const {
+    const char* url = git_remote_url(remote.get());
+    return std::string(git_remote_name(remote.get())) + " (" + (url ? url : "") + ")";
+  }
+};
+
+Result<std::unique_ptr<Connection>> Connect(const Store& store, const std::string& name,
+                                            const TransferOptions& options) {
   EnsureLibgit2();
   auto repo = OpenRepo(store);
   if (!repo.ok()) return repo.status();
   auto remote = Lookup(repo->get(), name);
   if (!remote.ok()) return remote.status();
-  CallbackState state = MakeState(options, repo->get());
+  auto c = std::make_unique<Connection>();
+  c->state = MakeState(options, repo->get());
+  c->repo = std::move(repo.value());
+  c->remote = std::move(remote.value());
+  return c;
+}
+
+}  // namespace
+
+Result<std::string> Fetch(const Store& store, const std::string& name,
+                          const TransferOptions& options) {
+  auto c = Connect(store, name, options);
+  if (!c.ok()) return c.status();
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
-  opts.callbacks = MakeCallbacks(&state);
+  opts.callbacks = MakeCallbacks(&(*c)->state);
   const std::string branch = BranchName(store);
   const std::string tracking = "refs/remotes/" + name + "/" + branch;
   const std::string refspec = "+refs/heads/" + branch + ":" + tracking;
   char* specs[] = {const_cast<char*>(refspec.c_str())};
   git_strarray refspecs = {specs, 1};
-  int rc = git_remote_fetch(remote->get(), &refspecs, &opts, "taskfs: fetch");
-  if (state.printed_progress) std::fprintf(stderr, "\n");
-  const char* url = git_remote_url(remote->get());
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(rc, "fetching from " + name + " (" + (url ? url : "") + ")"));
+  int rc = git_remote_fetch((*c)->remote.get(), &refspecs, &opts, "taskfs: fetch");
+  if ((*c)->state.printed_progress) std::fprintf(stderr, "\n");
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "fetching from " + (*c)->Where()));
   git_oid oid;
-  if (git_reference_name_to_id(&oid, repo->get(), tracking.c_str()) != 0) return std::string();
+  if (git_reference_name_to_id(&oid, (*c)->repo.get(), tracking.c_str()) != 0) {
+    return std::string();
+  }
   return OidToHex(oid);
 }
 
 Status Push(const Store& store, const std::string& name, const TransferOptions& options) {
-  EnsureLibgit2();
-  auto repo = OpenRepo(store);
-  if (!repo.ok()) return repo.status();
-  auto remote = Lookup(repo->get(), name);
-  if (!remote.ok()) return remote.status();
-  CallbackState state = MakeState(options, repo->get());
+  auto c = Connect(store, name, options);
+  if (!c.ok()) return c.status();
+  CallbackState& state = (*c)->state;
   git_push_options opts = GIT_PUSH_OPTIONS_INIT;
   opts.callbacks = MakeCallbacks(&state);
   const std::string refspec = store.branch_ref() + ":" + store.branch_ref();
   char* specs[] = {const_cast<char*>(refspec.c_str())};
   git_strarray refspecs = {specs, 1};
-  int rc = git_remote_push(remote->get(), &refspecs, &opts);
+  int rc = git_remote_push((*c)->remote.get(), &refspecs, &opts);
   if (state.printed_progress) std::fprintf(stderr, "\n");
-  const char* url = git_remote_url(remote->get());
-  const std::string where = name + " (" + (url ? url : "") + ")";
+  const std::string where = (*c)->Where();
   if (rc == GIT_ENONFASTFORWARD || !state.rejected.empty() ||
       (rc < 0 && git_error_last() && git_error_last()->message &&
        std::string(git_error_last()->message).find("non-fastforward") != std::string::npos)) {

@@ -7,26 +7,12 @@
 #include "storage/store_location.h"
 #include "storage/task_name.h"
 #include "tools/taskfs/commands.h"
+#include "tools/taskfs/format_time.h"
 
 namespace taskfs::cli {
 
-namespace {
-
-Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
-  return storage::Store::Open(storage::ResolveStorePath(g.store), storage::Store::Access::kReadOnly);
-}
-
-std::string FormatTime(int64_t t) {
-  char buf[64];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&tt));
-  return buf;
-}
-
-}  // namespace
-
 int RunLog(const GlobalOptions& g, const std::string& name) {
-  auto store = OpenStore(g);
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) {
     std::cerr << "taskfs log: " << store.status().message() << "\n";
     return 1;
@@ -60,7 +46,7 @@ int RunShow(const GlobalOptions& g, const std::string& spec) {
     }
     back = std::stoul(digits);
   }
-  auto store = OpenStore(g);
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) {
     std::cerr << "taskfs show: " << store.status().message() << "\n";
     return 1;

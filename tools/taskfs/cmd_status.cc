@@ -11,21 +11,13 @@
 #include "storage/store.h"
 #include "storage/store_location.h"
 #include "tools/taskfs/commands.h"
+#include "tools/taskfs/format_time.h"
 
 namespace taskfs::cli {
 
-namespace {
-std::string FormatTime(int64_t t) {
-  char buf[64];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&tt));
-  return buf;
-}
-}  // namespace
-
 int RunStatus(const GlobalOptions& g) {
   const std::string path = storage::ResolveStorePath(g.store);
-  auto opened = storage::Store::Open(path, storage::Store::Access::kReadOnly);
+  auto opened = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!opened.ok()) {
     std::cerr << "taskfs status: " << opened.status().message() << "\n";
     return 1;
@@ -39,7 +31,7 @@ int RunStatus(const GlobalOptions& g) {
   } else {
     std::cout << "branch:   " << store.branch_ref() << " at " << snap->commit_id().substr(0, 12)
               << ", files: " << snap->file_count() << ", last change "
-              << FormatTime(snap->commit_time()) << "\n";
+              << FormatTime(snap->commit_time(), "%Y-%m-%d %H:%M:%S") << "\n";
   }
 
   std::ifstream mount_record(store.local_dir() + "/mount");
@@ -70,7 +62,7 @@ int RunStatus(const GlobalOptions& g) {
   int64_t when = 0;
   std::string message;
   if (last_error >> when && std::getline(last_error, message)) {
-    std::cout << "last error: " << FormatTime(when) << message << "\n";
+    std::cout << "last error: " << FormatTime(when, "%Y-%m-%d %H:%M:%S") << message << "\n";
   }
   return 0;
 }

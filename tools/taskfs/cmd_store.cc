@@ -18,6 +18,11 @@
 
 namespace taskfs::cli {
 
+Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
+                                                  storage::Store::Access access) {
+  return storage::Store::Open(storage::ResolveStorePath(g.store), access);
+}
+
 int RunInit(const GlobalOptions& g, const std::string& name) {
   const std::string path = storage::ResolveStorePath(g.store);
   auto store = storage::Store::Init(path, name);

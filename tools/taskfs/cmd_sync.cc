@@ -17,11 +17,6 @@
 namespace taskfs::cli {
 namespace {
 
-Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
-                                                  storage::Store::Access access) {
-  return storage::Store::Open(storage::ResolveStorePath(g.store), access);
-}
-
 // When a mount serves this store, waits (up to 2 s) until it shows the branch's new head, so that
 // a `cat` right after `taskfs sync` sees the merged tasks.
 void WaitForMountToCatchUp(const storage::Store& store) {

@@ -2,14 +2,21 @@
 // Each returns a process exit code (0 ok, 1 failure, 2 usage).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "storage/store.h"
 
 namespace taskfs::cli {
 
 struct GlobalOptions {
   std::string store;  // --store; empty: $TASKFS_STORE or the XDG default
 };
+
+// Opens the store that --store, $TASKFS_STORE or the XDG default names.
+Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
+                                                  storage::Store::Access access);
 
 int RunInit(const GlobalOptions& g, const std::string& name);
 int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foreground, bool debug,
