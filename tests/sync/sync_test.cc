@@ -224,3 +224,48 @@ TEST_F(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
 
 }  // namespace
 }  // namespace taskfs::testing
+
+namespace taskfs::testing {
+namespace {
+
+TEST_F(SyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  c1_->Write("b.yaml", "title: b\n");
+  c2_->Write("c.yaml", "title: c\n");
+  c2_->Sync();
+  // The remote refuses pushes for a while: its branch is locked (another git process, or one
+  // that crashed there).
+  const std::string lock = remote_ + "/refs/heads/main.lock";
+  WriteFile(lock, "");
+  auto refused = sync::SyncWithRemote(c1_->store(), "origin", {});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(GitFsckErrors(c1_->path()), "");
+  EXPECT_EQ(c1_->Read("b.yaml"), "title: b\n");
+  EXPECT_EQ(c1_->Read("c.yaml"), "title: c\n");  // merged locally already
+  EXPECT_NE(refused.status().message().find("origin"), std::string::npos);
+  std::remove(lock.c_str());
+  Converge();
+  EXPECT_EQ(c2_->Tree().size(), 3u);
+}
+
+TEST_F(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
+  for (int i = 0; i < 40; ++i) c1_->Write("t" + std::to_string(i) + ".yaml", "title: t\n");
+  c2_->Write("mine.yaml", "title: mine\n");
+  c2_->Sync();
+  const std::string sync_cmd = std::string(TASKFS_BIN) + " --store " + Quote(c1_->path()) + " sync";
+  for (int delay_ms : {1, 3, 5, 8, 12, 20, 30, 50}) {
+    RunCommand(sync_cmd + " > /dev/null 2>&1 & pid=$!; sleep 0." +
+               std::string(delay_ms < 10 ? "00" : "0") + std::to_string(delay_ms) +
+               "; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null");
+    EXPECT_EQ(GitFsckErrors(c1_->path()), "") << "after a kill at " << delay_ms << " ms";
+    EXPECT_EQ(GitFsckErrors(remote_), "") << "after a kill at " << delay_ms << " ms";
+  }
+  c1_->Restart();
+  Converge();
+  EXPECT_EQ(c1_->Tree().size(), 41u);
+  EXPECT_EQ(c2_->Read("t39.yaml"), "title: t\n");
+}
+
+}  // namespace
+}  // namespace taskfs::testing
