@@ -75,6 +75,17 @@ void RemoveStaleTempObjects(const std::string& objects_dir) {
   }
 }
 
+std::string CommitAuthor(git_repository* repo, const std::string& commit) {
+  git_oid oid;
+  git_commit* c = nullptr;
+  if (git_oid_fromstr(&oid, commit.c_str()) != 0 || git_commit_lookup(&c, repo, &oid) != 0) {
+    return "";
+  }
+  std::string name = git_commit_author(c)->name ? git_commit_author(c)->name : "";
+  git_commit_free(c);
+  return name;
+}
+
 using MtimeCache = std::unordered_map<std::string, std::pair<std::string, int64_t>>;
 
 MtimeCache LoadMtimeCache(const std::string& file) {
@@ -473,6 +484,7 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
     in.ours = {c.content, clock_(), client_name_};
     if (their) in.theirs.content = *their->content;
     in.theirs.time = theirs.commit_time();
+    in.theirs.author = CommitAuthor(repo_, theirs.commit_id());
     for (Change& m : merger_->Merge(in)) merged.push_back(std::move(m));
   }
   return merged;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,6 +81,11 @@ class Store {
     std::string client_id;  // from the author email "<client id>@taskfs", else the email
   };
   Result<CommitInfo> Info(const std::string& commit) const;
+  // For each of `paths`, the newest non-merge commit in from..to that changed it (who wrote the
+  // value and when); paths no such commit changed are left out.
+  Result<std::map<std::string, CommitInfo>> LastChanges(const std::string& from,
+                                                        const std::string& to,
+                                                        const std::vector<std::string>& paths) const;
   // The merge base of two commits; "" when they share no history.
   Result<std::string> MergeBase(const std::string& a, const std::string& b) const;
   // The tree of any commit as a snapshot ("" gives the empty tree).

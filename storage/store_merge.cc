@@ -93,6 +93,64 @@ Result<Store::CommitInfo> Store::Info(const std::string& commit) const {
   return info;
 }
 
+Result<std::map<std::string, Store::CommitInfo>> Store::LastChanges(
+    const std::string& from, const std::string& to, const std::vector<std::string>& paths) const {
+  std::map<std::string, CommitInfo> found;
+  std::vector<std::string> open_paths = paths;
+  std::vector<std::string> commits;
+  {
+    std::lock_guard lock(mu_);
+    git_revwalk* walk_raw = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo_), "reading history"));
+    RevwalkPtr walk(walk_raw);
+    git_revwalk_sorting(walk_raw, GIT_SORT_TIME);
+    git_oid oid;
+    TASKFS_RETURN_IF_ERROR(ParseOid(to, &oid));
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &oid), "reading history"));
+    if (!from.empty()) {
+      TASKFS_RETURN_IF_ERROR(ParseOid(from, &oid));
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(walk_raw, &oid), "reading history"));
+    }
+    while (!open_paths.empty() && git_revwalk_next(&oid, walk_raw) == 0) {
+      git_commit* c = nullptr;
+      if (git_commit_lookup(&c, repo_, &oid) != 0) continue;
+      CommitPtr commit(c);
+      if (git_commit_parentcount(c) != 1) continue;  // merges carry others' changes
+      git_commit* p = nullptr;
+      git_tree *tree = nullptr, *parent_tree = nullptr;
+      if (git_commit_parent(&p, c, 0) != 0) continue;
+      CommitPtr parent(p);
+      if (git_commit_tree(&tree, c) != 0 || git_commit_tree(&parent_tree, p) != 0) {
+        git_tree_free(tree);
+        continue;
+      }
+      TreePtr tree_ptr(tree), parent_ptr(parent_tree);
+      for (auto it = open_paths.begin(); it != open_paths.end();) {
+        git_tree_entry *now = nullptr, *before = nullptr;
+        const bool has_now = git_tree_entry_bypath(&now, tree, it->c_str()) == 0;
+        const bool has_before = git_tree_entry_bypath(&before, parent_tree, it->c_str()) == 0;
+        const bool changed = has_now != has_before ||
+                             (has_now && !git_oid_equal(git_tree_entry_id(now),
+                                                        git_tree_entry_id(before)));
+        git_tree_entry_free(now);
+        git_tree_entry_free(before);
+        if (changed) {
+          found[*it].id = OidToHex(oid);
+          it = open_paths.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  for (auto& [path, info] : found) {
+    auto full = Info(info.id);
+    if (!full.ok()) return full.status();
+    info = *full;
+  }
+  return found;
+}
+
 Result<std::string> Store::MergeBase(const std::string& a, const std::string& b) const {
   std::lock_guard lock(mu_);
   git_oid oa, ob, base;

@@ -9,11 +9,15 @@ namespace taskfs::sync {
 std::vector<ConflictedTask> FindConflicts(const storage::Snapshot& tree) {
   std::vector<ConflictedTask> found;
   tree.ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
+    if (size_t at = path.rfind(".conflict-"); at != std::string::npos && path.ends_with(".yaml")) {
+      found.push_back({path, {}, path.substr(0, at) + ".yaml"});
+      return;
+    }
     if (!storage::IsTaskPath(path) || fe.content->find("conflicts") == std::string::npos) return;
     try {
       YAML::Node task = YAML::Load(*fe.content);
       if (!task.IsMap() || !task["conflicts"] || !task["conflicts"].IsSequence()) return;
-      ConflictedTask ct{path, {}};
+      ConflictedTask ct{path, {}, ""};
       for (const auto& record : task["conflicts"]) {
         ConflictRecord r;
         if (record.IsMap()) {

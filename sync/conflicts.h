@@ -1,5 +1,7 @@
-// The tasks that hold a `conflicts:` record left by a merge (for `taskfs conflicts`). The user
-// resolves one by editing the task and deleting that key. Pure function: thread-safe.
+// The tasks that hold a `conflicts:` record left by a merge, and the second versions kept beside
+// tasks that could not be merged (for `taskfs conflicts`). The user resolves a record by deleting
+// the key, a second version by taking what they need from it and deleting the file.
+// Pure function: thread-safe.
 #pragma once
 
 #include <string>
@@ -19,6 +21,9 @@ struct ConflictRecord {
 struct ConflictedTask {
   std::string path;
   std::vector<ConflictRecord> records;
+  // For a second version kept beside a task that could not be merged (NAME.conflict-HASH.yaml):
+  // the task it belongs to.
+  std::string copy_of;
 };
 
 std::vector<ConflictedTask> FindConflicts(const storage::Snapshot& tree);

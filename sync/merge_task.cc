@@ -7,6 +7,7 @@
 
 #include "storage/task_merger.h"
 #include "sync/task_fields.h"
+#include "sync/task_text_patch.h"
 
 namespace taskfs::sync {
 namespace {
@@ -186,6 +187,8 @@ TaskMergeResult MergeBoth(const std::optional<std::string>& base, const Side& w,
     result.content = w.text;
   } else if (SameFields(*l_fields, merged.fields)) {
     result.content = l.text;
+  } else if (auto patched = PatchTaskText(w.text, *w_fields, l.text, *l_fields, merged.fields)) {
+    result.content = *patched;
   } else {
     result.content = EmitTaskFields(merged.fields);
   }

@@ -19,12 +19,14 @@ Content At(const Snapshot& tree, const std::string& path) {
   return fe ? Content(*fe->content) : std::nullopt;
 }
 
-// The renames of one side that really moved a base task: old gone, new not in the base.
-std::map<std::string, std::string> RealRenames(const Snapshot& base, const TreeSide& side) {
+// The renames of one side that really moved a base task: old gone, new not in the base. A target
+// the other side created too is no rename: both files then merge path by path, nothing lost.
+std::map<std::string, std::string> RealRenames(const Snapshot& base, const TreeSide& side,
+                                               const TreeSide& other) {
   std::map<std::string, std::string> out;
   for (const auto& [from, to] : side.renames) {
     if (base.FindFile(from) && !side.tree->FindFile(from) && !base.FindFile(to) &&
-        side.tree->FindFile(to)) {
+        side.tree->FindFile(to) && !other.tree->FindFile(to)) {
       out[from] = to;
     }
   }
@@ -42,8 +44,8 @@ class Merger {
       : base_(base), ours_(ours), theirs_(theirs) {}
 
   TreeMergeResult Run() {
-    auto ours_renames = RealRenames(base_, ours_);
-    auto theirs_renames = RealRenames(base_, theirs_);
+    auto ours_renames = RealRenames(base_, ours_, theirs_);
+    auto theirs_renames = RealRenames(base_, theirs_, ours_);
     for (const auto& [from, to_ours] : ours_renames) {
       auto it = theirs_renames.find(from);
       if (it == theirs_renames.end()) {
@@ -59,8 +61,9 @@ class Merger {
     for (const auto& p : Snapshot::ChangedPaths(base_, *ours_.tree)) paths.insert(p);
     for (const auto& p : Snapshot::ChangedPaths(base_, *theirs_.tree)) paths.insert(p);
     for (const auto& path : paths) {
-      if (!final_.count(path)) Put(path, Merge(At(base_, path), At(*ours_.tree, path),
-                                               At(*theirs_.tree, path)));
+      if (!final_.count(path)) {
+        Put(path, Merge(path, At(base_, path), At(*ours_.tree, path), At(*theirs_.tree, path)));
+      }
     }
     for (const auto& [path, content] : final_) {
       if (content != At(*ours_.tree, path)) result_.changes.push_back({path, content});
@@ -70,12 +73,14 @@ class Merger {
 
  private:
   // Merges one task; a conflict copy is placed beside it.
-  Content Merge(const Content& base, const Content& ours, const Content& theirs) {
+  Content Merge(const std::string& path, const Content& base, const Content& ours,
+                const Content& theirs) {
     if (ours == theirs) return ours;
     if (ours == base) return theirs;
     if (theirs == base) return ours;
     ++result_.merged_tasks;
-    TaskMergeResult r = MergeTask(base, ours, ours_.info, theirs, theirs_.info);
+    TaskMergeResult r =
+        MergeTask(base, ours, ours_.InfoFor(path), theirs, theirs_.InfoFor(path));
     result_.conflicts += r.conflicts;
     if (r.conflict_copy) pending_copy_ = r.conflict_copy;
     return r.content;
@@ -99,9 +104,9 @@ class Merger {
     if (!other_content) {
       merged = moved;  // deleted there, renamed here: the renamed task stays
     } else if (renamed_by_ours) {
-      merged = Merge(At(base_, from), moved, other_content);
+      merged = Merge(from, At(base_, from), moved, other_content);
     } else {
-      merged = Merge(At(base_, from), other_content, moved);
+      merged = Merge(from, At(base_, from), other_content, moved);
     }
     Put(from, std::nullopt);
     Put(to, merged);
@@ -110,7 +115,8 @@ class Merger {
 
   void MergeBothRenamed(const std::string& from, const std::string& to_ours,
                         const std::string& to_theirs) {
-    Content merged = Merge(At(base_, from), At(*ours_.tree, to_ours), At(*theirs_.tree, to_theirs));
+    Content merged =
+        Merge(from, At(base_, from), At(*ours_.tree, to_ours), At(*theirs_.tree, to_theirs));
     const std::string& name = Wins(ours_.info, theirs_.info) ? to_ours : to_theirs;
     Put(from, std::nullopt);
     if (to_ours != name) Put(to_ours, std::nullopt);

@@ -6,6 +6,7 @@
 // each other's work converge. Pure function: thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,14 @@ struct TreeSide {
   SideInfo info;
   // Paths this side renamed since the base: (old path, new path).
   std::vector<std::pair<std::string, std::string>> renames;
+  // Who last changed a path on this side and when, where known (else `info`): a conflict is won
+  // by the later change of that task, and the loser's record names its author.
+  std::map<std::string, SideInfo> last_change;
+
+  const SideInfo& InfoFor(const std::string& path) const {
+    auto it = last_change.find(path);
+    return it == last_change.end() ? info : it->second;
+  }
 };
 
 struct TreeMergeResult {

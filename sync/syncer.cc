@@ -1,5 +1,14 @@
 #include "sync/syncer.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "storage/log.h"
 #include "storage/task_name.h"
 #include "sync/merge_tree.h"
 
@@ -30,11 +39,25 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
   if (!ours_renames.ok()) return ours_renames.status();
   if (!theirs_renames.ok()) return theirs_renames.status();
 
-  TreeMergeResult merged =
-      MergeTrees(**base, TreeSide{ours.get(), *ours_info, *ours_renames},
-                 TreeSide{their_tree->get(), *theirs_info, *theirs_renames});
-  std::string message = "merge " + remote + ": " + std::to_string(merged.merged_tasks) +
-                        " task(s) changed on both sides";
+  TreeSide ours_side{ours.get(), *ours_info, *ours_renames, {}};
+  TreeSide theirs_side{their_tree->get(), *theirs_info, *theirs_renames, {}};
+  // Tasks both sides changed: who changed each last, on each side.
+  std::vector<std::string> both;
+  const auto theirs_changed = storage::Snapshot::ChangedPaths(**base, **their_tree);
+  const std::set<std::string> theirs_set(theirs_changed.begin(), theirs_changed.end());
+  for (const auto& p : storage::Snapshot::ChangedPaths(**base, *ours)) {
+    if (theirs_set.count(p)) both.push_back(p);
+  }
+  for (auto [side, head] : {std::pair{&ours_side, ours->commit_id()}, std::pair{&theirs_side, theirs}}) {
+    auto changes = store.LastChanges(*base_id, head, both);
+    if (!changes.ok()) return changes.status();
+    for (const auto& [path, c] : *changes) side->last_change[path] = {c.time, c.client_id, c.author};
+  }
+  TreeMergeResult merged = MergeTrees(**base, ours_side, theirs_side);
+  std::string message = "merge " + remote;
+  if (merged.merged_tasks) {
+    message += ": " + std::to_string(merged.merged_tasks) + " task(s) changed on both sides";
+  }
   if (merged.conflicts) message += ", " + std::to_string(merged.conflicts) + " conflict(s)";
   if (!merged.renames.empty()) message += "\n";
   for (const auto& [from, to] : merged.renames) {
@@ -67,8 +90,50 @@ std::string SyncReport::Summary() const {
   return s;
 }
 
+// Held while a sync runs: one sync of a store at a time. The kernel drops it when the process
+// dies, so a lock file left under refs/remotes/ while we hold it was left by a killed sync.
+class SyncLock {
+ public:
+  explicit SyncLock(const storage::Store& store) {
+    fd_ = ::open((store.local_dir() + "/sync.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+  ~SyncLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool held() const { return held_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+};
+
+// Lock files a killed sync (or git) left behind: every one under refs/remotes/ (only a sync
+// writes there, and we hold the sync lock), and branch locks older than a minute (a live writer
+// holds one for milliseconds).
+void RemoveStaleLocks(const storage::Store& store) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(1);
+  for (auto it = fs::recursive_directory_iterator(store.git_dir() + "refs", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (p.extension() != ".lock") continue;
+    const bool remote_tracking = p.string().find("/refs/remotes/") != std::string::npos;
+    if (remote_tracking || it->last_write_time(ec) < old) {
+      LogWarning("removing a stale lock left by a killed process: " + p.string());
+      fs::remove(p, ec);
+    }
+  }
+}
+
 Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remote,
                                   const storage::TransferOptions& options) {
+  SyncLock lock(store);
+  if (!lock.held()) {
+    return Status::Busy("another sync of " + store.git_dir() + " is running; try again later");
+  }
+  RemoveStaleLocks(store);
   SyncReport report;
   report.remote = remote;
   Status last = Status::OK();

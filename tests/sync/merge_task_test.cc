@@ -150,6 +150,28 @@ TEST(MergeTask, NotesLineMergeCombinesEditsOfDifferentLines) {
   EXPECT_EQ(r.content, "title: Oat milk\nnotes: |\n  ONE\n  two\n  three\n  four\n  FIVE\n");
 }
 
+TEST(MergeTask, ConflictRecordIsAddedWithoutRewritingTheWinnersLines) {
+  const std::string base = "# groceries\ntitle: Milk  # the usual\npriority: L\nproject: home\n";
+  TaskMergeResult r =
+      Merge(base, "# groceries\ntitle: Milk  # the usual\npriority: M\nproject: home\n", kAlice,
+            "# groceries\ntitle: Milk  # the usual\npriority: H\nproject: home\n", kBob);
+  EXPECT_EQ(r.conflicts, 1);
+  ASSERT_TRUE(r.content.has_value());
+  EXPECT_EQ(r.content->rfind("# groceries\ntitle: Milk  # the usual\npriority: H\nproject: home\n"
+                             "conflicts:\n", 0),
+            0u)
+      << *r.content;
+}
+
+TEST(MergeTask, EditsOfAdjacentLinesKeepTheComments) {
+  const std::string base = "title: Milk  # the usual\nstatus: pending\npriority: L\n# end\n";
+  TaskMergeResult r =
+      Merge(base, "title: Milk  # the usual\nstatus: done\npriority: L\n# end\n", kAlice,
+            "title: Milk  # the usual\nstatus: pending\npriority: H\n# end\n", kBob);
+  EXPECT_EQ(r.conflicts, 0);
+  EXPECT_EQ(r.content, "title: Milk  # the usual\nstatus: done\npriority: H\n# end\n");
+}
+
 TEST(MergeTask, NotesEditsInTheSameLinesFollowTheConflictRule) {
   const std::string base = "title: Milk\nnotes: |\n  Two litres.\n";
   TaskMergeResult r = Merge(base, "title: Milk\nnotes: |\n  One litre.\n", kAlice,
@@ -159,7 +181,6 @@ TEST(MergeTask, NotesEditsInTheSameLinesFollowTheConflictRule) {
             "title: Milk\n"
             "notes: |\n"
             "  Three litres.\n"
-            "\n"
             "conflicts:\n"
             "  - key: notes\n"
             "    value: |\n"

@@ -2,6 +2,7 @@
 // original requirements, the rows of DESIGN.md's merge table at repository level, and races.
 #include <thread>
 
+#include "sync/conflicts.h"
 #include "tests/sync/sync_client.h"
 
 namespace taskfs::testing {
@@ -265,6 +266,36 @@ TEST_F(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
   Converge();
   EXPECT_EQ(c1_->Tree().size(), 41u);
   EXPECT_EQ(c2_->Read("t39.yaml"), "title: t\n");
+}
+
+}  // namespace
+}  // namespace taskfs::testing
+
+namespace taskfs::testing {
+namespace {
+
+TEST_F(SyncTest, RenameOntoANameTheOtherSideCreatedLosesNeither) {
+  c1_->Write("water-plants.yaml", "title: Water the plants\nstatus: pending\n");
+  Converge();
+  c1_->Rename("water-plants.yaml", "garden.yaml");
+  c2_->Write("garden.yaml", "title: Weed the garden\npriority: H\n");
+  Converge();
+  std::string all;
+  for (const auto& [path, content] : c1_->Tree()) all += content;
+  EXPECT_NE(all.find("Water the plants"), std::string::npos) << all;
+  EXPECT_NE(all.find("Weed the garden"), std::string::npos) << all;
+  EXPECT_NE(all.find("priority: H"), std::string::npos) << all;
+}
+
+TEST_F(SyncTest, UnmergeableVersionsAreListedAsConflicts) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  c1_->Write("a.yaml", "title: [c1\n");
+  c2_->Write("a.yaml", "title: [c2\n");
+  Converge();
+  auto found = sync::FindConflicts(*c1_->store().snapshot());
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].copy_of, "a.yaml");
 }
 
 }  // namespace

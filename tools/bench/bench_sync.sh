@@ -285,7 +285,9 @@ def cmd_check_taskfs(plan_path, tasks, tree, conflicts_txt, sync_out):
 
     # Every file, by group.
     counts = dict.fromkeys(["unchanged_ok", "one_side_ok", "diff_both", "diff_bytes",
-                            "same_recorded", "same_a_wins", "same_b_wins", "with_conflicts_key"], 0)
+                            "same_recorded", "same_a_wins", "same_b_wins", "with_conflicts_key",
+                            "comment_lost", "reemitted"], 0)
+    lost_examples = []
     for name in base_names:
         got = files.get(name)
         if got is None:
@@ -316,6 +318,16 @@ def cmd_check_taskfs(plan_path, tasks, tree, conflicts_txt, sync_out):
             else:
                 bad.append(("one-side edit not kept byte for byte", name, "side " + side.upper()))
             continue
+        # Tasks changed on both sides: are the comments both sides kept still there (gen_tasks.py
+        # titles end in " #N", which YAML reads as a comment), and is the layout kept?
+        if got not in (e["a_text"].encode(), e["b_text"].encode(), e.get("both_text", "").encode()):
+            counts["reemitted"] += 1
+        comments = [l[l.index(" #"):] for l in e["base"].splitlines() if " #" in l]
+        if any(c not in text for c in comments):
+            counts["comment_lost"] += 1
+            if len(lost_examples) < 3:
+                lost_examples.append("%s: %r -> %r" % (name, line_of(e["base"], "title"),
+                                                       line_of(text, "title")))
         base, a, b = load(e["base"]), load(e["a_text"]), load(e["b_text"])
         ka, kb = e["a"][0], e["b"][0]
         if g == "diff":
@@ -360,6 +372,7 @@ def cmd_check_taskfs(plan_path, tasks, tree, conflicts_txt, sync_out):
             bad.append(("same-key task not listed by `taskfs conflicts`", name, key))
     for k, v in counts.items():
         res["tf_" + k] = v
+    res["tf_comment_examples"] = " | ".join(lost_examples) or "-"
     m = re.search(r"merged \((\d+) task\(s\) changed on both sides(?:, (\d+) conflict\(s\) recorded)?"
                   r"(?:, (\d+) kept as two files)?", open(sync_out).read())
     res["tf_report_merged"] = m.group(1) if m else "?"
@@ -510,9 +523,19 @@ for i in $(seq "$RUNS"); do
   if ((i == 1)); then
     # Keep the first run's result for the checks.
     cp "$WORK/sync.out" "$WORK/sync.first"
-    rm -rf "$WORK/result-taskfs" "$WORK/result-remote.git"
-    mv "$ASTORE" "$WORK/result-taskfs"
+    rm -rf "$WORK/result-remote.git"
     mv "$REMOTE" "$WORK/result-remote.git"
+  fi
+  # For scale (not a target): what pushing the same merge costs with git, from a fresh remote.
+  # `git pull` does not push; `taskfs sync` does.
+  rm -rf "$REMOTE"
+  cp -a "$PREP/remote.git" "$REMOTE"
+  ms="$(timed "$WORK/push.out" "$WORK/push.rc" git --git-dir="$ASTORE" push -q "$REMOTE" main:main)"
+  [[ "$(cat "$WORK/push.rc")" == 0 ]] || die "git push of the merge failed: $(cat "$WORK/push.out")"
+  echo "gitpush $ms" >>"$WORK/times.txt"
+  if ((i == 1)); then
+    rm -rf "$WORK/result-taskfs"
+    mv "$ASTORE" "$WORK/result-taskfs"
   fi
 
   log "run $i/$RUNS: git pull --no-rebase --no-edit (in git clone A)"
@@ -538,7 +561,7 @@ t = {}
 for line in open(sys.argv[1]):
     k, v = line.split()
     t.setdefault(k, []).append(float(v))
-for k in ("taskfs", "git"):
+for k in ("taskfs", "git", "gitpush"):
     print("result %s_ms=%.1f" % (k, statistics.median(t[k])))
     print("result %s_all=%s" % (k, ",".join("%.0f" % x for x in t[k])))
 PY
@@ -603,6 +626,10 @@ def row(name, tf, git, ratio, target, ok):
 r = F("taskfs_ms") / F("git_ms")
 row("merge time (median of %s)" % runs, "sync %.0f ms" % F("taskfs_ms"), "pull %.0f ms" % F("git_ms"),
     "taskfs/git %.2f" % r, "ratio <= 1.0", r <= 1.0)
+p = F("git_ms") + F("gitpush_ms")
+row("  for scale: git pull + git push", "sync %.0f ms" % F("taskfs_ms"),
+    "%.0f + %.0f ms" % (F("git_ms"), F("gitpush_ms")), "taskfs/git %.2f" % (F("taskfs_ms") / p),
+    "(info)", None)
 row("conflicts, different keys (of %d)" % diff, "%d" % I("tf_listed_false"),
     "%d files" % I("git_unmerged_diff"), "-", "0", I("tf_listed_false") == 0)
 row("conflicts, same key (of %d)" % same, "%d recorded" % I("tf_listed_same"),
@@ -616,6 +643,8 @@ row("different-key tasks with both values", "%d/%d" % (I("tf_diff_both"), diff),
     "%d/%d" % (I("git_diff_both"), diff), "-", "%d/%d" % (diff, diff), I("tf_diff_both") == diff)
 row("same-key tasks: loser recorded in task", "%d/%d" % (I("tf_same_recorded"), same), "-", "-",
     "%d/%d" % (same, same), I("tf_same_recorded") == same)
+row("both-side tasks keeping their comments", "%d/%d" % (shared - I("tf_comment_lost"), shared),
+    "-", "-", "(info)", None)
 row("one-side edits kept byte for byte", "%d/%d" % (I("tf_one_side_ok"), one_side), "-", "-",
     "%d/%d" % (one_side, one_side), I("tf_one_side_ok") == one_side)
 row("tasks after the merge", "%d (+%d files)" % (I("tf_tasks"), I("tf_extra_files")),
@@ -641,8 +670,12 @@ print("same-key conflicts: A's value kept in %s, B's in %s (A's commits are late
     res["tf_same_a_wins"], res["tf_same_b_wins"]))
 print("different-key tasks whose bytes equal the line merge of both edits (layout kept): %s/%d" % (
     res["tf_diff_bytes"], diff))
+print("tasks changed on both sides that taskfs re-wrote (bytes of neither side nor of the line merge): %s/%d;"
+      " of those merged, %s lost a YAML comment (e.g. %s)" % (
+          res["tf_reemitted"], shared, res["tf_comment_lost"], res["tf_comment_examples"]))
 print("git's false conflicts by pair of keys changed: %s" % res["git_false_pairs"])
-print("runs (ms): taskfs sync %s; git pull %s" % (res["taskfs_all"], res["git_all"]))
+print("runs (ms): taskfs sync %s; git pull %s; git push of the same merge %s" % (
+    res["taskfs_all"], res["git_all"], res["gitpush_all"]))
 hdr = ("measure", "taskfs", "git", "ratio", "target", "result")
 w = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(6)]
 print()

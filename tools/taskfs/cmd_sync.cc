@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -42,8 +44,14 @@ int Fail(const std::string& command, const Status& st) {
 int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote add", store.status());
-  if (Status st = storage::AddRemote(**store, name, url); !st.ok()) return Fail("remote add", st);
-  std::cout << "Added remote " << name << " (" << url << "). Sync with: taskfs sync\n";
+  // A relative path would only work from this folder: store it absolute.
+  std::string where = url;
+  char resolved[PATH_MAX];
+  if (url.find("://") == std::string::npos && ::realpath(url.c_str(), resolved)) where = resolved;
+  if (Status st = storage::AddRemote(**store, name, where); !st.ok()) {
+    return Fail("remote add", st);
+  }
+  std::cout << "Added remote " << name << " (" << where << "). Sync with: taskfs sync\n";
   return 0;
 }
 
@@ -116,6 +124,11 @@ int RunConflicts(const GlobalOptions& g) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("conflicts", store.status());
   for (const auto& task : sync::FindConflicts(*(*store)->snapshot())) {
+    if (!task.copy_of.empty()) {
+      std::cout << task.path << "\n  another version of " << task.copy_of
+                << " that could not be merged: keep what you need, then delete this file\n";
+      continue;
+    }
     std::cout << task.path << "\n";
     for (const auto& r : task.records) {
       std::cout << "  " << r.key << ": kept the other value; lost " << r.value;
