@@ -10,7 +10,7 @@ root=$(pwd)
 
 # Never leave a mount behind, even when a test crashed.
 cleanup() {
-  grep -o ' /var/tmp/taskfs-test-[^ ]*' /proc/mounts 2>/dev/null | while read -r m; do
+  { grep -o ' /var/tmp/taskfs-test-[^ ]*' /proc/mounts 2>/dev/null || true; } | while read -r m; do
     fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
   return 0
