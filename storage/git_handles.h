@@ -41,4 +41,11 @@ void EnsureLibgit2();
 
 std::string OidToHex(const git_oid& oid);
 
+// Moves branch `ref` to `target` durably: first every object written so far reaches the disk
+// (one syncfs of the repository's filesystem instead of an fsync per object file and folder),
+// then the ref moves with a compare-and-swap from `expected` (nullptr: the branch must not exist
+// yet; GIT_EMODIFIED as Conflict when it moved), then the move itself reaches the disk.
+Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& target,
+                  const git_oid* expected, const std::string& log_message);
+
 }  // namespace taskfs::storage

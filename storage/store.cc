@@ -238,7 +238,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   OdbPtr odb(odb_raw);
   git_odb_backend* fast_loose = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_odb_backend_loose(&fast_loose, objects_dir.c_str(), kLooseCompressionLevel, 1, 0, 0),
+      git_odb_backend_loose(&fast_loose, objects_dir.c_str(), kLooseCompressionLevel, 0, 0, 0),
       "opening object db"));
   // Higher priority than libgit2's own loose backend (1) and packs (2): new objects go here.
   TASKFS_RETURN_IF_ERROR(
@@ -450,18 +450,9 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
                                  message.c_str(), &root_id, parent_count, parents),
       "writing commit"));
 
-  git_reference* ref = nullptr;
-  int rc;
-  const std::string log = "taskfs: " + message;
-  if (base.commit_id().empty()) {
-    rc = git_reference_create(&ref, repo_, branch_ref_.c_str(), &commit_oid, 0, log.c_str());
-    if (rc == GIT_EEXISTS) rc = GIT_EMODIFIED;
-  } else {
-    rc = git_reference_create_matching(&ref, repo_, branch_ref_.c_str(), &commit_oid, 1,
-                                       &parent_oid, log.c_str());
-  }
-  git_reference_free(ref);
-  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "moving " + branch_ref_));
+  TASKFS_RETURN_IF_ERROR(MoveBranch(repo_, branch_ref_, commit_oid,
+                                    base.commit_id().empty() ? nullptr : &parent_oid,
+                                    "taskfs: " + message));
   cache.commit_id = OidToHex(commit_oid);
   cache.tree_id = root_id;
   return cache.commit_id;

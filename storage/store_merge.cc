@@ -219,20 +219,11 @@ Result<SnapshotPtr> Store::FastForward(const SnapshotPtr& ours, const std::strin
   if (access_ != Access::kReadWrite) return Status::PermissionDenied("store opened read-only");
   git_oid target;
   TASKFS_RETURN_IF_ERROR(ParseOid(theirs, &target));
-  git_reference* ref = nullptr;
-  int rc;
-  const std::string log = "taskfs: fast-forward to " + theirs;
-  if (ours->commit_id().empty()) {
-    rc = git_reference_create(&ref, repo_, branch_ref_.c_str(), &target, 0, log.c_str());
-    if (rc == GIT_EEXISTS) rc = GIT_EMODIFIED;
-  } else {
-    git_oid expected;
-    TASKFS_RETURN_IF_ERROR(ParseOid(ours->commit_id(), &expected));
-    rc = git_reference_create_matching(&ref, repo_, branch_ref_.c_str(), &target, 1, &expected,
-                                       log.c_str());
-  }
-  git_reference_free(ref);
-  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "moving " + branch_ref_));
+  git_oid expected;
+  if (!ours->commit_id().empty()) TASKFS_RETURN_IF_ERROR(ParseOid(ours->commit_id(), &expected));
+  TASKFS_RETURN_IF_ERROR(MoveBranch(repo_, branch_ref_, target,
+                                    ours->commit_id().empty() ? nullptr : &expected,
+                                    "taskfs: fast-forward to " + theirs));
   auto snap = LoadSnapshot(theirs, ours.get());
   if (!snap.ok()) return snap.status();
   snapshot_ = *snap;
