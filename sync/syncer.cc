@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <random>
+#include <thread>
 #include <set>
 
 #include "storage/log.h"
@@ -108,22 +110,28 @@ class SyncLock {
   bool held_ = false;
 };
 
-// Lock files a killed sync (or git) left behind: every one under refs/remotes/ (only a sync
-// writes there, and we hold the sync lock), and branch locks older than a minute (a live writer
-// holds one for milliseconds).
+// Lock files a killed sync left behind. Under refs/remotes/ only a sync writes, and we hold the
+// sync lock: any lock there is stale. A branch lock may belong to a live commit of the mount (it
+// holds one for milliseconds): one still there after two seconds is stale too.
 void RemoveStaleLocks(const storage::Store& store) {
   namespace fs = std::filesystem;
+  constexpr auto kLiveWriterGrace = std::chrono::seconds(2);
   std::error_code ec;
-  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(1);
+  std::vector<fs::path> locks;
   for (auto it = fs::recursive_directory_iterator(store.git_dir() + "refs", ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const fs::path& p = it->path();
-    if (p.extension() != ".lock") continue;
-    const bool remote_tracking = p.string().find("/refs/remotes/") != std::string::npos;
-    if (remote_tracking || it->last_write_time(ec) < old) {
-      LogWarning("removing a stale lock left by a killed process: " + p.string());
-      fs::remove(p, ec);
+    if (it->path().extension() == ".lock") locks.push_back(it->path());
+  }
+  for (const fs::path& p : locks) {
+    if (p.string().find("/refs/remotes/") == std::string::npos) {
+      const auto written = fs::last_write_time(p, ec);
+      if (ec) continue;  // gone already
+      const auto age = fs::file_time_type::clock::now() - written;
+      if (age < kLiveWriterGrace) std::this_thread::sleep_for(kLiveWriterGrace - age);
+      if (!fs::exists(p, ec)) continue;
     }
+    LogWarning("removing a lock file a killed process left: " + p.string());
+    fs::remove(p, ec);
   }
 }
 
@@ -177,6 +185,10 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
       return report;
     }
     if (last.code() != Status::Code::kConflict) return last;
+    // Another client pushed first: back off a little (randomly, so racers spread out).
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<int>(0, 25 * report.attempts)(rng)));
   }
   return Status::Busy("sync with " + remote + " gave up after " +
                       std::to_string(kMaxSyncAttempts) + " attempts: " + last.message());

@@ -27,7 +27,7 @@ struct SyncReport {
   std::string Summary() const;
 };
 
-inline constexpr int kMaxSyncAttempts = 5;
+inline constexpr int kMaxSyncAttempts = 8;
 
 Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remote,
                                   const storage::TransferOptions& options);

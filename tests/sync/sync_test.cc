@@ -300,3 +300,21 @@ TEST_F(SyncTest, UnmergeableVersionsAreListedAsConflicts) {
 
 }  // namespace
 }  // namespace taskfs::testing
+
+namespace taskfs::testing {
+namespace {
+
+TEST_F(SyncTest, LockFilesAKilledSyncLeftAreRemovedByTheNextSync) {
+  c1_->Write("a.yaml", "title: a\n");
+  c1_->Sync();
+  WriteFile(c1_->path() + "/refs/remotes/origin/main.lock", "");
+  WriteFile(c1_->path() + "/refs/heads/main.lock", "");
+  c1_->Sync();  // waits two seconds for a live writer, then removes both
+  EXPECT_FALSE(Exists(c1_->path() + "/refs/heads/main.lock"));
+  EXPECT_FALSE(Exists(c1_->path() + "/refs/remotes/origin/main.lock"));
+  c2_->Sync();
+  EXPECT_EQ(c2_->Read("a.yaml"), "title: a\n");
+}
+
+}  // namespace
+}  // namespace taskfs::testing
