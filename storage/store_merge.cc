@@ -18,6 +18,23 @@ Status ParseOid(const std::string& hex, git_oid* oid) {
   return Status::OK();
 }
 
+// A walk over the commits in from..to (all of `to`'s history when `from` is empty).
+Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, const std::string& to,
+                             unsigned int sorting) {
+  git_revwalk* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw, repo), "reading history"));
+  RevwalkPtr walk(raw);
+  git_revwalk_sorting(raw, sorting);
+  git_oid oid;
+  TASKFS_RETURN_IF_ERROR(ParseOid(to, &oid));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(raw, &oid), "reading history"));
+  if (!from.empty()) {
+    TASKFS_RETURN_IF_ERROR(ParseOid(from, &oid));
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(raw, &oid), "reading history"));
+  }
+  return walk;
+}
+
 bool TreeHas(git_tree* tree, const std::string& path) {
   if (!tree) return false;
   git_tree_entry* e = nullptr;
@@ -44,18 +61,10 @@ void Compose(std::map<std::string, std::string>* renames, const std::string& fro
 Status AddRenamesFromMessages(git_repository* repo, const std::string& from,
                               const std::string& to, git_tree* from_tree,
                               std::map<std::string, std::string>* renames) {
-  git_revwalk* walk_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo), "reading history"));
-  RevwalkPtr walk(walk_raw);
-  git_revwalk_sorting(walk_raw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+  auto walk = WalkRange(repo, from, to, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+  if (!walk.ok()) return walk.status();
   git_oid oid;
-  TASKFS_RETURN_IF_ERROR(ParseOid(to, &oid));
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &oid), "reading history"));
-  if (!from.empty()) {
-    TASKFS_RETURN_IF_ERROR(ParseOid(from, &oid));
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(walk_raw, &oid), "reading history"));
-  }
-  while (git_revwalk_next(&oid, walk_raw) == 0) {
+  while (git_revwalk_next(&oid, walk->get()) == 0) {
     git_commit* c = nullptr;
     if (git_commit_lookup(&c, repo, &oid) != 0) continue;
     CommitPtr commit(c);
@@ -97,21 +106,12 @@ Result<std::map<std::string, Store::CommitInfo>> Store::LastChanges(
     const std::string& from, const std::string& to, const std::vector<std::string>& paths) const {
   std::map<std::string, CommitInfo> found;
   std::vector<std::string> open_paths = paths;
-  std::vector<std::string> commits;
   {
     std::lock_guard lock(mu_);
-    git_revwalk* walk_raw = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo_), "reading history"));
-    RevwalkPtr walk(walk_raw);
-    git_revwalk_sorting(walk_raw, GIT_SORT_TIME);
+    auto walk = WalkRange(repo_, from, to, GIT_SORT_TIME);
+    if (!walk.ok()) return walk.status();
     git_oid oid;
-    TASKFS_RETURN_IF_ERROR(ParseOid(to, &oid));
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &oid), "reading history"));
-    if (!from.empty()) {
-      TASKFS_RETURN_IF_ERROR(ParseOid(from, &oid));
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(walk_raw, &oid), "reading history"));
-    }
-    while (!open_paths.empty() && git_revwalk_next(&oid, walk_raw) == 0) {
+    while (!open_paths.empty() && git_revwalk_next(&oid, walk->get()) == 0) {
       git_commit* c = nullptr;
       if (git_commit_lookup(&c, repo_, &oid) != 0) continue;
       CommitPtr commit(c);

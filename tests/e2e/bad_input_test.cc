@@ -13,14 +13,7 @@ class BadInputTest : public MountedStore {};
 
 
 TEST_F(BadInputTest, InvalidNamesGetClearErrnos) {
-  CommandResult r = InMount(R"(python3 - <<'PY'
-import os, errno
-def err(f):
-    try:
-        f(); return "ok"
-    except OSError as e:
-        return errno.errorcode[e.errno]
-print(err(lambda: os.open("a" * 251 + ".yaml", os.O_CREAT | os.O_WRONLY)))
+  CommandResult r = InMount(std::string(kPythonErrPrelude) + R"(print(err(lambda: os.open("a" * 251 + ".yaml", os.O_CREAT | os.O_WRONLY)))
 print(err(lambda: os.mkdir("d" * 256)))
 print(err(lambda: os.open(b"bad\xff.yaml", os.O_CREAT | os.O_WRONLY)))
 open("good.yaml", "w").write("title: good\n")

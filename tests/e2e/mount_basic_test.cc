@@ -52,14 +52,7 @@ TEST_F(MountTest, SymlinksLinksXattrsTimesAndOwnership) {
   // emacs-style lock: a dangling symlink
   ASSERT_EQ(InMount("ln -s 'user@host.1234:1' .#a.yaml && readlink .#a.yaml").output,
             "user@host.1234:1\n");
-  CommandResult r = InMount(R"(python3 - <<'PY'
-import os, errno
-def err(f):
-    try:
-        f(); return "ok"
-    except OSError as e:
-        return errno.errorcode[e.errno]
-print("link", err(lambda: os.link("a.yaml", "b.yaml")))
+  CommandResult r = InMount(std::string(kPythonErrPrelude) + R"(print("link", err(lambda: os.link("a.yaml", "b.yaml")))
 print("setxattr", err(lambda: os.setxattr("a.yaml", "user.x", b"1")))
 print("utime", err(lambda: os.utime("a.yaml", (1, 1))))
 fd = os.open("a.yaml", os.O_RDWR)

@@ -13,6 +13,16 @@
 
 namespace taskfs::testing {
 
+// Start of a python3 heredoc for InMount(): `err(f)` prints the errno name f fails with, or "ok".
+inline constexpr char kPythonErrPrelude[] = R"(python3 - <<'PY'
+import os, errno
+def err(f):
+    try:
+        f(); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+)";
+
 class TestMount {
  public:
   // `dir` holds `name`/ (the store) and `name`-mnt/ (the mount point).
