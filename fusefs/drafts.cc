@@ -50,8 +50,7 @@ const Draft* Drafts::Find(const std::string& path) const {
   return it == drafts_.end() ? nullptr : &it->second;
 }
 
-Status Drafts::Put(const std::string& path, const std::string& content,
-                   const std::string& reason) {
+Status Drafts::Put(const std::string& path, const std::string& content, const std::string& reason) {
   const fs::path file = fs::path(root_) / path;
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);

@@ -9,18 +9,27 @@ static_assert(kInvalidTaskErrno == EBADMSG);
 int ToErrno(const Status& status) {
   using Code = Status::Code;
   switch (status.code()) {
-    case Code::kOk: return 0;
-    case Code::kNotFound: return ENOENT;
-    case Code::kAlreadyExists: return EEXIST;
-    case Code::kInvalidArgument: return EINVAL;
+    case Code::kOk:
+      return 0;
+    case Code::kNotFound:
+      return ENOENT;
+    case Code::kAlreadyExists:
+      return EEXIST;
+    case Code::kInvalidArgument:
+      return EINVAL;
     case Code::kConflict:
-    case Code::kBusy: return EBUSY;
-    case Code::kPermissionDenied: return EACCES;
-    case Code::kNoSpace: return ENOSPC;
-    case Code::kTooLarge: return EFBIG;
+    case Code::kBusy:
+      return EBUSY;
+    case Code::kPermissionDenied:
+      return EACCES;
+    case Code::kNoSpace:
+      return ENOSPC;
+    case Code::kTooLarge:
+      return EFBIG;
     case Code::kUnavailable:
     case Code::kCorruption:
-    case Code::kIOError: return EIO;
+    case Code::kIOError:
+      return EIO;
   }
   return EIO;
 }

@@ -247,8 +247,8 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
                                                     const std::string& content,
                                                     const storage::SnapshotPtr& based_on) {
   const std::string name = TaskNameOf(path);
-  Status valid = content.empty() ? Status::InvalidArgument("empty file")
-                                 : storage::ValidateTask(content);
+  Status valid =
+      content.empty() ? Status::InvalidArgument("empty file") : storage::ValidateTask(content);
   if (!valid.ok()) {
     Status st = drafts_.Put(path, content, valid.message());
     if (!st.ok()) {

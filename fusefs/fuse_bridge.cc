@@ -1,8 +1,8 @@
 #define FUSE_USE_VERSION 312
 #include "fusefs/fuse_bridge.h"
 
-#include <fuse3/fuse.h>
 #include <fcntl.h>
+#include <fuse3/fuse.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <malloc.h>
 #include <sys/file.h>
@@ -92,7 +92,8 @@ int OpReaddir(const char*, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_i
     if (int rc = Fs().ReadDir(path, &names); rc != 0) return rc;
     filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
     filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
-    for (const auto& n : names) filler(buf, n.c_str(), nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+    for (const auto& n : names)
+      filler(buf, n.c_str(), nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
     return 0;
   });
 }
@@ -300,7 +301,8 @@ int RunMount(storage::Store* store, const MountOptions& options) {
   if (fuse_mount(f, options.mountpoint.c_str()) != 0) {
     LogError("could not mount at " + options.mountpoint +
              " (does it exist, is it empty, is /dev/fuse usable? a dead mount there needs "
-             "`taskfs umount " + options.mountpoint + "`)");
+             "`taskfs umount " +
+             options.mountpoint + "`)");
     fuse_destroy(f);
     return 1;
   }

@@ -27,7 +27,6 @@ using storage::TaskNameOf;
 
 namespace {
 
-
 // Writes `content` to `file` through a temp file and rename, so the file is never half-written.
 int WriteFileAtomically(const std::string& file, const std::string& content) {
   const std::string tmp = file + ".taskfs-tmp";
@@ -160,8 +159,8 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     return -ToErrno(st);
   }
   if (!changes.empty()) {
-    int rc = CommitChanges(changes,
-                           "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to), nullptr);
+    int rc =
+        CommitChanges(changes, "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to), nullptr);
     if (rc != 0) return rc;
   }
   if (valid) drafts_.Remove(to);
@@ -277,7 +276,8 @@ void TaskFilesystem::CommitDuePendingDeletes(bool all, const std::string& under)
   std::vector<Change> changes;
   std::string names;
   for (auto it = pending_deletes_.begin(); it != pending_deletes_.end();) {
-    const bool due = all || it->second.due <= now || (!under.empty() && it->first.starts_with(under));
+    const bool due =
+        all || it->second.due <= now || (!under.empty() && it->first.starts_with(under));
     if (due) {
       changes.push_back({it->first, std::nullopt});
       names += (names.empty() ? "" : ", ") + TaskNameOf(it->first);

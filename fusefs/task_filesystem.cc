@@ -117,8 +117,7 @@ bool TaskFilesystem::IsDir(const std::string& path, const Snapshot& snap) const 
   return ::lstat(ScratchPath(path).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-TaskFilesystem::Kind TaskFilesystem::Classify(const std::string& path,
-                                              const Snapshot& snap) const {
+TaskFilesystem::Kind TaskFilesystem::Classify(const std::string& path, const Snapshot& snap) const {
   if (path.empty()) return Kind::kDir;
   if (IsTaskPath(path) && TaskExists(path, snap)) return Kind::kTask;
   if (!IsTaskPath(path) && snap.FindFile(path)) return Kind::kTreeFile;
@@ -243,7 +242,7 @@ int TaskFilesystem::Utimens(const std::string& path, const struct timespec ts[2]
   if (kind == Kind::kNone) return -ENOENT;
   if (kind != Kind::kScratch) return 0;  // a task's mtime is the time of its last change
   return ::utimensat(AT_FDCWD, ScratchPath(path).c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0 ? 0
-                                                                                       : -errno;
+                                                                                        : -errno;
 }
 
 int TaskFilesystem::StatFs(struct statvfs* st) {

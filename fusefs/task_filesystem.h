@@ -61,10 +61,10 @@ struct TaskNode {
 // What an open file descriptor refers to.
 struct Handle {
   enum class Kind { kTask, kTreeFile, kScratch } kind = Kind::kTask;
-  std::shared_ptr<TaskNode> node;                 // kTask opened for writing, or shared
-  std::shared_ptr<const std::string> content;     // kTask read-only, or kTreeFile
-  int64_t mtime = 0;                              // with `content`
-  int fd = -1;                                    // kScratch
+  std::shared_ptr<TaskNode> node;              // kTask opened for writing, or shared
+  std::shared_ptr<const std::string> content;  // kTask read-only, or kTreeFile
+  int64_t mtime = 0;                           // with `content`
+  int fd = -1;                                 // kScratch
   bool writable = false;
 };
 

@@ -19,8 +19,9 @@ Status GitStatus(int rc, const std::string& what) {
     case GIT_EEXISTS:
       return Status::AlreadyExists(msg);
     case GIT_ELOCKED:
-      return Status::Busy(msg + " (a lock file exists: another git process is running or one "
-                                "crashed; remove the .lock file if no git process is running)");
+      return Status::Busy(msg +
+                          " (a lock file exists: another git process is running or one "
+                          "crashed; remove the .lock file if no git process is running)");
     case GIT_EMODIFIED:
       return Status::Conflict(msg);
     case GIT_EINVALIDSPEC:
@@ -32,8 +33,8 @@ Status GitStatus(int rc, const std::string& what) {
   if (e && e->klass == GIT_ERROR_OS) {
     if (detail.find("No space left") != std::string::npos) return Status::NoSpace(msg);
   }
-  if (e && (e->klass == GIT_ERROR_ODB || e->klass == GIT_ERROR_OBJECT ||
-            e->klass == GIT_ERROR_ZLIB)) {
+  if (e &&
+      (e->klass == GIT_ERROR_ODB || e->klass == GIT_ERROR_OBJECT || e->klass == GIT_ERROR_ZLIB)) {
     return Status::Corruption(msg);
   }
   return Status::IOError(msg);

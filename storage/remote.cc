@@ -262,8 +262,7 @@ Status Push(const Store& store, const std::string& name, const TransferOptions& 
       (rc < 0 && git_error_last() && git_error_last()->message &&
        std::string(git_error_last()->message).find("non-fastforward") != std::string::npos)) {
     return Status::Conflict("push to " + where + " was refused: the remote moved (" +
-                            (state.rejected.empty() ? "not a fast-forward" : state.rejected) +
-                            ")");
+                            (state.rejected.empty() ? "not a fast-forward" : state.rejected) + ")");
   }
   return GitStatus(rc, "pushing to " + where);
 }

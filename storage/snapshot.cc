@@ -30,8 +30,8 @@ Snapshot::Snapshot(std::string commit_id, int64_t commit_time, FileMap files)
   base_ = std::move(layer);
 }
 
-SnapshotPtr Snapshot::Derive(const SnapshotPtr& parent, std::string commit_id,
-                             int64_t commit_time, const ChangeMap& changes) {
+SnapshotPtr Snapshot::Derive(const SnapshotPtr& parent, std::string commit_id, int64_t commit_time,
+                             const ChangeMap& changes) {
   ChangeMap overlay = parent->overlay_;
   for (const auto& [path, entry] : changes) overlay[path] = entry;
   if (overlay.size() > kMaxOverlay) {
@@ -75,9 +75,7 @@ int Snapshot::DirFileCount(std::string_view dir) const {
   return count;
 }
 
-bool Snapshot::IsDir(std::string_view path) const {
-  return path.empty() || DirFileCount(path) > 0;
-}
+bool Snapshot::IsDir(std::string_view path) const { return path.empty() || DirFileCount(path) > 0; }
 
 std::vector<std::string> Snapshot::List(std::string_view dir) const {
   std::set<std::string> names;
@@ -98,8 +96,8 @@ std::vector<std::string> Snapshot::List(std::string_view dir) const {
     std::string_view rest = std::string_view(it->first).substr(prefix.size());
     size_t slash = rest.find('/');
     std::string name(rest.substr(0, slash));
-    const bool present = slash == std::string_view::npos ? it->second.has_value()
-                                                         : IsDir(prefix + name);
+    const bool present =
+        slash == std::string_view::npos ? it->second.has_value() : IsDir(prefix + name);
     if (present) {
       names.insert(name);
     } else {
@@ -130,7 +128,9 @@ void Snapshot::ForEachFile(
 Snapshot::FileMap Snapshot::Materialize() const {
   if (overlay_.empty()) return base_->files;
   FileMap files;
-  ForEachFile([&](const std::string& path, const FileEntry& fe) { files.emplace_hint(files.end(), path, fe); });
+  ForEachFile([&](const std::string& path, const FileEntry& fe) {
+    files.emplace_hint(files.end(), path, fe);
+  });
   return files;
 }
 

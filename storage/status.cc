@@ -41,18 +41,42 @@ std::string Status::ToString() const {
   if (ok()) return "ok";
   const char* kind = "error";
   switch (state_->code) {
-    case Code::kOk: kind = "ok"; break;
-    case Code::kNotFound: kind = "not found"; break;
-    case Code::kAlreadyExists: kind = "already exists"; break;
-    case Code::kInvalidArgument: kind = "invalid"; break;
-    case Code::kConflict: kind = "conflict"; break;
-    case Code::kBusy: kind = "busy"; break;
-    case Code::kIOError: kind = "I/O error"; break;
-    case Code::kCorruption: kind = "corrupt"; break;
-    case Code::kUnavailable: kind = "unavailable"; break;
-    case Code::kPermissionDenied: kind = "permission denied"; break;
-    case Code::kNoSpace: kind = "no space"; break;
-    case Code::kTooLarge: kind = "too large"; break;
+    case Code::kOk:
+      kind = "ok";
+      break;
+    case Code::kNotFound:
+      kind = "not found";
+      break;
+    case Code::kAlreadyExists:
+      kind = "already exists";
+      break;
+    case Code::kInvalidArgument:
+      kind = "invalid";
+      break;
+    case Code::kConflict:
+      kind = "conflict";
+      break;
+    case Code::kBusy:
+      kind = "busy";
+      break;
+    case Code::kIOError:
+      kind = "I/O error";
+      break;
+    case Code::kCorruption:
+      kind = "corrupt";
+      break;
+    case Code::kUnavailable:
+      kind = "unavailable";
+      break;
+    case Code::kPermissionDenied:
+      kind = "permission denied";
+      break;
+    case Code::kNoSpace:
+      kind = "no space";
+      break;
+    case Code::kTooLarge:
+      kind = "too large";
+      break;
   }
   return std::string(kind) + ": " + state_->message;
 }

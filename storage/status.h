@@ -71,7 +71,7 @@ class Status {
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: must not be ok
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
@@ -92,8 +92,8 @@ class Result {
 }  // namespace taskfs
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.
-#define TASKFS_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::taskfs::Status _st = (expr);          \
-    if (!_st.ok()) return _st;              \
+#define TASKFS_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::taskfs::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)

@@ -1,9 +1,11 @@
 #include "storage/store.h"
 
 #include <dirent.h>
+#include <git2/sys/commit.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -11,13 +13,10 @@
 #include <map>
 #include <random>
 #include <set>
-#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
 #include "storage/git_handles.h"
-
-#include <git2/sys/commit.h>
 
 namespace taskfs::storage {
 namespace {
@@ -151,8 +150,8 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
     return Status::InvalidArgument("a client name is required (e.g. --name \"Ada laptop\")");
   }
   git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
-  opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
-               GIT_REPOSITORY_INIT_NO_REINIT;
+  opts.flags =
+      GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
   opts.initial_head = "main";
   git_repository* raw = nullptr;
   int rc = git_repository_init_ext(&raw, path.c_str(), &opts);
@@ -166,8 +165,8 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
   ConfigPtr cfg(cfg_raw);
   TASKFS_RETURN_IF_ERROR(
       GitStatus(git_config_set_string(cfg_raw, "user.name", client_name.c_str()), "config"));
-  TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_config_set_string(cfg_raw, "taskfs.clientid", RandomHex(8).c_str()), "config"));
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_config_set_string(cfg_raw, "taskfs.clientid", RandomHex(8).c_str()), "config"));
   return Open(path);
 }
 
@@ -331,8 +330,7 @@ void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
 }
 
 Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
-                                       const std::string& message,
-                                       std::vector<ObjectId>* blob_ids,
+                                       const std::string& message, std::vector<ObjectId>* blob_ids,
                                        const std::string& merge_parent) {
   if (!tree_cache_ || tree_cache_->commit_id != base.commit_id()) {
     tree_cache_ = std::make_unique<TreeCache>();
@@ -375,9 +373,9 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
     if (!builder.ok()) return builder.status();
     if (c.content) {
       git_oid blob;
-      TASKFS_RETURN_IF_ERROR(GitStatus(
-          git_blob_create_from_buffer(&blob, repo_, c.content->data(), c.content->size()),
-          "writing " + c.path));
+      TASKFS_RETURN_IF_ERROR(
+          GitStatus(git_blob_create_from_buffer(&blob, repo_, c.content->data(), c.content->size()),
+                    "writing " + c.path));
       blob_ids->push_back(ToObjectId(blob));
       TASKFS_RETURN_IF_ERROR(GitStatus(
           git_treebuilder_insert(nullptr, *builder, name.c_str(), &blob, GIT_FILEMODE_BLOB),
@@ -428,10 +426,9 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
   }
 
   git_signature* sig_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_signature_new(&sig_raw, client_name_.c_str(), (client_id_ + "@taskfs").c_str(),
-                        clock_(), 0),
-      "signature"));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_signature_new(&sig_raw, client_name_.c_str(),
+                                                     (client_id_ + "@taskfs").c_str(), clock_(), 0),
+                                   "signature"));
   SignaturePtr sig(sig_raw);
   git_oid parent_oid, merge_oid;
   const git_oid* parents[2] = {&parent_oid, &merge_oid};
@@ -445,10 +442,10 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
     parents[parent_count++] = &merge_oid;
   }
   git_oid commit_oid;
-  TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_commit_create_from_ids(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr,
-                                 message.c_str(), &root_id, parent_count, parents),
-      "writing commit"));
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_commit_create_from_ids(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr,
+                                           message.c_str(), &root_id, parent_count, parents),
+                "writing commit"));
 
   TASKFS_RETURN_IF_ERROR(MoveBranch(repo_, branch_ref_, commit_oid,
                                     base.commit_id().empty() ? nullptr : &parent_oid,
@@ -481,8 +478,8 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
   return merged;
 }
 
-Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes,
-                                    const std::string& message, const SnapshotPtr& based_on) {
+Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes, const std::string& message,
+                                    const SnapshotPtr& based_on) {
   std::lock_guard lock(mu_);
   if (access_ != Access::kReadWrite) {
     return Status::PermissionDenied("store opened read-only; cannot commit '" + message + "'");

@@ -83,16 +83,15 @@ class Store {
   Result<CommitInfo> Info(const std::string& commit) const;
   // For each of `paths`, the newest non-merge commit in from..to that changed it (who wrote the
   // value and when); paths no such commit changed are left out.
-  Result<std::map<std::string, CommitInfo>> LastChanges(const std::string& from,
-                                                        const std::string& to,
-                                                        const std::vector<std::string>& paths) const;
+  Result<std::map<std::string, CommitInfo>> LastChanges(
+      const std::string& from, const std::string& to, const std::vector<std::string>& paths) const;
   // The merge base of two commits; "" when they share no history.
   Result<std::string> MergeBase(const std::string& a, const std::string& b) const;
   // The tree of any commit as a snapshot ("" gives the empty tree).
   Result<SnapshotPtr> SnapshotOf(const std::string& commit);
   // Renames between two commits' trees (old path, new path), as git detects them.
   Result<std::vector<std::pair<std::string, std::string>>> Renames(const std::string& from,
-                                                                  const std::string& to) const;
+                                                                   const std::string& to) const;
   // Commits `changes` on top of `ours` as a merge commit whose second parent is `theirs`.
   // Conflict if the branch is no longer at `ours` (merge again).
   Result<SnapshotPtr> CommitMerge(const SnapshotPtr& ours, const std::vector<Change>& changes,
@@ -121,8 +120,7 @@ class Store {
   Result<std::string> WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                   const std::string& message, std::vector<ObjectId>* blob_ids,
                                   const std::string& merge_parent = "");
-  Result<std::string> WriteCommitWithCache(const Snapshot& base,
-                                           const std::vector<Change>& changes,
+  Result<std::string> WriteCommitWithCache(const Snapshot& base, const std::vector<Change>& changes,
                                            const std::string& message,
                                            std::vector<ObjectId>* blob_ids,
                                            const std::string& merge_parent);

@@ -58,9 +58,8 @@ void Compose(std::map<std::string, std::string>* renames, const std::string& fro
 
 // Renames recorded in the messages of the commits in from..to ("rename A -> B", task names or
 // folders), added to `renames`.
-Status AddRenamesFromMessages(git_repository* repo, const std::string& from,
-                              const std::string& to, git_tree* from_tree,
-                              std::map<std::string, std::string>* renames) {
+Status AddRenamesFromMessages(git_repository* repo, const std::string& from, const std::string& to,
+                              git_tree* from_tree, std::map<std::string, std::string>* renames) {
   auto walk = WalkRange(repo, from, to, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
   if (!walk.ok()) return walk.status();
   git_oid oid;
@@ -129,9 +128,9 @@ Result<std::map<std::string, Store::CommitInfo>> Store::LastChanges(
         git_tree_entry *now = nullptr, *before = nullptr;
         const bool has_now = git_tree_entry_bypath(&now, tree, it->c_str()) == 0;
         const bool has_before = git_tree_entry_bypath(&before, parent_tree, it->c_str()) == 0;
-        const bool changed = has_now != has_before ||
-                             (has_now && !git_oid_equal(git_tree_entry_id(now),
-                                                        git_tree_entry_id(before)));
+        const bool changed =
+            has_now != has_before ||
+            (has_now && !git_oid_equal(git_tree_entry_id(now), git_tree_entry_id(before)));
         git_tree_entry_free(now);
         git_tree_entry_free(before);
         if (changed) {
@@ -186,8 +185,8 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
   TASKFS_RETURN_IF_ERROR(tree_of(from, &a));
   TASKFS_RETURN_IF_ERROR(tree_of(to, &b));
   git_diff* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_diff_tree_to_tree(&raw, repo_, a.get(), b.get(), nullptr),
-                                   "comparing trees"));
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_diff_tree_to_tree(&raw, repo_, a.get(), b.get(), nullptr), "comparing trees"));
   DiffPtr diff(raw);
   git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
   opts.flags = GIT_DIFF_FIND_RENAMES;

@@ -29,14 +29,15 @@ std::vector<Change> LineTaskMerger::Merge(const TaskMergeInput& in) const {
   const auto& ours = in.ours.content;
   const auto& theirs = in.theirs.content;
   if (!ours && !theirs) return {};
-  if (!ours) return {};                            // we deleted, they edited: the edit stays
-  if (!theirs) return {{in.path, *ours}};          // they deleted, we edited: ours stays
+  if (!ours) return {};                    // we deleted, they edited: the edit stays
+  if (!theirs) return {{in.path, *ours}};  // they deleted, we edited: ours stays
   if (*ours == *theirs) return {};
   if (auto merged = MergeLines(in.base.value_or(""), *ours, *theirs)) {
     return {{in.path, *merged}};
   }
   std::string name = TaskNameOf(in.path);
-  return {{in.path, *ours}, {name + ".conflict-" + std::to_string(in.theirs.time) + ".yaml", *theirs}};
+  return {{in.path, *ours},
+          {name + ".conflict-" + std::to_string(in.theirs.time) + ".yaml", *theirs}};
 }
 
 }  // namespace taskfs::storage

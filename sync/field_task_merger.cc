@@ -9,7 +9,8 @@ std::vector<storage::Change> FieldTaskMerger::Merge(const storage::TaskMergeInpu
   TaskMergeResult r = MergeTask(in.base, in.ours.content, {in.ours.time, "", in.ours.author},
                                 in.theirs.content, {in.theirs.time, "", in.theirs.author});
   std::vector<storage::Change> changes = {{in.path, r.content}};
-  if (r.conflict_copy) changes.push_back({ConflictCopyPath(in.path, *r.conflict_copy), r.conflict_copy});
+  if (r.conflict_copy)
+    changes.push_back({ConflictCopyPath(in.path, *r.conflict_copy), r.conflict_copy});
   return changes;
 }
 

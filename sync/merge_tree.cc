@@ -79,8 +79,7 @@ class Merger {
     if (ours == base) return theirs;
     if (theirs == base) return ours;
     ++result_.merged_tasks;
-    TaskMergeResult r =
-        MergeTask(base, ours, ours_.InfoFor(path), theirs, theirs_.InfoFor(path));
+    TaskMergeResult r = MergeTask(base, ours, ours_.InfoFor(path), theirs, theirs_.InfoFor(path));
     result_.conflicts += r.conflicts;
     if (r.conflict_copy) pending_copy_ = r.conflict_copy;
     return r.content;

@@ -7,8 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
-#include <thread>
 #include <set>
+#include <thread>
 
 #include "storage/log.h"
 #include "storage/task_name.h"
@@ -50,10 +50,12 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
   for (const auto& p : storage::Snapshot::ChangedPaths(**base, *ours)) {
     if (theirs_set.count(p)) both.push_back(p);
   }
-  for (auto [side, head] : {std::pair{&ours_side, ours->commit_id()}, std::pair{&theirs_side, theirs}}) {
+  for (auto [side, head] :
+       {std::pair{&ours_side, ours->commit_id()}, std::pair{&theirs_side, theirs}}) {
     auto changes = store.LastChanges(*base_id, head, both);
     if (!changes.ok()) return changes.status();
-    for (const auto& [path, c] : *changes) side->last_change[path] = {c.time, c.client_id, c.author};
+    for (const auto& [path, c] : *changes)
+      side->last_change[path] = {c.time, c.client_id, c.author};
   }
   TreeMergeResult merged = MergeTrees(**base, ours_side, theirs_side);
   std::string message = "merge " + remote;
@@ -153,8 +155,8 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
     const std::string ours_id = (*ours)->commit_id();
 
     if (!theirs->empty() && *theirs != ours_id) {
-      auto base = ours_id.empty() ? Result<std::string>(std::string())
-                                  : store.MergeBase(ours_id, *theirs);
+      auto base =
+          ours_id.empty() ? Result<std::string>(std::string()) : store.MergeBase(ours_id, *theirs);
       if (!base.ok()) return base.status();
       if (*base == *theirs) {
         // They are behind us: nothing to take.
@@ -190,8 +192,8 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
     std::this_thread::sleep_for(std::chrono::milliseconds(
         std::uniform_int_distribution<int>(0, 25 * report.attempts)(rng)));
   }
-  return Status::Busy("sync with " + remote + " gave up after " +
-                      std::to_string(kMaxSyncAttempts) + " attempts: " + last.message());
+  return Status::Busy("sync with " + remote + " gave up after " + std::to_string(kMaxSyncAttempts) +
+                      " attempts: " + last.message());
 }
 
 }  // namespace taskfs::sync

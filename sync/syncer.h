@@ -20,9 +20,9 @@ struct SyncReport {
   bool merged = false;          // both sides had changes: made a merge commit
   bool pushed = false;          // the remote was behind: it now has ours
   int merged_tasks = 0;
-  int conflicts = 0;            // values recorded in `conflicts:` keys
+  int conflicts = 0;  // values recorded in `conflicts:` keys
   int conflict_copies = 0;
-  int attempts = 0;             // fetch-merge-push rounds (more than 1 when a push raced)
+  int attempts = 0;  // fetch-merge-push rounds (more than 1 when a push raced)
 
   std::string Summary() const;
 };

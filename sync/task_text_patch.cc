@@ -60,8 +60,7 @@ Blocks Cut(const std::string& text) {
 std::optional<std::string> PatchTaskText(const std::string& winner_text,
                                          const TaskFields& winner_fields,
                                          const std::string& loser_text,
-                                         const TaskFields& loser_fields,
-                                         const TaskFields& merged) {
+                                         const TaskFields& loser_fields, const TaskFields& merged) {
   if (winner_text.empty() || winner_text.back() != '\n') return std::nullopt;
   Blocks w = Cut(winner_text);
   const Blocks l = Cut(loser_text);

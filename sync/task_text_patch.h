@@ -19,7 +19,6 @@ namespace taskfs::sync {
 std::optional<std::string> PatchTaskText(const std::string& winner_text,
                                          const TaskFields& winner_fields,
                                          const std::string& loser_text,
-                                         const TaskFields& loser_fields,
-                                         const TaskFields& merged);
+                                         const TaskFields& loser_fields, const TaskFields& merged);
 
 }  // namespace taskfs::sync

@@ -91,7 +91,8 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir, const std::str
 
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch) {
-  CommandResult r = RunCommand("git --git-dir=" + Quote(git_dir) + " show " + Quote(branch + ":" + path));
+  CommandResult r =
+      RunCommand("git --git-dir=" + Quote(git_dir) + " show " + Quote(branch + ":" + path));
   return r.exit_code == 0 ? r.output : "<missing>";
 }
 

@@ -38,7 +38,8 @@ bool Exists(const std::string& path);
 // `git fsck --strict` output, empty when the repository is clean (or the error text).
 std::string GitFsckErrors(const std::string& git_dir);
 // Commit subjects on `branch`, newest first.
-std::vector<std::string> GitSubjects(const std::string& git_dir, const std::string& branch = "main");
+std::vector<std::string> GitSubjects(const std::string& git_dir,
+                                     const std::string& branch = "main");
 // Paths in the tree of `branch`.
 std::vector<std::string> GitTreePaths(const std::string& git_dir,
                                       const std::string& branch = "main");

@@ -11,9 +11,10 @@ namespace {
 
 class BadInputTest : public MountedStore {};
 
-
 TEST_F(BadInputTest, InvalidNamesGetClearErrnos) {
-  CommandResult r = InMount(std::string(kPythonErrPrelude) + R"(print(err(lambda: os.open("a" * 251 + ".yaml", os.O_CREAT | os.O_WRONLY)))
+  CommandResult r =
+      InMount(std::string(kPythonErrPrelude) +
+              R"(print(err(lambda: os.open("a" * 251 + ".yaml", os.O_CREAT | os.O_WRONLY)))
 print(err(lambda: os.mkdir("d" * 256)))
 print(err(lambda: os.open(b"bad\xff.yaml", os.O_CREAT | os.O_WRONLY)))
 open("good.yaml", "w").write("title: good\n")
@@ -49,7 +50,8 @@ TEST_F(BadInputTest, NonTaskFilesCommittedByGitAreReadOnly) {
   ASSERT_EQ(RunCommand("git init -q -b main " + Quote(clone) + " && cd " + Quote(clone) +
                        " && echo '# my tasks' > README.md && git add -A && "
                        "git -c user.name=g -c user.email=g@g commit -qm readme && "
-                       "git push -q " + Quote(store()) + " main")
+                       "git push -q " +
+                       Quote(store()) + " main")
                 .exit_code,
             0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

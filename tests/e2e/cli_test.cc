@@ -25,9 +25,9 @@ TEST(Cli, VersionHelpAndUsageErrors) {
 TEST(Cli, StorePathFollowsXdgThenEnvironmentThenFlag) {
   EXPECT_EQ(RunCommand("env -u TASKFS_STORE XDG_DATA_HOME=/x " + kTaskfs + " store-path").output,
             "/x/taskfs/store\n");
-  EXPECT_EQ(RunCommand("env -u TASKFS_STORE -u XDG_DATA_HOME HOME=/h " + kTaskfs + " store-path")
-                .output,
-            "/h/.local/share/taskfs/store\n");
+  EXPECT_EQ(
+      RunCommand("env -u TASKFS_STORE -u XDG_DATA_HOME HOME=/h " + kTaskfs + " store-path").output,
+      "/h/.local/share/taskfs/store\n");
   EXPECT_EQ(RunCommand("TASKFS_STORE=/e XDG_DATA_HOME=/x " + kTaskfs + " store-path").output,
             "/e\n");
   EXPECT_EQ(RunCommand("TASKFS_STORE=/e " + kTaskfs + " --store /f store-path").output, "/f\n");

@@ -65,9 +65,8 @@ TEST_F(EditorTest, PerlInPlaceSavesOneEdit) {
 
 TEST_F(EditorTest, CpOverTheTaskSavesOneEdit) {
   WriteFile(dir_ / "new.yaml", "title: Buy milk\nstatus: active\n");
-  ASSERT_EQ(RunCommand("cp " + Quote(dir_ / "new.yaml") + " " + Quote(M("buy-milk.yaml")))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCommand("cp " + Quote(dir_ / "new.yaml") + " " + Quote(M("buy-milk.yaml"))).exit_code, 0);
   ExpectOneEdit("title: Buy milk\nstatus: active\n");
 }
 

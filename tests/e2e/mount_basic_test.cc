@@ -24,16 +24,16 @@ TEST_F(MountTest, TheIssueSessionWorksAsWritten) {
   EXPECT_EQ(InMount("ls work").output, "ship.yaml\n");
   EXPECT_TRUE(WaitForSubject("delete work/buy-milk"));
   EXPECT_EQ(Subjects(), (Lines{"delete work/buy-milk", "create work/ship",
-                                  "rename buy-milk -> work/buy-milk", "create buy-milk"}));
+                               "rename buy-milk -> work/buy-milk", "create buy-milk"}));
   EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"work/ship.yaml"});
   CommandResult ls = InMount("ls -A . work");
   EXPECT_EQ(ls.output, ".:\nwork\n\nwork:\nship.yaml\n");
 }
 
 TEST_F(MountTest, RenameOverAnExistingTaskIsOneCommit) {
-  ASSERT_EQ(InMount("echo 'title: a' > a.yaml && echo 'title: b' > b.yaml && mv a.yaml b.yaml")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      InMount("echo 'title: a' > a.yaml && echo 'title: b' > b.yaml && mv a.yaml b.yaml").exit_code,
+      0);
   EXPECT_EQ(Subjects().front(), "rename a -> b");
   EXPECT_EQ(Committed("b.yaml"), "title: a\n");
   EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"b.yaml"});
@@ -52,7 +52,8 @@ TEST_F(MountTest, SymlinksLinksXattrsTimesAndOwnership) {
   // emacs-style lock: a dangling symlink
   ASSERT_EQ(InMount("ln -s 'user@host.1234:1' .#a.yaml && readlink .#a.yaml").output,
             "user@host.1234:1\n");
-  CommandResult r = InMount(std::string(kPythonErrPrelude) + R"(print("link", err(lambda: os.link("a.yaml", "b.yaml")))
+  CommandResult r = InMount(std::string(kPythonErrPrelude) +
+                            R"(print("link", err(lambda: os.link("a.yaml", "b.yaml")))
 print("setxattr", err(lambda: os.setxattr("a.yaml", "user.x", b"1")))
 print("utime", err(lambda: os.utime("a.yaml", (1, 1))))
 fd = os.open("a.yaml", os.O_RDWR)
@@ -103,11 +104,12 @@ TEST_F(MountTest, CommitsByGitShowInTheMountAndAreNotOverwritten) {
 TEST_F(MountTest, KillDashNineAfterCloseLosesNothing) {
   ASSERT_EQ(InMount("for i in $(seq 1 20); do echo \"title: task $i\" > t$i.yaml; done").exit_code,
             0);
-  ASSERT_EQ(InMount("printf 'title: x\\n' > x.yaml && python3 -c \"import os\n"
-                    "fd=os.open('x.yaml', os.O_WRONLY|os.O_APPEND)\nos.write(fd, b'status: done\\n')\n"
-                    "os.fsync(fd)\nos.kill(os.getpid(), 9)\"; true")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      InMount("printf 'title: x\\n' > x.yaml && python3 -c \"import os\n"
+              "fd=os.open('x.yaml', os.O_WRONLY|os.O_APPEND)\nos.write(fd, b'status: done\\n')\n"
+              "os.fsync(fd)\nos.kill(os.getpid(), 9)\"; true")
+          .exit_code,
+      0);
   KillMount();
   EXPECT_EQ(GitTreePaths(store()).size(), 21u);
   EXPECT_EQ(Committed("t20.yaml"), "title: task 20\n");
@@ -120,10 +122,12 @@ TEST_F(MountTest, UnmountWithAFileOpenIsRefusedThenLazyUnmountStillCommits) {
   ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
   // A writer that keeps the file open for a while, then writes and closes.
   const std::string script = dir_ / "writer.py";
-  WriteFile(script,
-            "import os, time\nfd = os.open('" + M("a.yaml") + "', os.O_WRONLY | os.O_TRUNC)\n"
-            "open('" + (dir_ / "opened") + "', 'w').close()\ntime.sleep(1.5)\n"
-            "os.write(fd, b'title: written late\\n')\nos.close(fd)\n");
+  WriteFile(script, "import os, time\nfd = os.open('" + M("a.yaml") +
+                        "', os.O_WRONLY | os.O_TRUNC)\n"
+                        "open('" +
+                        (dir_ / "opened") +
+                        "', 'w').close()\ntime.sleep(1.5)\n"
+                        "os.write(fd, b'title: written late\\n')\nos.close(fd)\n");
   RunCommand("python3 " + Quote(script) + " > /dev/null 2>&1 &");
   for (int i = 0; i < 100 && !Exists(dir_ / "opened"); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

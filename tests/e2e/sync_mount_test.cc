@@ -65,8 +65,12 @@ TEST_F(TwoMounts, AnEditOpenDuringASyncIsMergedNotOverwritten) {
   const std::string script = dir_ / "slow_edit.py";
   WriteFile(script, "import os, time\nfd = os.open('" + b_.M("t.yaml") +
                         "', os.O_RDWR)\nold = os.read(fd, 4096)\n"
-                        "open('" + (dir_ / "opened") + "', 'w').close()\n"
-                        "while not os.path.exists('" + (dir_ / "synced") + "'): time.sleep(0.02)\n"
+                        "open('" +
+                        (dir_ / "opened") +
+                        "', 'w').close()\n"
+                        "while not os.path.exists('" +
+                        (dir_ / "synced") +
+                        "'): time.sleep(0.02)\n"
                         "new = old.replace(b'title: t', b'title: T')\nos.lseek(fd, 0, 0)\n"
                         "os.ftruncate(fd, 0)\nos.write(fd, new)\nos.close(fd)\n");
   RunCommand("python3 " + Quote(script) + " > " + Quote(dir_ / "edit.log") + " 2>&1 &");

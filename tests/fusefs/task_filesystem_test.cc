@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
 #include <linux/fs.h>
 
 #include "fusefs/errno_map.h"
@@ -212,9 +211,8 @@ TEST_F(TaskFilesystemTest, EditOpenDuringAnotherCommitIsMerged) {
   std::unique_ptr<Handle> h;
   ASSERT_EQ(fs_->Open("a.yaml", O_RDWR, &h), 0);
   auto other = storage::Store::Open(dir_.path() + "/store");
-  ASSERT_TRUE((*other)
-                  ->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: H\n"}}, "edit a")
-                  .ok());
+  ASSERT_TRUE(
+      (*other)->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: H\n"}}, "edit a").ok());
   fs_->Refresh();
   const std::string mine = "title: A\nstatus: pending\npriority: L\n";
   ASSERT_EQ(fs_->Truncate("", 0, h.get()), 0);

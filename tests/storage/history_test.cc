@@ -17,8 +17,9 @@ TEST(History, FollowsEditsRenamesAndDeletes) {
   ASSERT_TRUE(store.Commit({{"buy-milk.yaml", v1}}, "create buy-milk").ok());
   ASSERT_TRUE(store.Commit({{"other.yaml", "title: o\n"}}, "create other").ok());
   ASSERT_TRUE(store.Commit({{"buy-milk.yaml", v2}}, "edit buy-milk").ok());
-  ASSERT_TRUE(store.Commit({{"buy-milk.yaml", std::nullopt}, {"work/buy-milk.yaml", v2}},
-                           "rename buy-milk -> work/buy-milk")
+  ASSERT_TRUE(store
+                  .Commit({{"buy-milk.yaml", std::nullopt}, {"work/buy-milk.yaml", v2}},
+                          "rename buy-milk -> work/buy-milk")
                   .ok());
   auto h = TaskHistory(store, "work/buy-milk.yaml");
   ASSERT_TRUE(h.ok()) << h.status().ToString();

@@ -31,9 +31,10 @@ TEST_F(StoreTest, NewStoreIsEmptyBareRepositoryOnMain) {
   EXPECT_EQ(store_->snapshot()->file_count(), 0u);
   EXPECT_EQ(store_->branch_ref(), "refs/heads/main");
   EXPECT_EQ(store_->client_name(), "Ada laptop");
-  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " rev-parse --is-bare-repository")
-                .output,
-            "true\n");
+  EXPECT_EQ(
+      RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " rev-parse --is-bare-repository")
+          .output,
+      "true\n");
 }
 
 TEST_F(StoreTest, InitRefusesAnExistingStore) {
@@ -53,8 +54,9 @@ TEST_F(StoreTest, EachCommitIsOneCommitWithTheClientAsAuthor) {
   ASSERT_TRUE(store_->Commit({{"a.yaml", std::nullopt}}, "delete a").ok());
   EXPECT_EQ(GitSubjects(store_->git_dir()),
             (std::vector<std::string>{"delete a", "create work/b", "create a"}));
-  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " log -1 --format=%an main").output,
-            "Ada laptop\n");
+  EXPECT_EQ(
+      RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " log -1 --format=%an main").output,
+      "Ada laptop\n");
   EXPECT_EQ(GitShow(store_->git_dir(), "work/b.yaml"), "title: b\n");
   EXPECT_EQ(store_->snapshot()->file_count(), 1u);
 }
@@ -80,16 +82,16 @@ TEST_F(StoreTest, CommitByAnotherProcessIsMergedNotOverwritten) {
 }
 
 TEST_F(StoreTest, ConcurrentEditsOfOneTaskMergeLineByLine) {
-  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: L\n"}}, "create a")
-                  .ok());
+  ASSERT_TRUE(
+      store_->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: L\n"}}, "create a").ok());
   auto base = store_->snapshot();
   auto other = Store::Open(dir_.path() + "/store");
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE(
       (*other)->Commit({{"a.yaml", "title: a\nstatus: pending\npriority: H\n"}}, "edit a").ok());
-  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: A\nstatus: pending\npriority: L\n"}}, "edit a",
-                             base)
-                  .ok());
+  ASSERT_TRUE(
+      store_->Commit({{"a.yaml", "title: A\nstatus: pending\npriority: L\n"}}, "edit a", base)
+          .ok());
   EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: A\nstatus: pending\npriority: H\n");
 }
 
@@ -118,8 +120,8 @@ TEST_F(StoreTest, RefreshPicksUpAnotherProcessCommit) {
 TEST_F(StoreTest, PlainGitRepositoryOnMasterOpens) {
   const std::string repo = dir_.path() + "/plain";
   auto r = RunCommand("git init -q -b master " + Quote(repo) + " && cd " + Quote(repo) +
-               " && printf 'title: x\\n' > x.yaml && git add x.yaml && "
-               "git -c user.name=t -c user.email=t@t commit -qm init");
+                      " && printf 'title: x\\n' > x.yaml && git add x.yaml && "
+                      "git -c user.name=t -c user.email=t@t commit -qm init");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto s = Store::Open(repo);
   ASSERT_TRUE(s.ok()) << s.status().ToString();

@@ -11,9 +11,9 @@ TEST(TaskName, YamlFilesOutsideHiddenFoldersAreTasks) {
 }
 
 TEST(TaskName, EditorScratchNamesAreNotTasks) {
-  for (const char* name : {"x.yaml~", ".x.yaml.swp", "4913", "#x.yaml#", ".#x.yaml",
-                           ".x.yaml.Xa3Bc9", "sedAbC123", ".yaml", "x.yml", ".git/x.yaml",
-                           "work/.hidden/x.yaml"}) {
+  for (const char* name :
+       {"x.yaml~", ".x.yaml.swp", "4913", "#x.yaml#", ".#x.yaml", ".x.yaml.Xa3Bc9", "sedAbC123",
+        ".yaml", "x.yml", ".git/x.yaml", "work/.hidden/x.yaml"}) {
     EXPECT_FALSE(IsTaskPath(name)) << name;
   }
 }

@@ -38,11 +38,11 @@ TEST(TaskValidate, BrokenYamlNamesTheLine) {
 
 TEST(TaskValidate, MistypedKnownKeysAreRejected) {
   const char* cases[][2] = {
-      {"status: later\n", "status"},     {"priority: urgent\n", "priority"},
-      {"tags: errand\n", "tags"},        {"tags: [[a]]\n", "tags"},
-      {"depends: {a: 1}\n", "depends"},  {"due: tomorrow\n", "due"},
-      {"title: [a, b]\n", "title"},      {"notes: {a: b}\n", "notes"},
-      {"project: [x]\n", "project"},     {"conflicts: 3\n", "conflicts"},
+      {"status: later\n", "status"},    {"priority: urgent\n", "priority"},
+      {"tags: errand\n", "tags"},       {"tags: [[a]]\n", "tags"},
+      {"depends: {a: 1}\n", "depends"}, {"due: tomorrow\n", "due"},
+      {"title: [a, b]\n", "title"},     {"notes: {a: b}\n", "notes"},
+      {"project: [x]\n", "project"},    {"conflicts: 3\n", "conflicts"},
   };
   for (const auto& c : cases) {
     Status st = ValidateTask(c[0]);

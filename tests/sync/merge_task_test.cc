@@ -158,7 +158,8 @@ TEST(MergeTask, ConflictRecordIsAddedWithoutRewritingTheWinnersLines) {
   EXPECT_EQ(r.conflicts, 1);
   ASSERT_TRUE(r.content.has_value());
   EXPECT_EQ(r.content->rfind("# groceries\ntitle: Milk  # the usual\npriority: H\nproject: home\n"
-                             "conflicts:\n", 0),
+                             "conflicts:\n",
+                             0),
             0u)
       << *r.content;
 }

@@ -19,9 +19,9 @@ constexpr unsigned kSeeds = 8;  // 30 seeds x 300 ops pass too (about a minute)
 
 struct Op {
   int client;
-  std::string task;   // the task's id
-  std::string key;    // what it changed: title, k1, k2, tags, notes, delete, create, rename
-  std::string token;  // the value it wrote (unique), empty for removals
+  std::string task;           // the task's id
+  std::string key;            // what it changed: title, k1, k2, tags, notes, delete, create, rename
+  std::string token;          // the value it wrote (unique), empty for removals
   std::set<int> seen_before;  // ops the client had seen when it made this one
 };
 
@@ -32,7 +32,8 @@ class RandomizedSync {
   void Run() {
     remote_ = MakeBareRemote(dir_);
     for (int c = 0; c < kClients; ++c) {
-      clients_.push_back(std::make_unique<SyncClient>(dir_.path(), "c" + std::to_string(c), remote_));
+      clients_.push_back(
+          std::make_unique<SyncClient>(dir_.path(), "c" + std::to_string(c), remote_));
       // A logical clock: each commit is one second after the last, whoever makes it.
       clients_.back()->SetClock([this] { return 1800000000 + ++ticks_; });
     }
@@ -105,10 +106,26 @@ class RandomizedSync {
     YAML::Node task = YAML::Load(*clients_[c]->Read(path));
     std::string key, token;
     switch (kind) {
-      case 1: key = "title"; token = "t" + op_token; task["title"] = token; break;
-      case 2: key = "k1"; token = "v" + op_token; task["k1"] = token; break;
-      case 3: key = "k2"; token = "w" + op_token; task["k2"] = token; break;
-      case 4: key = "tags"; token = "g" + op_token; task["tags"].push_back(token); break;
+      case 1:
+        key = "title";
+        token = "t" + op_token;
+        task["title"] = token;
+        break;
+      case 2:
+        key = "k1";
+        token = "v" + op_token;
+        task["k1"] = token;
+        break;
+      case 3:
+        key = "k2";
+        token = "w" + op_token;
+        task["k2"] = token;
+        break;
+      case 4:
+        key = "tags";
+        token = "g" + op_token;
+        task["tags"].push_back(token);
+        break;
       case 5: {  // remove a tag
         key = "tags";
         YAML::Node kept(YAML::NodeType::Sequence);
@@ -171,7 +188,8 @@ class RandomizedSync {
         bool concurrent = false;
         for (size_t j = 0; j < ops_.size(); ++j) {
           if (j != i && ops_[j].task == op.task && !op.seen_before.count(static_cast<int>(j)) &&
-              ops_[j].key != "delete" && !(j > i && ops_[j].seen_before.count(static_cast<int>(i)))) {
+              ops_[j].key != "delete" &&
+              !(j > i && ops_[j].seen_before.count(static_cast<int>(i)))) {
             concurrent = true;
           }
         }
@@ -202,8 +220,8 @@ class RandomizedSync {
       }
     }
     ::testing::Test::RecordProperty("tasks_under_two_names", duplicates);
-    std::printf("seed: %zu ops, %d values checked, %d task(s) left under two names\n",
-                ops_.size(), checked_values_, duplicates);
+    std::printf("seed: %zu ops, %d values checked, %d task(s) left under two names\n", ops_.size(),
+                checked_values_, duplicates);
   }
 
   std::mt19937 rng_;

@@ -150,7 +150,8 @@ TEST_F(SyncTest, RenameOnOneSideEditOnTheOtherCarriesTheEdit) {
   c1_->Rename("a.yaml", "work/a.yaml");
   c2_->Write("a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n");
   Converge();
-  EXPECT_EQ(c1_->Tree(), (Tree{{"work/a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n"}}));
+  EXPECT_EQ(c1_->Tree(),
+            (Tree{{"work/a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n"}}));
 }
 
 TEST_F(SyncTest, BothCreateTheSameNameMergesKeyByKey) {
@@ -180,16 +181,16 @@ TEST_F(SyncTest, MergeCommitHasBothParentsAndFastForwardMakesNone) {
   c1_->Write("a.yaml", "title: a\n");
   c1_->Sync();
   c2_->Sync();
-  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(c2_->path()) + " rev-list --merges --count main")
-                .output,
-            "0\n");
+  EXPECT_EQ(
+      RunCommand("git --git-dir=" + Quote(c2_->path()) + " rev-list --merges --count main").output,
+      "0\n");
   c1_->Write("b.yaml", "title: b\n");
   c2_->Write("c.yaml", "title: c\n");
   c1_->Sync();
   c2_->Sync();
-  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(c2_->path()) + " log -1 --format=%P main")
-                .output.size(),
-            82u);  // two parent ids
+  EXPECT_EQ(
+      RunCommand("git --git-dir=" + Quote(c2_->path()) + " log -1 --format=%P main").output.size(),
+      82u);  // two parent ids
 }
 
 TEST_F(SyncTest, ConcurrentSyncsRaceAndAllConverge) {

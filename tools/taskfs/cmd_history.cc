@@ -23,8 +23,8 @@ int RunLog(const GlobalOptions& g, const std::string& name) {
     return 1;
   }
   for (const auto& e : *history) {
-    std::cout << e.commit_id.substr(0, 12) << "  " << FormatTime(e.time) << "  " << e.author
-              << "  " << e.action << " ";
+    std::cout << e.commit_id.substr(0, 12) << "  " << FormatTime(e.time) << "  " << e.author << "  "
+              << e.action << " ";
     if (e.action == "rename") {
       std::cout << storage::TaskNameOf(e.old_path) << " -> ";
     }
@@ -57,14 +57,14 @@ int RunShow(const GlobalOptions& g, const std::string& spec) {
     return 1;
   }
   if (history->size() <= back) {
-    std::cerr << "taskfs show: " << name << " has only " << history->size()
-              << " change(s); @~" << back << " goes back further than its creation\n";
+    std::cerr << "taskfs show: " << name << " has only " << history->size() << " change(s); @~"
+              << back << " goes back further than its creation\n";
     return 1;
   }
   const auto& e = (*history)[back];
   if (!e.content) {
-    std::cerr << "taskfs show: " << name << " was deleted by that change (" << e.commit_id.substr(0, 12)
-              << "); try @~" << back + 1 << "\n";
+    std::cerr << "taskfs show: " << name << " was deleted by that change ("
+              << e.commit_id.substr(0, 12) << "); try @~" << back + 1 << "\n";
     return 1;
   }
   std::cout << *e.content;

@@ -115,8 +115,8 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
               << report.status().message() << "\n";
     return 1;
   }
-  std::cout << "Cloned " << url << " into " << path << " (files: "
-            << (*store)->snapshot()->file_count() << ").\n";
+  std::cout << "Cloned " << url << " into " << path
+            << " (files: " << (*store)->snapshot()->file_count() << ").\n";
   return 0;
 }
 
