@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "storage/git_handles.h"
+#include "storage/known_hosts.h"
 
 namespace taskfs::storage {
 namespace {
@@ -93,6 +94,28 @@ int AcquireCredential(git_credential** out, const char* url, const char* user_fr
   return GIT_PASSTHROUGH;
 }
 
+// ssh: the server's host key must be recorded in known_hosts (libgit2 1.5 would accept any key).
+// https: libgit2's own certificate verification decides.
+int CheckCertificate(git_cert* cert, int valid, const char* host, void*) {
+  if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return valid ? 0 : GIT_PASSTHROUGH;
+  const auto* key = reinterpret_cast<const git_cert_hostkey*>(cert);
+  const std::string name = host ? host : "";
+  HostKeyCheck check = HostKeyCheck::kUnknownHost;
+  if (key->type & GIT_CERT_SSH_MD5) check = CheckKnownHost(name, key->hash_md5);
+  if (check == HostKeyCheck::kKnown) return 0;
+  git_error_set_str(
+      GIT_ERROR_SSH,
+      check == HostKeyCheck::kMismatch
+          ? ("the host key of " + name +
+             " does not match the one in known_hosts: refusing to connect (if the "
+             "server's key really changed, update ~/.ssh/known_hosts)")
+                .c_str()
+          : ("the host key of " + name + " is not in ~/.ssh/known_hosts: connect once with `ssh " +
+             name + "` to check and record it")
+                .c_str());
+  return GIT_ECERTIFICATE;
+}
+
 int FetchProgress(const git_indexer_progress* p, void* payload) {
   auto* st = static_cast<CallbackState*>(payload);
   if (!st->options->progress || p->total_objects == 0) return 0;
@@ -118,6 +141,7 @@ int PushUpdate(const char* refname, const char* status, void* payload) {
 git_remote_callbacks MakeCallbacks(CallbackState* state) {
   git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
   cb.credentials = AcquireCredential;
+  cb.certificate_check = CheckCertificate;
   cb.transfer_progress = FetchProgress;
   cb.push_transfer_progress = PushProgress;
   cb.push_update_reference = PushUpdate;
