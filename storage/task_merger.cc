@@ -35,9 +35,7 @@ std::vector<Change> LineTaskMerger::Merge(const TaskMergeInput& in) const {
   if (auto merged = MergeLines(in.base.value_or(""), *ours, *theirs)) {
     return {{in.path, *merged}};
   }
-  std::string name = TaskNameOf(in.path);
-  return {{in.path, *ours},
-          {name + ".conflict-" + std::to_string(in.theirs.time) + ".yaml", *theirs}};
+  return {{in.path, *ours}, {ConflictCopyPath(in.path, *theirs), *theirs}};
 }
 
 }  // namespace taskfs::storage

@@ -42,7 +42,7 @@ std::optional<std::string> MergeLines(const std::string& base, const std::string
                                       const std::string& theirs);
 
 // Keeps edits over deletions; merges both edits line by line; when they overlap, keeps ours at
-// the path and theirs beside it as "<name>.conflict-<n>.yaml" so nothing is lost.
+// the path and theirs beside it as "<name>.conflict-<hash>.yaml" so nothing is lost.
 class LineTaskMerger : public TaskMerger {
  public:
   std::vector<Change> Merge(const TaskMergeInput& input) const override;

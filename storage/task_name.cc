@@ -1,5 +1,8 @@
 #include "storage/task_name.h"
 
+#include <cstdint>
+#include <cstdio>
+
 namespace taskfs::storage {
 
 bool IsValidUtf8(std::string_view s) {
@@ -58,6 +61,14 @@ Status CheckComponent(std::string_view name) {
 std::string TaskNameOf(std::string_view path) {
   if (path.ends_with(kTaskSuffix)) path.remove_suffix(kTaskSuffix.size());
   return std::string(path);
+}
+
+std::string ConflictCopyPath(std::string_view path, std::string_view content) {
+  uint32_t h = 2166136261u;  // FNV-1a: stable across machines and runs
+  for (unsigned char c : content) h = (h ^ c) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return TaskNameOf(path) + ".conflict-" + hex + ".yaml";
 }
 
 std::string TaskPathOf(std::string_view name) {

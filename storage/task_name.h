@@ -33,4 +33,8 @@ std::string TaskPathOf(std::string_view name);
 
 bool IsValidUtf8(std::string_view s);
 
+// Where the second version of a task that could not be merged is kept, beside it:
+// "<name>.conflict-<hash of content>.yaml" (the same name on every client).
+std::string ConflictCopyPath(std::string_view path, std::string_view content);
+
 }  // namespace taskfs::storage

@@ -1,7 +1,7 @@
 #include "sync/field_task_merger.h"
 
+#include "storage/task_name.h"
 #include "sync/merge_task.h"
-#include "sync/merge_tree.h"
 
 namespace taskfs::sync {
 
@@ -10,7 +10,7 @@ std::vector<storage::Change> FieldTaskMerger::Merge(const storage::TaskMergeInpu
                                 in.theirs.content, {in.theirs.time, "", in.theirs.author});
   std::vector<storage::Change> changes = {{in.path, r.content}};
   if (r.conflict_copy)
-    changes.push_back({ConflictCopyPath(in.path, *r.conflict_copy), r.conflict_copy});
+    changes.push_back({storage::ConflictCopyPath(in.path, *r.conflict_copy), r.conflict_copy});
   return changes;
 }
 

@@ -1,6 +1,5 @@
 #include "sync/merge_tree.h"
 
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -88,7 +87,7 @@ class Merger {
   void Put(const std::string& path, const Content& content) {
     final_[path] = content;
     if (pending_copy_) {
-      final_[ConflictCopyPath(path, *pending_copy_)] = pending_copy_;
+      final_[storage::ConflictCopyPath(path, *pending_copy_)] = pending_copy_;
       ++result_.conflict_copies;
       pending_copy_.reset();
     }
@@ -133,14 +132,6 @@ class Merger {
 };
 
 }  // namespace
-
-std::string ConflictCopyPath(const std::string& path, const std::string& content) {
-  uint32_t h = 2166136261u;  // FNV-1a: stable, so every client picks the same name
-  for (unsigned char c : content) h = (h ^ c) * 16777619u;
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", h);
-  return storage::TaskNameOf(path) + ".conflict-" + hex + ".yaml";
-}
 
 TreeMergeResult MergeTrees(const Snapshot& base, const TreeSide& ours, const TreeSide& theirs) {
   return Merger(base, ours, theirs).Run();

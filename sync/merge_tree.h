@@ -45,7 +45,4 @@ struct TreeMergeResult {
 TreeMergeResult MergeTrees(const storage::Snapshot& base, const TreeSide& ours,
                            const TreeSide& theirs);
 
-// Where the losing bytes of an unmergeable task are kept: "<name>.conflict-<hash>.yaml".
-std::string ConflictCopyPath(const std::string& path, const std::string& content);
-
 }  // namespace taskfs::sync
