@@ -52,56 +52,64 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
     git_revwalk* walk_raw = nullptr;
     TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo), "reading history"));
     RevwalkPtr walk(walk_raw);
+    // Every commit, not only first parents: a change made on another machine and merged in
+    // shows as that machine's commit, not as the merge.
     git_revwalk_sorting(walk_raw, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
-    git_revwalk_simplify_first_parent(walk_raw);
     TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &head), "reading history"));
 
-    std::string current = path;
-    bool created = false;
+    std::vector<std::string> names = {path};  // every name the task has had
     git_oid oid;
-    while (!created && entries.size() < max_entries && git_revwalk_next(&oid, walk_raw) == 0) {
+    while (entries.size() < max_entries && git_revwalk_next(&oid, walk_raw) == 0) {
       git_commit* c_raw = nullptr;
       TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c_raw, repo, &oid), "reading commit"));
       CommitPtr commit(c_raw);
       git_tree* t_raw = nullptr;
       TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t_raw, c_raw), "reading tree"));
       TreePtr tree(t_raw);
-      TreePtr parent_tree;
-      if (git_commit_parentcount(c_raw) > 0) {
+      std::vector<TreePtr> parent_trees;
+      for (unsigned i = 0; i < git_commit_parentcount(c_raw); ++i) {
         git_commit* p_raw = nullptr;
-        TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_parent(&p_raw, c_raw, 0), "reading parent"));
+        TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_parent(&p_raw, c_raw, i), "reading parent"));
         CommitPtr parent(p_raw);
         git_tree* pt_raw = nullptr;
         TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&pt_raw, p_raw), "reading tree"));
-        parent_tree.reset(pt_raw);
+        parent_trees.emplace_back(pt_raw);
       }
-      auto now = BlobAt(t_raw, current);
-      auto before = BlobAt(parent_tree.get(), current);
-      if (now.has_value() == before.has_value() && (!now || git_oid_equal(&*now, &*before))) {
-        continue;
+      git_tree* first_parent = parent_trees.empty() ? nullptr : parent_trees[0].get();
+      for (size_t k = 0; k < names.size(); ++k) {
+        const std::string name = names[k];  // a copy: a rename below adds to names
+        auto now = BlobAt(t_raw, name);
+        auto same = [&](git_tree* parent_tree) {
+          auto before = BlobAt(parent_tree, name);
+          return now.has_value() == before.has_value() && (!now || git_oid_equal(&*now, &*before));
+        };
+        // A merge that took one parent's version changed nothing itself.
+        bool changed = parent_trees.empty() ? now.has_value() : true;
+        for (const auto& parent_tree : parent_trees) changed = changed && !same(parent_tree.get());
+        if (!changed) continue;
+        HistoryEntry e;
+        e.commit_id = OidToHex(oid);
+        e.time = git_commit_time(c_raw);
+        e.author = git_commit_author(c_raw)->name;
+        const char* summary = git_commit_summary(c_raw);
+        e.message = summary ? summary : "";
+        e.path = name;
+        e.content = ReadBlob(repo, now);
+        if (!now) {
+          e.action = "delete";
+        } else if (BlobAt(first_parent, name)) {
+          e.action = "edit";
+        } else if (std::string from = RenameSource(repo, first_parent, t_raw, name);
+                   !from.empty()) {
+          e.action = "rename";
+          e.old_path = from;
+          names.push_back(from);
+        } else {
+          e.action = "create";
+        }
+        entries.push_back(std::move(e));
+        break;
       }
-      HistoryEntry e;
-      e.commit_id = OidToHex(oid);
-      e.time = git_commit_time(c_raw);
-      e.author = git_commit_author(c_raw)->name;
-      const char* summary = git_commit_summary(c_raw);
-      e.message = summary ? summary : "";
-      e.path = current;
-      e.content = ReadBlob(repo, now);
-      if (!now) {
-        e.action = "delete";
-      } else if (before) {
-        e.action = "edit";
-      } else if (std::string from = RenameSource(repo, parent_tree.get(), t_raw, current);
-                 !from.empty()) {
-        e.action = "rename";
-        e.old_path = from;
-        current = from;
-      } else {
-        e.action = "create";
-        created = true;
-      }
-      entries.push_back(std::move(e));
     }
     if (entries.empty()) return Status::NotFound("no task " + path + " in the store's history");
     return entries;

@@ -1,8 +1,10 @@
 // History of one task, read from the store's commits, following renames.
 //
-// Used by `taskfs log` and `taskfs show NAME@~N`. Walks first parents from the branch head; a
-// commit that created the task's current path from another one (a rename, with or without an
-// edit) continues the walk at the old path. Thread-safe through Store::WithRepository.
+// Used by `taskfs log` and `taskfs show NAME@~N`. Walks every commit from the branch head, newest
+// first, so changes merged in from other machines show as the commits that made them (a merge
+// appears only where it produced a version neither side had). A commit that created the task's
+// path from another one (a rename, with or without an edit) adds the old name to the walk.
+// Thread-safe through Store::WithRepository.
 #pragma once
 
 #include <cstdint>

@@ -50,3 +50,33 @@ TEST(History, UnknownTaskIsNotFound) {
 
 }  // namespace
 }  // namespace taskfs::storage
+
+namespace taskfs::storage {
+namespace {
+
+TEST(History, ChangesMergedFromAnotherBranchShowAsTheirOwnCommits) {
+  taskfs::testing::TempDir dir;
+  const std::string repo = dir.path() + "/repo";
+  auto r = taskfs::testing::RunCommand(
+      "git init -q -b main " + taskfs::testing::Quote(repo) + " && cd " +
+      taskfs::testing::Quote(repo) +
+      " && g() { git -c user.name=\"$1\" -c user.email=x@x commit -qam \"$2\"; } "
+      " && printf 'title: x\\n' > x.yaml && printf 'title: y\\n' > y.yaml && git add -A"
+      " && g Ada 'create x' && git checkout -qb other && printf 'title: x\\nstatus: done\\n' > "
+      "x.yaml"
+      " && g Bob 'edit x' && git checkout -q main && printf 'title: y2\\n' > y.yaml && g Ada 'edit "
+      "y'"
+      " && git -c user.name=Ada -c user.email=x@x merge -q --no-ff -m merge other");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto store = Store::Open(repo);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto h = TaskHistory(**store, "x.yaml");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].author, "Bob");
+  EXPECT_EQ((*h)[0].message, "edit x");
+  EXPECT_EQ((*h)[1].action, "create");
+}
+
+}  // namespace
+}  // namespace taskfs::storage
