@@ -4,6 +4,7 @@
 // committed vanishes unless a later change by a client that had seen it replaced or deleted it.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <random>
 #include <set>
 
@@ -167,9 +168,9 @@ class RandomizedSync {
 
   void Check() {
     const auto tree = clients_[0]->Tree();
-    if (getenv("KEEP_RANDOM")) {
-      std::string keep = std::string(getenv("KEEP_RANDOM"));
-      RunCommand("rm -rf " + keep + " && cp -a " + dir_.path() + " " + keep);
+    // KEEP_RANDOM=DIR keeps a copy of every repository of the run, to study a failing seed.
+    if (const char* keep = std::getenv("KEEP_RANDOM")) {
+      RunCommand("rm -rf " + Quote(keep) + " && cp -a " + Quote(dir_.path()) + " " + Quote(keep));
     }
     for (int c = 1; c < kClients; ++c) EXPECT_EQ(clients_[c]->Tree(), tree) << "client " << c;
     EXPECT_EQ(GitFsckErrors(remote_), "");
