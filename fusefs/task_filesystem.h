@@ -107,8 +107,6 @@ class TaskFilesystem {
   // Set by the bridge: invalidates the kernel's caches for these paths (called with no lock held).
   void SetInvalidator(std::function<void(const std::vector<std::string>&)> fn);
 
-  const std::string& scratch_root() const { return scratch_root_; }
-
  private:
   enum class Kind { kNone, kTask, kTreeFile, kDir, kScratch };
   struct PendingDelete {

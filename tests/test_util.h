@@ -2,6 +2,8 @@
 // /tmp), running commands, reading files, and checking a repository with `git fsck`.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,11 @@ struct CommandResult {
 CommandResult RunCommand(const std::string& command);
 // Shell-quotes `s` for use in RunCommand().
 std::string Quote(const std::string& s);
+
+// Polls `done` every 20 ms until it is true or `timeout` passed; returns its last answer. For
+// what another process does in its own time (a mount's refresh, a background retry).
+bool WaitUntil(const std::function<bool()>& done,
+               std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);

@@ -54,10 +54,7 @@ TEST_F(BadInputTest, NonTaskFilesCommittedByGitAreReadOnly) {
                        Quote(store()) + " main")
                 .exit_code,
             0);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!Exists(M("README.md")) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitUntil([&] { return Exists(M("README.md")); });
   EXPECT_EQ(ReadFile(M("README.md")), "# my tasks\n");
   CommandResult w = InMount("(echo more >> README.md)");
   EXPECT_NE(w.exit_code, 0);
@@ -69,27 +66,14 @@ TEST_F(BadInputTest, LockedStoreKeepsTheSaveAndCommitsItOnceUnlocked) {
   ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
   const std::string lock = store() + "/refs/heads/main.lock";
   WriteFile(lock, "");
-  CommandResult r = InMount(R"(python3 - <<'PY'
-import os, errno
-fd = os.open("a.yaml", os.O_WRONLY | os.O_TRUNC)
-os.write(fd, b"title: while locked\n")
-try:
-    os.close(fd); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-PY
-)");
-  EXPECT_EQ(r.output, "EBUSY\n");
+  const std::string r = SaveAndClose("a.yaml", "title: while locked\n");
+  EXPECT_EQ(r, "EBUSY");
   EXPECT_EQ(ReadFile(M("a.yaml")), "title: while locked\n");
   CommandResult status = Taskfs("status");
   EXPECT_NE(status.output.find("lock"), std::string::npos) << status.output;
   std::remove(lock.c_str());
   // Retried in the background.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (Committed("a.yaml") != "title: while locked\n" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil([&] { return Committed("a.yaml") == "title: while locked\n"; });
   EXPECT_EQ(Committed("a.yaml"), "title: while locked\n");
 }
 
@@ -119,24 +103,11 @@ class FullDiskTest : public MountedStore {
 TEST_F(FullDiskTest, SaveOnAFullDiskFailsClearlyAndIsCommittedWhenSpaceReturns) {
   ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
   RunCommand("dd if=/dev/zero of=" + Quote(small_ + "/filler") + " bs=64k 2>/dev/null");
-  CommandResult r = InMount(R"(python3 - <<'PY'
-import os, errno
-fd = os.open("a.yaml", os.O_WRONLY | os.O_TRUNC)
-os.write(fd, b"title: written on a full disk\n")
-try:
-    os.close(fd); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-PY
-)");
-  EXPECT_TRUE(r.output == "ENOSPC\n" || r.output == "EIO\n") << r.output;
+  const std::string r = SaveAndClose("a.yaml", "title: written on a full disk\n");
+  EXPECT_TRUE(r == "ENOSPC" || r == "EIO") << r;
   EXPECT_EQ(ReadFile(M("a.yaml")), "title: written on a full disk\n");  // kept in memory
   std::remove((small_ + "/filler").c_str());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (Committed("a.yaml") != "title: written on a full disk\n" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil([&] { return Committed("a.yaml") == "title: written on a full disk\n"; });
   EXPECT_EQ(Committed("a.yaml"), "title: written on a full disk\n");
 }
 

@@ -88,11 +88,7 @@ TEST_F(MountTest, CommitsByGitShowInTheMountAndAreNotOverwritten) {
       " && echo 'title: a by git' > a.yaml && echo 'title: g' > g.yaml && git add -A && "
       "git -c user.name=g -c user.email=g@g commit -qm 'by git' && git push -q origin main");
   ASSERT_EQ(git.exit_code, 0) << git.output;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (ReadFile(M("a.yaml")) != "title: a by git\n" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return ReadFile(M("a.yaml")) == "title: a by git\n"; });
   EXPECT_EQ(ReadFile(M("a.yaml")), "title: a by git\n");
   EXPECT_EQ(ReadFile(M("g.yaml")), "title: g\n");
   ASSERT_EQ(InMount("echo 'title: m' > m.yaml").exit_code, 0);
@@ -137,11 +133,7 @@ TEST_F(MountTest, UnmountWithAFileOpenIsRefusedThenLazyUnmountStillCommits) {
   EXPECT_NE(busy.output.find("--lazy"), std::string::npos) << busy.output;
   ASSERT_EQ(Taskfs("umount --lazy " + Quote(mnt())).exit_code, 0);
   // The mount process finishes once the writer closed its file.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Committed("a.yaml") != "title: written late\n" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return Committed("a.yaml") == "title: written late\n"; });
   EXPECT_EQ(Committed("a.yaml"), "title: written late\n");
   WaitForMountExit();
 }

@@ -123,14 +123,21 @@ void MountedStore::TearDown() {
   EXPECT_EQ(GitFsckErrors(store()), "");
 }
 
+std::string MountedStore::SaveAndClose(const std::string& path, const std::string& content) {
+  const std::string payload = dir_ / "payload";
+  WriteFile(payload, content);
+  CommandResult r = InMount(std::string(kPythonErrPrelude) + "data = open(" + Quote(payload) +
+                            ", 'rb').read()\nfd = os.open(" + Quote(path) +
+                            ", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\nos.write(fd, data)\n"
+                            "print(err(lambda: os.close(fd)))\nPY\n");
+  return r.output.empty() ? "<no output>" : r.output.substr(0, r.output.find('\n'));
+}
+
 bool MountedStore::WaitForSubject(const std::string& subject) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
+  return WaitUntil([&] {
     auto subjects = Subjects();
-    if (!subjects.empty() && subjects.front() == subject) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+    return !subjects.empty() && subjects.front() == subject;
+  });
 }
 
 }  // namespace taskfs::testing

@@ -71,6 +71,9 @@ class MountedStore : public ::testing::Test {
   const std::string& store() const { return main_.store; }
   CommandResult Taskfs(const std::string& args) const { return main_.Taskfs(args); }
   CommandResult InMount(const std::string& command) const { return main_.InMount(command); }
+  // Writes `content` over `path` in the mount (open O_CREAT|O_TRUNC, write, close) and returns
+  // "ok" or the errno name close() failed with ("EBADMSG", "EBUSY"...).
+  std::string SaveAndClose(const std::string& path, const std::string& content);
   std::vector<std::string> Subjects() const { return GitSubjects(store()); }
   std::string Committed(const std::string& path) const { return GitShow(store(), path); }
   std::string MountLog() const { return main_.Log(); }

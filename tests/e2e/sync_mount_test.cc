@@ -81,11 +81,7 @@ TEST_F(TwoMounts, AnEditOpenDuringASyncIsMergedNotOverwritten) {
   Sync(a_);
   Sync(b_);
   WriteFile(dir_ / "synced", "");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (GitShow(b_.store, "t.yaml").find("title: T") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return GitShow(b_.store, "t.yaml").find("title: T") != std::string::npos; });
   EXPECT_EQ(GitShow(b_.store, "t.yaml"), "title: T\nstatus: pending\npriority: H\n")
       << ReadFile(dir_ / "edit.log");
   EXPECT_EQ(ReadFile(b_.M("t.yaml")), "title: T\nstatus: pending\npriority: H\n");
