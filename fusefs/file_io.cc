@@ -286,7 +286,10 @@ int TaskFilesystem::CommitChanges(const std::vector<storage::Change>& changes,
   } else {
     shown_ = outcome->snapshot;
   }
-  std::remove(last_error_file_.c_str());
+  if (error_recorded_) {  // a save worked again: the last error is over
+    std::remove(last_error_file_.c_str());
+    error_recorded_ = false;
+  }
   return 0;
 }
 

@@ -48,6 +48,7 @@ TaskFilesystem::TaskFilesystem(storage::Store* store)
       uid_(::getuid()),
       gid_(::getgid()) {
   shown_ = store_->snapshot();
+  error_recorded_ = ::access(last_error_file_.c_str(), F_OK) == 0;
 }
 
 TaskFilesystem::~TaskFilesystem() { Shutdown(); }
@@ -273,6 +274,7 @@ std::vector<std::string> TaskFilesystem::Refresh() {
 
 void TaskFilesystem::RecordError(const std::string& message) {
   LogError(message);
+  error_recorded_ = true;
   std::ofstream out(last_error_file_, std::ios::trunc);
   out << std::time(nullptr) << ' ' << message << '\n';
 }

@@ -148,6 +148,7 @@ class TaskFilesystem {
   storage::Store* store_;
   const std::string scratch_root_;
   const std::string last_error_file_;
+  bool error_recorded_ = false;  // last_error_file_ holds an error (guarded by mu_)
 
   std::mutex mu_;  // lock order: mu_ before the store's lock; never held while invalidating
   Drafts drafts_;

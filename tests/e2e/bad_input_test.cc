@@ -75,6 +75,8 @@ TEST_F(BadInputTest, LockedStoreKeepsTheSaveAndCommitsItOnceUnlocked) {
   // Retried in the background.
   WaitUntil([&] { return Committed("a.yaml") == "title: while locked\n"; });
   EXPECT_EQ(Committed("a.yaml"), "title: while locked\n");
+  // Once a save commits again, status no longer reports the old error.
+  EXPECT_EQ(Taskfs("status").output.find("last error"), std::string::npos);
 }
 
 class FullDiskTest : public MountedStore {
