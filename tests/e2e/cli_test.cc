@@ -13,7 +13,8 @@ TEST(Cli, VersionHelpAndUsageErrors) {
   EXPECT_EQ(version.output.rfind("taskfs ", 0), 0u) << version.output;
   CommandResult help = RunCommand(kTaskfs + " --help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* cmd : {"init", "mount", "umount", "status", "log", "show", "store-path"}) {
+  for (const char* cmd : {"init", "mount", "umount", "status", "log", "show", "store-path",
+                          "remote", "sync", "clone", "conflicts"}) {
     EXPECT_NE(help.output.find(cmd), std::string::npos) << cmd;
   }
   EXPECT_EQ(RunCommand(kTaskfs).exit_code, 2);
