@@ -51,7 +51,6 @@ void EnsureLibgit2() {
   });
 }
 
-namespace {
 Status SyncFilesystemOf(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "opening " + path);
@@ -60,7 +59,14 @@ Status SyncFilesystemOf(const std::string& path) {
   ::close(fd);
   return rc == 0 ? Status::OK() : Status::FromErrno(err, "flushing " + path + " to disk");
 }
-}  // namespace
+
+Result<RepoPtr> OpenBareRepository(const std::string& git_dir) {
+  EnsureLibgit2();
+  git_repository* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_repository_open_bare(&raw, git_dir.c_str()), "opening store " + git_dir));
+  return RepoPtr(raw);
+}
 
 Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& target,
                   const git_oid* expected, const std::string& log_message) {

@@ -41,6 +41,12 @@ void EnsureLibgit2();
 
 std::string OidToHex(const git_oid& oid);
 
+// A repository handle of one's own (remote transfers use one so as not to hold the store's lock).
+Result<RepoPtr> OpenBareRepository(const std::string& git_dir);
+
+// Flushes the filesystem holding `path` to disk (syncfs).
+Status SyncFilesystemOf(const std::string& path);
+
 // Moves branch `ref` to `target` durably: first every object written so far reaches the disk
 // (one syncfs of the repository's filesystem instead of an fsync per object file and folder),
 // then the ref moves with a compare-and-swap from `expected` (nullptr: the branch must not exist

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "storage/folder_remote.h"
 #include "storage/git_handles.h"
 #include "storage/known_hosts.h"
 
@@ -15,12 +16,7 @@ namespace {
 
 using RemotePtr = GitPtr<git_remote, git_remote_free>;
 
-Result<RepoPtr> OpenRepo(const Store& store) {
-  git_repository* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_repository_open_bare(&raw, store.git_dir().c_str()), "opening store"));
-  return RepoPtr(raw);
-}
+Result<RepoPtr> OpenRepo(const Store& store) { return OpenBareRepository(store.git_dir()); }
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -160,6 +156,24 @@ Result<RemotePtr> Lookup(git_repository* repo, const std::string& name) {
   return RemotePtr(raw);
 }
 
+std::string FolderKey(const std::string& name) { return "remote." + name + ".taskfsFolder"; }
+
+Result<RemoteInfo> Describe(git_repository* repo, const std::string& name) {
+  auto remote = Lookup(repo, name);
+  if (!remote.ok()) return remote.status();
+  const char* url = git_remote_url(remote->get());
+  RemoteInfo info{name, url ? url : "", RemoteKind::kGit};
+  git_config* cfg = nullptr;
+  if (git_repository_config_snapshot(&cfg, repo) == 0) {
+    int folder = 0;
+    if (git_config_get_bool(&folder, cfg, FolderKey(name).c_str()) == 0 && folder) {
+      info.kind = RemoteKind::kFolder;
+    }
+    git_config_free(cfg);
+  }
+  return info;
+}
+
 std::string BranchName(const Store& store) {
   const std::string& ref = store.branch_ref();
   return ref.starts_with("refs/heads/") ? ref.substr(11) : ref;
@@ -181,8 +195,9 @@ CallbackState MakeState(const TransferOptions& options, git_repository* repo) {
 
 }  // namespace
 
-Status AddRemote(const Store& store, const std::string& name, const std::string& url) {
-  EnsureLibgit2();
+Status AddRemote(const Store& store, const std::string& name, const std::string& url,
+                 RemoteKind kind) {
+  if (kind == RemoteKind::kFolder) TASKFS_RETURN_IF_ERROR(InitFolderRemote(url));
   auto repo = OpenRepo(store);
   if (!repo.ok()) return repo.status();
   git_remote* raw = nullptr;
@@ -190,7 +205,12 @@ Status AddRemote(const Store& store, const std::string& name, const std::string&
   if (rc == GIT_EEXISTS) return Status::AlreadyExists("a remote named '" + name + "' exists");
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "adding remote " + name));
   git_remote_free(raw);
-  return Status::OK();
+  if (kind != RemoteKind::kFolder) return Status::OK();
+  git_config* cfg = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_config(&cfg, repo->get()), "reading config"));
+  rc = git_config_set_bool(cfg, FolderKey(name).c_str(), 1);
+  git_config_free(cfg);
+  return GitStatus(rc, "marking remote " + name + " as a folder");
 }
 
 Status RemoveRemote(const Store& store, const std::string& name) {
@@ -210,13 +230,43 @@ Result<std::vector<RemoteInfo>> ListRemotes(const Store& store) {
   TASKFS_RETURN_IF_ERROR(GitStatus(git_remote_list(&names, repo->get()), "listing remotes"));
   std::vector<RemoteInfo> remotes;
   for (size_t i = 0; i < names.count; ++i) {
-    auto remote = Lookup(repo->get(), names.strings[i]);
-    if (!remote.ok()) continue;
-    const char* url = git_remote_url(remote->get());
-    remotes.push_back({names.strings[i], url ? url : ""});
+    auto remote = Describe(repo->get(), names.strings[i]);
+    if (remote.ok()) remotes.push_back(*remote);
   }
   git_strarray_dispose(&names);
   return remotes;
+}
+
+Result<RemoteInfo> FindRemote(const Store& store, const std::string& name) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  return Describe(repo->get(), name);
+}
+
+Result<int> PendingCommits(const Store& store, const std::string& remote) {
+  EnsureLibgit2();
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  git_revwalk* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw, repo->get()), "walking history"));
+  RevwalkPtr walk(raw);
+  int rc = git_revwalk_push_ref(walk.get(), store.branch_ref().c_str());
+  if (rc == GIT_ENOTFOUND) return 0;  // no commits yet
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "walking history"));
+  const std::string glob = "refs/remotes/" + remote + "/*";
+  git_revwalk_hide_glob(walk.get(), glob.c_str());  // none yet: everything is pending
+  int count = 0;
+  git_oid oid;
+  while ((rc = git_revwalk_next(&oid, walk.get())) == 0) ++count;
+  if (rc != GIT_ITEROVER) return GitStatus(rc, "walking history");
+  return count;
+}
+
+std::string LocalPathOf(const std::string& url) {
+  if (url.starts_with("file://")) return url.substr(7);
+  if (url.starts_with("/")) return url;
+  return "";
 }
 
 namespace {

@@ -15,12 +15,21 @@
 
 namespace taskfs::storage {
 
-struct RemoteInfo {
-  std::string name;
-  std::string url;
+enum class RemoteKind {
+  kGit,     // any URL libgit2 understands: fetch, merge, push one branch
+  kFolder,  // a shared folder (Dropbox, Syncthing): see storage/folder_remote.h
 };
 
-Status AddRemote(const Store& store, const std::string& name, const std::string& url);
+struct RemoteInfo {
+  std::string name;
+  std::string url;  // for a folder: its absolute path
+  RemoteKind kind = RemoteKind::kGit;
+};
+
+// A folder remote is marked in the config with remote.NAME.taskfsFolder = true.
+Status AddRemote(const Store& store, const std::string& name, const std::string& url,
+                 RemoteKind kind = RemoteKind::kGit);
+Result<RemoteInfo> FindRemote(const Store& store, const std::string& name);
 Status RemoveRemote(const Store& store, const std::string& name);
 Result<std::vector<RemoteInfo>> ListRemotes(const Store& store);
 
@@ -36,5 +45,13 @@ Result<std::string> Fetch(const Store& store, const std::string& remote,
 // Pushes our branch to the remote's. Conflict when the remote moved since our last fetch (not a
 // fast-forward): fetch, merge and push again.
 Status Push(const Store& store, const std::string& remote, const TransferOptions& options);
+
+// Commits on our branch that the remote does not have, as far as we know (the tracking refs
+// refs/remotes/NAME/* that the last fetch or push recorded).
+Result<int> PendingCommits(const Store& store, const std::string& remote);
+
+// The local path a git remote's URL names ("/srv/x.git", "file:///srv/x.git"), or "" for a
+// network URL. The daemon watches such a repository instead of polling it.
+std::string LocalPathOf(const std::string& url);
 
 }  // namespace taskfs::storage

@@ -51,6 +51,14 @@ std::string RandomHex(size_t bytes) {
   return out;
 }
 
+int64_t CommitTime(git_repository* repo, const git_oid& id) {
+  git_commit* c = nullptr;
+  if (git_commit_lookup(&c, repo, &id) != 0) return 0;
+  const int64_t time = git_commit_time(c);
+  git_commit_free(c);
+  return time;
+}
+
 std::string ConfigString(git_config* cfg, const char* key) {
   git_buf buf = GIT_BUF_INIT;
   std::string value;
@@ -425,11 +433,6 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
     return base.commit_id();  // nothing changed
   }
 
-  git_signature* sig_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_signature_new(&sig_raw, client_name_.c_str(),
-                                                     (client_id_ + "@taskfs").c_str(), clock_(), 0),
-                                   "signature"));
-  SignaturePtr sig(sig_raw);
   git_oid parent_oid, merge_oid;
   const git_oid* parents[2] = {&parent_oid, &merge_oid};
   size_t parent_count = 0;
@@ -437,10 +440,23 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
     git_oid_fromstr(&parent_oid, base.commit_id().c_str());
     parent_count = 1;
   }
+  std::string author = client_name_, email = client_id_ + "@taskfs";
+  int64_t time = clock_();
   if (!merge_parent.empty()) {
+    // A merge commit depends only on its parents and tree: two clients that merge the same two
+    // heads (each the other's, through a folder remote) write the same commit and so converge,
+    // instead of merging each other's merges forever.
     git_oid_fromstr(&merge_oid, merge_parent.c_str());
     parents[parent_count++] = &merge_oid;
+    if (git_oid_cmp(&merge_oid, &parent_oid) < 0) std::swap(parents[0], parents[1]);
+    author = "taskfs";
+    email = "merge@taskfs";
+    time = std::max(CommitTime(repo_, parent_oid), CommitTime(repo_, merge_oid));
   }
+  git_signature* sig_raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_signature_new(&sig_raw, author.c_str(), email.c_str(), time, 0), "signature"));
+  SignaturePtr sig(sig_raw);
   git_oid commit_oid;
   TASKFS_RETURN_IF_ERROR(
       GitStatus(git_commit_create_from_ids(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr,

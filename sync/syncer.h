@@ -1,5 +1,7 @@
-// Sync with one git remote: fetch, three-way merge on git's merge base (MergeTrees), commit the
-// merge with both parents, push; when the push races another client, fetch and merge again.
+// Sync with one remote. A git remote: fetch, three-way merge on git's merge base (MergeTrees),
+// commit the merge with both parents, push; when the push races another client, fetch and merge
+// again. A folder remote (storage/folder_remote.h): merge every other client's head, then
+// publish ours.
 //
 // A sync that stops half-way (network drop, kill, refused push) leaves the store and the remote
 // valid: objects are written before refs move, and every ref move is a compare-and-swap; the next
@@ -23,6 +25,7 @@ struct SyncReport {
   int conflicts = 0;  // values recorded in `conflicts:` keys
   int conflict_copies = 0;
   int attempts = 0;  // fetch-merge-push rounds (more than 1 when a push raced)
+  int waiting = 0;   // folder remotes: clients whose files have not all arrived yet
 
   std::string Summary() const;
 };

@@ -6,13 +6,13 @@
 namespace taskfs::testing {
 
 SyncClient::SyncClient(const std::string& dir, const std::string& name,
-                       const std::string& remote_url)
+                       const std::string& remote_url, storage::RemoteKind kind)
     : path_(dir + "/" + name) {
   auto store = storage::Store::Init(path_, name);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store.value());
   store_->SetMerger(std::make_shared<sync::FieldTaskMerger>());
-  EXPECT_TRUE(storage::AddRemote(*store_, "origin", remote_url).ok());
+  EXPECT_TRUE(storage::AddRemote(*store_, "origin", remote_url, kind).ok());
 }
 
 void SyncClient::Write(const std::string& path, const std::string& content) {
@@ -69,6 +69,10 @@ std::string MakeBareRemote(const TempDir& dir, const std::string& name) {
   const std::string path = dir / name;
   EXPECT_EQ(RunCommand("git init -q --bare -b main " + Quote(path)).exit_code, 0);
   return path;
+}
+
+std::string MakeRemote(const TempDir& dir, storage::RemoteKind kind) {
+  return kind == storage::RemoteKind::kGit ? MakeBareRemote(dir) : dir / "shared-folder";
 }
 
 }  // namespace taskfs::testing

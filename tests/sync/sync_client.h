@@ -17,7 +17,8 @@ namespace taskfs::testing {
 
 class SyncClient {
  public:
-  SyncClient(const std::string& dir, const std::string& name, const std::string& remote_url);
+  SyncClient(const std::string& dir, const std::string& name, const std::string& remote_url,
+             storage::RemoteKind kind = storage::RemoteKind::kGit);
 
   // Commits one change, as a save through the mount would.
   void Write(const std::string& path, const std::string& content);
@@ -42,5 +43,14 @@ class SyncClient {
 
 // A fresh bare repository to sync through.
 std::string MakeBareRemote(const TempDir& dir, const std::string& name = "remote.git");
+// A path for a folder remote (made by the first client that adds it).
+std::string MakeRemote(const TempDir& dir, storage::RemoteKind kind);
 
 }  // namespace taskfs::testing
+
+namespace taskfs::storage {
+// Names the parameter in test names and failure messages.
+inline void PrintTo(RemoteKind kind, std::ostream* os) {
+  *os << (kind == RemoteKind::kGit ? "git" : "folder");
+}
+}  // namespace taskfs::storage

@@ -10,12 +10,13 @@ namespace {
 
 using Tree = std::map<std::string, std::string>;
 
-class SyncTest : public ::testing::Test {
+// Every test runs twice: through a bare git repository and through a folder remote.
+class SyncTest : public ::testing::TestWithParam<storage::RemoteKind> {
  protected:
   void SetUp() override {
-    remote_ = MakeBareRemote(dir_);
-    c1_ = std::make_unique<SyncClient>(dir_.path(), "c1", remote_);
-    c2_ = std::make_unique<SyncClient>(dir_.path(), "c2", remote_);
+    remote_ = MakeRemote(dir_, GetParam());
+    c1_ = std::make_unique<SyncClient>(dir_.path(), "c1", remote_, GetParam());
+    c2_ = std::make_unique<SyncClient>(dir_.path(), "c2", remote_, GetParam());
   }
   void TearDown() override {
     EXPECT_EQ(GitFsckErrors(remote_), "");
@@ -36,14 +37,26 @@ class SyncTest : public ::testing::Test {
   std::unique_ptr<SyncClient> c1_, c2_;
 };
 
-TEST_F(SyncTest, C1AddsC2Receives) {
+std::string KindName(const ::testing::TestParamInfo<storage::RemoteKind>& info) {
+  return info.param == storage::RemoteKind::kGit ? "BareGitRemote" : "FolderRemote";
+}
+INSTANTIATE_TEST_SUITE_P(Remotes, SyncTest,
+                         ::testing::Values(storage::RemoteKind::kGit, storage::RemoteKind::kFolder),
+                         KindName);
+
+// Tests of what only a git remote does (a refused push).
+using GitSyncTest = SyncTest;
+INSTANTIATE_TEST_SUITE_P(Remotes, GitSyncTest, ::testing::Values(storage::RemoteKind::kGit),
+                         KindName);
+
+TEST_P(SyncTest, C1AddsC2Receives) {
   c1_->Write("a.yaml", "title: a\n");
   EXPECT_TRUE(c1_->Sync().pushed);
   EXPECT_TRUE(c2_->Sync().fast_forwarded);
   EXPECT_EQ(c2_->Read("a.yaml"), "title: a\n");
 }
 
-TEST_F(SyncTest, C1DeletesC2SeesItDeleted) {
+TEST_P(SyncTest, C1DeletesC2SeesItDeleted) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
   c1_->Remove("a.yaml");
@@ -51,14 +64,14 @@ TEST_F(SyncTest, C1DeletesC2SeesItDeleted) {
   EXPECT_EQ(c2_->Read("a.yaml"), std::nullopt);
 }
 
-TEST_F(SyncTest, C1AddsTwiceBothMatch) {
+TEST_P(SyncTest, C1AddsTwiceBothMatch) {
   c1_->Write("a.yaml", "title: a\n");
   c1_->Write("b.yaml", "title: b\n");
   Converge();
   EXPECT_EQ(c2_->Tree(), (Tree{{"a.yaml", "title: a\n"}, {"b.yaml", "title: b\n"}}));
 }
 
-TEST_F(SyncTest, C2RemovesWhatC1AddedAndC1SeesItRemoved) {
+TEST_P(SyncTest, C2RemovesWhatC1AddedAndC1SeesItRemoved) {
   c1_->Write("a.yaml", "title: a\n");
   c1_->Sync();
   c2_->Sync();
@@ -69,7 +82,7 @@ TEST_F(SyncTest, C2RemovesWhatC1AddedAndC1SeesItRemoved) {
   EXPECT_EQ(c1_->Tree(), (Tree{{"b.yaml", "title: b\n"}}));
 }
 
-TEST_F(SyncTest, RestartsOfEitherClientChangeNothing) {
+TEST_P(SyncTest, RestartsOfEitherClientChangeNothing) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
   const auto before = GitSubjects(remote_);
@@ -83,7 +96,7 @@ TEST_F(SyncTest, RestartsOfEitherClientChangeNothing) {
   EXPECT_EQ(c1_->Tree(), c2_->Tree());
 }
 
-TEST_F(SyncTest, C2OfflineWhileC1AddsAndDeletesCatchesUp) {
+TEST_P(SyncTest, C2OfflineWhileC1AddsAndDeletesCatchesUp) {
   c1_->Write("keep.yaml", "title: keep\n");
   c1_->Write("gone.yaml", "title: gone\n");
   Converge();
@@ -96,7 +109,7 @@ TEST_F(SyncTest, C2OfflineWhileC1AddsAndDeletesCatchesUp) {
   EXPECT_EQ(c2_->Tree(), (Tree{{"keep.yaml", "title: keep\n"}, {"new.yaml", "title: new\n"}}));
 }
 
-TEST_F(SyncTest, BothOfflineC1AddsAndDeletesBothConverge) {
+TEST_P(SyncTest, BothOfflineC1AddsAndDeletesBothConverge) {
   c1_->Write("old.yaml", "title: old\n");
   Converge();
   c1_->Write("c1.yaml", "title: from c1\n");
@@ -106,7 +119,7 @@ TEST_F(SyncTest, BothOfflineC1AddsAndDeletesBothConverge) {
   EXPECT_EQ(c1_->Tree(), (Tree{{"c1.yaml", "title: from c1\n"}, {"c2.yaml", "title: from c2\n"}}));
 }
 
-TEST_F(SyncTest, BothEditDifferentKeysOfOneTaskKeepsBothWithoutConflict) {
+TEST_P(SyncTest, BothEditDifferentKeysOfOneTaskKeepsBothWithoutConflict) {
   c1_->Write("a.yaml", "title: a\nstatus: pending\npriority: L\n");
   Converge();
   c1_->Write("a.yaml", "title: a\nstatus: done\npriority: L\n");
@@ -119,7 +132,7 @@ TEST_F(SyncTest, BothEditDifferentKeysOfOneTaskKeepsBothWithoutConflict) {
   EXPECT_EQ(c1_->Read("a.yaml"), "title: a\nstatus: done\npriority: H\n");
 }
 
-TEST_F(SyncTest, BothChangeOneScalarRecordsTheLoserInTheTask) {
+TEST_P(SyncTest, BothChangeOneScalarRecordsTheLoserInTheTask) {
   c1_->Write("a.yaml", "title: a\npriority: L\n");
   Converge();
   c1_->Write("a.yaml", "title: a\npriority: M\n");
@@ -135,7 +148,7 @@ TEST_F(SyncTest, BothChangeOneScalarRecordsTheLoserInTheTask) {
   EXPECT_EQ(merged.find("<<<<<<<"), std::string::npos);
 }
 
-TEST_F(SyncTest, DeleteOnOneSideEditOnTheOtherKeepsTheEdit) {
+TEST_P(SyncTest, DeleteOnOneSideEditOnTheOtherKeepsTheEdit) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
   c1_->Remove("a.yaml");
@@ -144,7 +157,7 @@ TEST_F(SyncTest, DeleteOnOneSideEditOnTheOtherKeepsTheEdit) {
   EXPECT_EQ(c1_->Read("a.yaml"), "title: a\nstatus: done\n");
 }
 
-TEST_F(SyncTest, RenameOnOneSideEditOnTheOtherCarriesTheEdit) {
+TEST_P(SyncTest, RenameOnOneSideEditOnTheOtherCarriesTheEdit) {
   c1_->Write("a.yaml", "title: a\nstatus: pending\npriority: L\nproject: home\n");
   Converge();
   c1_->Rename("a.yaml", "work/a.yaml");
@@ -154,7 +167,7 @@ TEST_F(SyncTest, RenameOnOneSideEditOnTheOtherCarriesTheEdit) {
             (Tree{{"work/a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n"}}));
 }
 
-TEST_F(SyncTest, BothCreateTheSameNameMergesKeyByKey) {
+TEST_P(SyncTest, BothCreateTheSameNameMergesKeyByKey) {
   c1_->Write("a.yaml", "title: a\nstatus: done\n");
   c2_->Write("a.yaml", "title: a\npriority: H\n");
   Converge();
@@ -163,7 +176,7 @@ TEST_F(SyncTest, BothCreateTheSameNameMergesKeyByKey) {
   EXPECT_NE(merged.find("priority: H"), std::string::npos) << merged;
 }
 
-TEST_F(SyncTest, InvalidYamlWithOverlappingLinesKeepsBothVersions) {
+TEST_P(SyncTest, InvalidYamlWithOverlappingLinesKeepsBothVersions) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
   c1_->Write("a.yaml", "title: [c1\n");
@@ -177,7 +190,7 @@ TEST_F(SyncTest, InvalidYamlWithOverlappingLinesKeepsBothVersions) {
   EXPECT_NE(both.find("title: [c2"), std::string::npos);
 }
 
-TEST_F(SyncTest, MergeCommitHasBothParentsAndFastForwardMakesNone) {
+TEST_P(SyncTest, MergeCommitHasBothParentsAndFastForwardMakesNone) {
   c1_->Write("a.yaml", "title: a\n");
   c1_->Sync();
   c2_->Sync();
@@ -193,8 +206,8 @@ TEST_F(SyncTest, MergeCommitHasBothParentsAndFastForwardMakesNone) {
       82u);  // two parent ids
 }
 
-TEST_F(SyncTest, ConcurrentSyncsRaceAndAllConverge) {
-  SyncClient c3(dir_.path(), "c3", remote_);
+TEST_P(SyncTest, ConcurrentSyncsRaceAndAllConverge) {
+  SyncClient c3(dir_.path(), "c3", remote_, GetParam());
   SyncClient* clients[] = {c1_.get(), c2_.get(), &c3};
   for (int i = 0; i < 3; ++i) clients[i]->Write("t" + std::to_string(i) + ".yaml", "title: t\n");
   std::vector<std::thread> threads;
@@ -213,7 +226,7 @@ TEST_F(SyncTest, ConcurrentSyncsRaceAndAllConverge) {
   EXPECT_EQ(GitFsckErrors(c3.path()), "");
 }
 
-TEST_F(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
+TEST_P(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
   c1_->Write("a.yaml", "title: a\n");
   ASSERT_TRUE(storage::AddRemote(c1_->store(), "nowhere", dir_ / "missing.git").ok());
   auto r = sync::SyncWithRemote(c1_->store(), "nowhere", {});
@@ -230,7 +243,7 @@ TEST_F(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
 namespace taskfs::testing {
 namespace {
 
-TEST_F(SyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
+TEST_P(GitSyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
   c1_->Write("b.yaml", "title: b\n");
@@ -251,7 +264,7 @@ TEST_F(SyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
   EXPECT_EQ(c2_->Tree().size(), 3u);
 }
 
-TEST_F(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
+TEST_P(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
   for (int i = 0; i < 40; ++i) c1_->Write("t" + std::to_string(i) + ".yaml", "title: t\n");
   c2_->Write("mine.yaml", "title: mine\n");
   c2_->Sync();
@@ -275,7 +288,7 @@ TEST_F(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
 namespace taskfs::testing {
 namespace {
 
-TEST_F(SyncTest, RenameOntoANameTheOtherSideCreatedLosesNeither) {
+TEST_P(SyncTest, RenameOntoANameTheOtherSideCreatedLosesNeither) {
   c1_->Write("water-plants.yaml", "title: Water the plants\nstatus: pending\n");
   Converge();
   c1_->Rename("water-plants.yaml", "garden.yaml");
@@ -288,7 +301,7 @@ TEST_F(SyncTest, RenameOntoANameTheOtherSideCreatedLosesNeither) {
   EXPECT_NE(all.find("priority: H"), std::string::npos) << all;
 }
 
-TEST_F(SyncTest, UnmergeableVersionsAreListedAsConflicts) {
+TEST_P(SyncTest, UnmergeableVersionsAreListedAsConflicts) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
   c1_->Write("a.yaml", "title: [c1\n");
@@ -305,7 +318,7 @@ TEST_F(SyncTest, UnmergeableVersionsAreListedAsConflicts) {
 namespace taskfs::testing {
 namespace {
 
-TEST_F(SyncTest, LockFilesAKilledSyncLeftAreRemovedByTheNextSync) {
+TEST_P(SyncTest, LockFilesAKilledSyncLeftAreRemovedByTheNextSync) {
   c1_->Write("a.yaml", "title: a\n");
   c1_->Sync();
   WriteFile(c1_->path() + "/refs/remotes/origin/main.lock", "");

@@ -1,0 +1,292 @@
+#include "storage/folder_remote.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "storage/file_util.h"
+#include "storage/git_handles.h"
+#include "storage/log.h"
+
+namespace taskfs::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using PackbuilderPtr = GitPtr<git_packbuilder, git_packbuilder_free>;
+using IndexerPtr = GitPtr<git_indexer, git_indexer_free>;
+
+std::string PackDir(const std::string& folder) { return folder + "/objects/pack"; }
+std::string ClientsDir(const std::string& folder) { return folder + "/refs/clients"; }
+std::string TrackingRef(const std::string& remote, const std::string& client) {
+  return "refs/remotes/" + remote + "/" + client;
+}
+
+// Client ids are what Store makes (hex) or a user set: letters, digits, '-' and '_'. Anything
+// else in refs/clients/ is a syncer's artefact ("x (conflicted copy)", temp files): ignored.
+bool IsClientId(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+// A ref file's commit id, or "" while it is incomplete or not a ref.
+std::string ReadRefFile(const std::string& file) {
+  auto text = ReadWholeFile(file);
+  if (!text || text->size() < GIT_OID_HEXSZ) return "";
+  std::string id = text->substr(0, GIT_OID_HEXSZ);
+  git_oid oid;
+  if (git_oid_fromstrn(&oid, id.c_str(), id.size()) != 0) return "";
+  return id;
+}
+
+// The packs of a folder already in our store, kept in the store's local dir.
+class ImportedPacks {
+ public:
+  ImportedPacks(const Store& store, std::string remote) {
+    std::replace(remote.begin(), remote.end(), '/', '%');
+    file_ = store.local_dir() + "/folder-" + remote + ".packs";
+    std::ifstream in(file_);
+    std::string name;
+    while (std::getline(in, name)) names_.insert(name);
+  }
+  bool Has(const std::string& name) const { return names_.count(name) > 0; }
+  void Add(const std::string& name) {
+    if (!names_.insert(name).second) return;
+    std::ofstream(file_, std::ios::app) << name << "\n";
+  }
+
+ private:
+  std::string file_;
+  std::set<std::string> names_;
+};
+
+// Indexes one pack file of the folder into our object database. Fails, writing nothing, if the
+// file is incomplete or damaged (the indexer checks every object and the trailing checksum).
+Status ImportPack(git_repository* repo, const std::string& pack_file) {
+  std::ifstream in(pack_file, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + pack_file);
+  git_indexer* raw = nullptr;
+  git_indexer_options opts = GIT_INDEXER_OPTIONS_INIT;
+  const std::string objects = std::string(git_repository_path(repo)) + "objects/pack";
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_indexer_new(&raw, objects.c_str(), 0, nullptr, &opts), "indexing"));
+  IndexerPtr indexer(raw);
+  git_indexer_progress stats{};
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() == 0) break;
+    TASKFS_RETURN_IF_ERROR(
+        GitStatus(git_indexer_append(indexer.get(), buf.data(), in.gcount(), &stats),
+                  "reading " + pack_file));
+  }
+  return GitStatus(git_indexer_commit(indexer.get(), &stats), "checking " + pack_file);
+}
+
+// True if every object `tip` reaches is in our store. Commits hidden by `complete_refs` (our
+// branch and heads checked before) are known complete; for each other commit, its tree's
+// entries that differ from its first parent's must exist.
+bool HasEverything(git_repository* repo, const git_oid& tip,
+                   const std::vector<std::string>& complete_refs) {
+  git_revwalk* raw_walk = nullptr;
+  if (git_revwalk_new(&raw_walk, repo) != 0) return false;
+  RevwalkPtr walk(raw_walk);
+  if (git_revwalk_push(walk.get(), &tip) != 0) return false;
+  for (const std::string& ref : complete_refs) git_revwalk_hide_ref(walk.get(), ref.c_str());
+  git_odb* raw_odb = nullptr;
+  if (git_repository_odb(&raw_odb, repo) != 0) return false;
+  OdbPtr odb(raw_odb);
+  git_oid id;
+  int rc;
+  while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+    git_commit* raw_commit = nullptr;
+    if (git_commit_lookup(&raw_commit, repo, &id) != 0) return false;
+    CommitPtr commit(raw_commit);
+    git_tree *raw_tree = nullptr, *raw_parent_tree = nullptr;
+    if (git_commit_tree(&raw_tree, commit.get()) != 0) return false;
+    TreePtr tree(raw_tree);
+    if (git_commit_parentcount(commit.get()) > 0) {
+      git_commit* raw_parent = nullptr;
+      if (git_commit_parent(&raw_parent, commit.get(), 0) != 0) return false;
+      CommitPtr parent(raw_parent);
+      if (git_commit_tree(&raw_parent_tree, parent.get()) != 0) return false;
+    }
+    TreePtr parent_tree(raw_parent_tree);
+    git_diff* raw_diff = nullptr;
+    if (git_diff_tree_to_tree(&raw_diff, repo, parent_tree.get(), tree.get(), nullptr) != 0) {
+      return false;  // a folder of the tree is missing
+    }
+    DiffPtr diff(raw_diff);
+    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+      if (d->status == GIT_DELTA_DELETED || d->new_file.mode == GIT_FILEMODE_COMMIT) continue;
+      if (!git_odb_exists(odb.get(), &d->new_file.id)) return false;
+    }
+  }
+  return rc == GIT_ITEROVER;
+}
+
+Status CheckFolder(const std::string& remote, const std::string& path) {
+  if (IsFolderRemote(path)) return Status::OK();
+  return Status::NotFound("folder remote " + remote + ": " + path +
+                          " is missing or is not a taskfs folder (is the disk mounted, or has "
+                          "the file syncer not created it yet?)");
+}
+
+// Writes `content` to `file` unless it exists (files every client may create, such as HEAD).
+Status CreateOnce(const std::string& file, const std::string& content) {
+  std::error_code ec;
+  if (fs::exists(file, ec)) return Status::OK();
+  return WriteFileAtomically(file, content);
+}
+
+}  // namespace
+
+bool IsFolderRemote(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(ClientsDir(path), ec) && fs::is_directory(PackDir(path), ec);
+}
+
+Status InitFolderRemote(const std::string& path) {
+  std::error_code ec;
+  if (IsFolderRemote(path)) return Status::OK();
+  if (fs::exists(path, ec) && !fs::is_empty(path, ec)) {
+    return Status::InvalidArgument(path +
+                                   " is neither empty nor a taskfs folder remote: name a new "
+                                   "folder inside it, e.g. " +
+                                   (fs::path(path) / "tasks").string());
+  }
+  for (const std::string& dir : {PackDir(path), ClientsDir(path), path + "/refs/heads"}) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status::FromErrno(ec.value(), "creating " + dir);
+  }
+  // Enough of a repository for `git --git-dir=PATH log refs/clients/ID` to work.
+  TASKFS_RETURN_IF_ERROR(CreateOnce(path + "/HEAD", "ref: refs/heads/main\n"));
+  return CreateOnce(path + "/config", "[core]\n\trepositoryformatversion = 0\n\tbare = true\n");
+}
+
+Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remote,
+                                    const std::string& path) {
+  TASKFS_RETURN_IF_ERROR(CheckFolder(remote, path));
+  auto repo = OpenBareRepository(store.git_dir());
+  if (!repo.ok()) return repo.status();
+
+  ImportedPacks imported(store, remote);
+  std::error_code ec;
+  std::vector<fs::path> packs;
+  for (const auto& entry : fs::directory_iterator(PackDir(path), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".pack" && name[0] != '.' && !imported.Has(name)) {
+      packs.push_back(entry.path());
+    }
+  }
+  for (const fs::path& pack : packs) {
+    if (Status st = ImportPack(repo->get(), pack.string()); !st.ok()) {
+      Log(LogLevel::kDebug, "not yet complete, will retry: " + st.message());
+      continue;
+    }
+    imported.Add(pack.filename().string());
+  }
+  git_odb* raw_odb = nullptr;
+  if (git_repository_odb(&raw_odb, repo->get()) == 0) {
+    git_odb_refresh(raw_odb);
+    git_odb_free(raw_odb);
+  }
+
+  FolderFetch result;
+  std::vector<std::string> complete_refs = {store.branch_ref()};
+  std::vector<std::pair<std::string, std::string>> heads;  // client, commit
+  for (const auto& entry : fs::directory_iterator(ClientsDir(path), ec)) {
+    const std::string client = entry.path().filename().string();
+    if (IsClientId(client) && client != store.client_id()) {
+      heads.emplace_back(client, ReadRefFile(entry.path().string()));
+    }
+  }
+  for (const auto& [client, head] : heads) {
+    const std::string tracking = TrackingRef(remote, client);
+    git_oid tip, known;
+    if (head.empty() || git_oid_fromstr(&tip, head.c_str()) != 0) {
+      ++result.waiting;
+      continue;
+    }
+    if (git_reference_name_to_id(&known, repo->get(), tracking.c_str()) == 0 &&
+        git_oid_equal(&known, &tip)) {
+      complete_refs.push_back(tracking);
+      continue;
+    }
+    if (!HasEverything(repo->get(), tip, complete_refs)) {
+      ++result.waiting;
+      continue;
+    }
+    git_reference* out = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(
+        git_reference_create(&out, repo->get(), tracking.c_str(), &tip, 1, "taskfs: fetch folder"),
+        "recording " + tracking));
+    git_reference_free(out);
+    complete_refs.push_back(tracking);
+  }
+  // Every other client's head we have, also those whose ref has since vanished from the folder
+  // and those recorded by a sync that was killed before it merged them.
+  const std::string prefix = "refs/remotes/" + remote + "/";
+  git_reference_iterator* raw_it = nullptr;
+  const std::string glob = prefix + "*";
+  if (git_reference_iterator_glob_new(&raw_it, repo->get(), glob.c_str()) == 0) {
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, raw_it) == 0) {
+      const std::string name = git_reference_name(ref);
+      if (name != prefix + store.client_id() && git_reference_target(ref)) {
+        result.heads.push_back(OidToHex(*git_reference_target(ref)));
+      }
+      git_reference_free(ref);
+    }
+    git_reference_iterator_free(raw_it);
+  }
+  return result;
+}
+
+Result<bool> PublishToFolder(const Store& store, const std::string& remote,
+                             const std::string& path) {
+  TASKFS_RETURN_IF_ERROR(CheckFolder(remote, path));
+  auto repo = OpenBareRepository(store.git_dir());
+  if (!repo.ok()) return repo.status();
+  git_oid head;
+  if (git_reference_name_to_id(&head, repo->get(), store.branch_ref().c_str()) != 0) {
+    return false;  // nothing committed yet
+  }
+  const std::string head_hex = OidToHex(head);
+  const std::string ref_file = ClientsDir(path) + "/" + store.client_id();
+  const std::string tracking = TrackingRef(remote, store.client_id());
+  if (ReadRefFile(ref_file) == head_hex) return false;
+
+  // The objects the folder lacks: what our head reaches that no head recorded from it does.
+  git_revwalk* raw_walk = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw_walk, repo->get()), "walking history"));
+  RevwalkPtr walk(raw_walk);
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk.get(), &head), "walking history"));
+  const std::string glob = "refs/remotes/" + remote + "/*";
+  git_revwalk_hide_glob(walk.get(), glob.c_str());
+  git_packbuilder* raw_pb = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_new(&raw_pb, repo->get()), "packing"));
+  PackbuilderPtr pb(raw_pb);
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_packbuilder_insert_walk(pb.get(), walk.get()), "packing objects"));
+  if (git_packbuilder_object_count(pb.get()) > 0) {
+    TASKFS_RETURN_IF_ERROR(
+        GitStatus(git_packbuilder_write(pb.get(), PackDir(path).c_str(), 0, nullptr, nullptr),
+                  "writing a pack to " + path));
+    ImportedPacks(store, remote)
+        .Add(std::string("pack-") + git_packbuilder_name(pb.get()) + ".pack");
+    // The pack must be on disk before the ref that needs it.
+    TASKFS_RETURN_IF_ERROR(SyncFilesystemOf(path));
+  }
+  TASKFS_RETURN_IF_ERROR(WriteFileAtomically(ref_file, head_hex + "\n"));
+  git_reference* out = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(
+      git_reference_create(&out, repo->get(), tracking.c_str(), &head, 1, "taskfs: publish"),
+      "recording " + tracking));
+  git_reference_free(out);
+  return true;
+}
+
+}  // namespace taskfs::storage

@@ -1,0 +1,17 @@
+// Integrate: brings one commit of another client (fetched from any kind of remote) into the
+// store's branch: nothing when we have it already, a fast-forward when we are behind, else a
+// three-way merge on git's merge base (MergeTrees) committed with both parents. A local commit
+// that races it is merged too (the branch moves by compare-and-swap; we retry).
+#pragma once
+
+#include <string>
+
+#include "storage/status.h"
+#include "storage/store.h"
+#include "sync/syncer.h"
+
+namespace taskfs::sync {
+
+Status Integrate(storage::Store& store, const std::string& theirs, SyncReport* report);
+
+}  // namespace taskfs::sync
