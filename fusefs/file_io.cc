@@ -45,6 +45,7 @@ std::shared_ptr<TaskNode> TaskFilesystem::NodeFor(const std::string& path,
 }
 
 int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Handle>* out) {
+  if (IsInfoPath(path)) return OpenInfo(path, flags, out);
   auto h = std::make_unique<Handle>();
   h->writable = WantsWrite(flags);
   std::lock_guard lock(mu_);
@@ -88,6 +89,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
 
 int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
                            std::unique_ptr<Handle>* out) {
+  if (IsInfoPath(path)) return -EROFS;
   if (int rc = CheckNewName(path); rc != 0) return rc;
   std::lock_guard lock(mu_);
   auto snap = store_->snapshot();
@@ -163,6 +165,7 @@ int TaskFilesystem::Write(Handle* h, const char* buf, size_t size, off_t offset)
 
 int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
   if (size < 0) return -EINVAL;
+  if (IsInfoPath(path)) return -EROFS;
   if (h && h->kind == Handle::Kind::kScratch) return ::ftruncate(h->fd, size) == 0 ? 0 : -errno;
   std::lock_guard lock(mu_);
   std::shared_ptr<TaskNode> node = h ? h->node : nullptr;

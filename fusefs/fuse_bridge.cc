@@ -100,7 +100,11 @@ int OpReaddir(const char*, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_i
 
 void SetOpenFlags(fuse_file_info* fi, const Handle& h) {
   fi->fh = reinterpret_cast<uint64_t>(&h);
-  if (h.kind != Handle::Kind::kScratch) fi->keep_cache = 1;
+  if (h.generated) {
+    fi->direct_io = 1;  // made at open: its size is not known beforehand
+  } else if (h.kind != Handle::Kind::kScratch) {
+    fi->keep_cache = 1;
+  }
   // A read-only task has nothing to commit at close: spare the kernel a FLUSH round trip.
   if (!h.writable && !h.node) fi->noflush = 1;
 }
@@ -285,6 +289,7 @@ int RunMount(storage::Store* store, const MountOptions& options) {
   }
   MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,
                    store->local_dir() + "/mount"};
+  ctx.fs->SetStatusText(options.status_text);
   // noatime: reads don't change anything, and atime updates would cost a round trip per read.
   std::vector<std::string> argv = {"taskfs", "-o", "fsname=taskfs,subtype=taskfs,noatime"};
   if (options.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
@@ -318,6 +323,7 @@ int RunMount(storage::Store* store, const MountOptions& options) {
     std::ofstream record(ctx.mount_record, std::ios::trunc);
     record << ::getpid() << '\n' << options.mountpoint << '\n';
   }
+  if (options.on_mounted) options.on_mounted();
   fuse_set_signal_handlers(fuse_get_session(f));
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(loop, 16);

@@ -4,6 +4,7 @@
 // (ENOMEM, else EIO, logged), so libfuse always gets exactly one answer.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "storage/store.h"
@@ -15,6 +16,10 @@ struct MountOptions {
   bool foreground = false;
   bool debug = false;
   bool allow_other = false;
+  // Runs once the mount is live and its record written (the CLI starts the sync daemon here).
+  std::function<void()> on_mounted;
+  // The text of the read-only file .taskfs/status, made on each open.
+  std::function<std::string()> status_text;
 };
 
 // Mounts `store` at options.mountpoint and serves until unmounted (taskfs umount, fusermount3 -u)

@@ -43,6 +43,7 @@ int WriteFileAtomically(const std::string& file, const std::string& content) {
 }  // namespace
 
 int TaskFilesystem::Unlink(const std::string& path) {
+  if (IsInfoPath(path)) return -EROFS;
   std::lock_guard lock(mu_);
   auto snap = store_->snapshot();
   switch (Classify(path, *snap)) {
@@ -70,6 +71,7 @@ int TaskFilesystem::Unlink(const std::string& path) {
 }
 
 int TaskFilesystem::Mkdir(const std::string& path, mode_t mode) {
+  if (IsInfoPath(path)) return -EROFS;
   if (int rc = CheckNewName(path); rc != 0) return rc;
   std::lock_guard lock(mu_);
   auto snap = store_->snapshot();
@@ -81,6 +83,7 @@ int TaskFilesystem::Mkdir(const std::string& path, mode_t mode) {
 
 int TaskFilesystem::Rmdir(const std::string& path) {
   if (path.empty()) return -EBUSY;
+  if (IsInfoPath(path)) return -EROFS;
   std::lock_guard lock(mu_);
   std::vector<std::string> names;
   if (int rc = ListLocked(path, *store_->snapshot(), &names); rc != 0) return rc;
@@ -92,6 +95,7 @@ int TaskFilesystem::Rmdir(const std::string& path) {
 }
 
 int TaskFilesystem::Symlink(const std::string& target, const std::string& path) {
+  if (IsInfoPath(path)) return -EROFS;
   if (int rc = CheckNewName(path); rc != 0) return rc;
   if (IsTaskPath(path)) return -EPERM;  // a task is a regular file
   std::lock_guard lock(mu_);
@@ -114,6 +118,7 @@ int TaskFilesystem::Readlink(const std::string& path, char* buf, size_t size) {
 
 int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsigned flags) {
   if (flags & RENAME_EXCHANGE) return -EINVAL;
+  if (IsInfoPath(from) || IsInfoPath(to)) return -EROFS;
   if (int rc = CheckNewName(to); rc != 0) return rc;
   if (from == to) return 0;
   std::lock_guard lock(mu_);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -141,6 +142,7 @@ void TaskFilesystem::FillTaskStat(struct stat* st, size_t size, int64_t mtime) c
 }
 
 int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h) {
+  if (!h && IsInfoPath(path)) return InfoGetAttr(path, st);
   if (h && h->kind == Handle::Kind::kScratch) return ::fstat(h->fd, st) == 0 ? 0 : -errno;
   std::lock_guard lock(mu_);
   if (h && h->node) {
@@ -188,8 +190,17 @@ int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h)
 }
 
 int TaskFilesystem::ReadDir(const std::string& path, std::vector<std::string>* names) {
+  if (path == kInfoDir) {
+    *names = {"status"};
+    return 0;
+  }
+  if (IsInfoPath(path)) return -ENOENT;
   std::lock_guard lock(mu_);
-  return ListLocked(path, *store_->snapshot(), names);
+  int rc = ListLocked(path, *store_->snapshot(), names);
+  if (rc == 0 && path.empty() && std::find(names->begin(), names->end(), kInfoDir) == names->end()) {
+    names->insert(std::upper_bound(names->begin(), names->end(), kInfoDir), kInfoDir);
+  }
+  return rc;
 }
 
 int TaskFilesystem::ListLocked(const std::string& path, const Snapshot& snap_ref,
@@ -219,6 +230,7 @@ int TaskFilesystem::ListLocked(const std::string& path, const Snapshot& snap_ref
 }
 
 int TaskFilesystem::Chmod(const std::string& path, mode_t mode, Handle* h) {
+  if (IsInfoPath(path)) return -EROFS;
   if (h && h->kind == Handle::Kind::kScratch) return ::fchmod(h->fd, mode) == 0 ? 0 : -errno;
   std::lock_guard lock(mu_);
   Kind kind = Classify(path, *store_->snapshot());
@@ -228,6 +240,7 @@ int TaskFilesystem::Chmod(const std::string& path, mode_t mode, Handle* h) {
 }
 
 int TaskFilesystem::Chown(const std::string& path, uid_t uid, gid_t gid, Handle* h) {
+  if (IsInfoPath(path)) return -EROFS;
   if (h && h->kind == Handle::Kind::kScratch) return ::fchown(h->fd, uid, gid) == 0 ? 0 : -errno;
   std::lock_guard lock(mu_);
   Kind kind = Classify(path, *store_->snapshot());
@@ -237,6 +250,7 @@ int TaskFilesystem::Chown(const std::string& path, uid_t uid, gid_t gid, Handle*
 }
 
 int TaskFilesystem::Utimens(const std::string& path, const struct timespec ts[2], Handle* h) {
+  if (IsInfoPath(path)) return -EROFS;
   if (h && h->kind == Handle::Kind::kScratch) return ::futimens(h->fd, ts) == 0 ? 0 : -errno;
   std::lock_guard lock(mu_);
   Kind kind = Classify(path, *store_->snapshot());

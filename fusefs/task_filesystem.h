@@ -41,6 +41,12 @@ namespace taskfs::fusefs {
 
 inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
 
+// `.taskfs/` at the root: read-only files about the mount, not in the store. `.taskfs/status`
+// says how syncing goes (see sync/sync_status.h), made anew on each open.
+inline constexpr const char* kInfoDir = ".taskfs";
+inline constexpr const char* kStatusFile = ".taskfs/status";
+bool IsInfoPath(const std::string& path);
+
 // 0 if `path`'s last component may be created; -ENAMETOOLONG or -EINVAL (empty, NUL, or a
 // ".yaml" name that is not UTF-8) otherwise.
 int CheckNewName(const std::string& path);
@@ -66,6 +72,7 @@ struct Handle {
   int64_t mtime = 0;                           // with `content`
   int fd = -1;                                 // kScratch
   bool writable = false;
+  bool generated = false;  // `content` was made at open (.taskfs/status): never cache it
 };
 
 class TaskFilesystem {
@@ -106,6 +113,8 @@ class TaskFilesystem {
   std::vector<std::string> Refresh();
   // Set by the bridge: invalidates the kernel's caches for these paths (called with no lock held).
   void SetInvalidator(std::function<void(const std::vector<std::string>&)> fn);
+  // Set by the mount: the text of .taskfs/status.
+  void SetStatusText(std::function<std::string()> fn);
 
  private:
   enum class Kind { kNone, kTask, kTreeFile, kDir, kScratch };
@@ -144,6 +153,8 @@ class TaskFilesystem {
   int EnsureScratchParent(const std::string& path) const;
   void BackgroundLoop();
   void FillTaskStat(struct stat* st, size_t size, int64_t mtime) const;
+  int InfoGetAttr(const std::string& path, struct stat* st);
+  int OpenInfo(const std::string& path, int flags, std::unique_ptr<Handle>* out);
 
   storage::Store* store_;
   const std::string scratch_root_;
@@ -158,6 +169,7 @@ class TaskFilesystem {
   bool stopping_ = false;
   std::thread background_;
   std::function<void(const std::vector<std::string>&)> invalidate_;
+  std::function<std::string()> status_text_;
   storage::SnapshotPtr shown_;  // the snapshot the kernel's caches reflect
   uid_t uid_;
   gid_t gid_;

@@ -7,7 +7,7 @@
 #include "storage/store_location.h"
 #include "storage/task_name.h"
 #include "tools/taskfs/commands.h"
-#include "tools/taskfs/format_time.h"
+#include "storage/format_time.h"
 
 namespace taskfs::cli {
 

@@ -10,8 +10,9 @@
 #include "storage/history.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
+#include "sync/sync_status.h"
 #include "tools/taskfs/commands.h"
-#include "tools/taskfs/format_time.h"
+#include "storage/format_time.h"
 
 namespace taskfs::cli {
 
@@ -57,6 +58,8 @@ int RunStatus(const GlobalOptions& g) {
   }
   std::cout << "local-only files: " << scratch
             << " (editor swap and temp files; never committed)\n";
+
+  std::cout << sync::RenderSyncStatus(store);
 
   std::ifstream last_error(store.local_dir() + "/last-error");
   int64_t when = 0;

@@ -14,6 +14,7 @@
 #include "storage/store.h"
 #include "storage/store_location.h"
 #include "sync/field_task_merger.h"
+#include "sync/sync_status.h"
 #include "tools/taskfs/commands.h"
 
 namespace taskfs::cli {
@@ -35,12 +36,12 @@ int RunInit(const GlobalOptions& g, const std::string& name) {
   return 0;
 }
 
-int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foreground, bool debug,
-             bool allow_other) {
+int RunMount(const GlobalOptions& g, const MountArgs& args) {
   const std::string path = storage::ResolveStorePath(g.store);
   char resolved[PATH_MAX];
-  if (!::realpath(mountpoint.c_str(), resolved)) {
-    std::cerr << "taskfs mount: " << mountpoint << " does not exist (create the folder first)\n";
+  if (!::realpath(args.mountpoint.c_str(), resolved)) {
+    std::cerr << "taskfs mount: " << args.mountpoint
+              << " does not exist (create the folder first)\n";
     return 1;
   }
   auto store = storage::Store::Open(path);
@@ -52,10 +53,15 @@ int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foregro
   (*store)->SetMerger(std::make_shared<sync::FieldTaskMerger>());
   fusefs::MountOptions opts;
   opts.mountpoint = resolved;
-  opts.foreground = foreground;
-  opts.debug = debug;
-  opts.allow_other = allow_other;
-  return fusefs::RunMount(store->get(), opts);
+  opts.foreground = args.foreground;
+  opts.debug = args.debug;
+  opts.allow_other = args.allow_other;
+  storage::Store* s = store->get();
+  opts.status_text = [s] { return sync::RenderSyncStatus(*s); };
+  if (args.sync && HasRemotes(**store)) {
+    opts.on_mounted = [path, fg = args.foreground] { StartDaemonForMount(path, fg); };
+  }
+  return fusefs::RunMount(s, opts);
 }
 
 // True while `pid` exists and has not exited (a zombie waiting to be reaped has exited).

@@ -3,12 +3,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "storage/folder_remote.h"
 #include "storage/remote.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
@@ -34,6 +35,14 @@ void WaitForMountToCatchUp(const storage::Store& store) {
   }
 }
 
+// A git repository (bare or not) that is not a taskfs shared folder.
+bool IsGitRepository(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (storage::IsFolderRemote(path)) return false;
+  return fs::exists(fs::path(path) / "HEAD", ec) || fs::exists(fs::path(path) / ".git", ec);
+}
+
 int Fail(const std::string& command, const Status& st) {
   std::cerr << "taskfs " << command << ": " << st.message() << "\n";
   return 1;
@@ -41,17 +50,28 @@ int Fail(const std::string& command, const Status& st) {
 
 }  // namespace
 
-int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url) {
+int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
+                 RemoteKindChoice choice) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote add", store.status());
   // A relative path would only work from this folder: store it absolute.
+  const bool is_path = url.find("://") == std::string::npos &&
+                       (url.find(':') == std::string::npos || url.find('/') < url.find(':'));
   std::string where = url;
-  char resolved[PATH_MAX];
-  if (url.find("://") == std::string::npos && ::realpath(url.c_str(), resolved)) where = resolved;
-  if (Status st = storage::AddRemote(**store, name, where); !st.ok()) {
+  if (is_path) where = std::filesystem::absolute(url).lexically_normal().string();
+  while (where.size() > 1 && where.back() == '/') where.pop_back();
+  storage::RemoteKind kind = storage::RemoteKind::kGit;
+  if (choice == RemoteKindChoice::kFolder) {
+    kind = storage::RemoteKind::kFolder;
+  } else if (choice == RemoteKindChoice::kAuto && is_path && !IsGitRepository(where)) {
+    kind = storage::RemoteKind::kFolder;
+  }
+  if (Status st = storage::AddRemote(**store, name, where, kind); !st.ok()) {
     return Fail("remote add", st);
   }
-  std::cout << "Added remote " << name << " (" << where << "). Sync with: taskfs sync\n";
+  std::cout << "Added " << (kind == storage::RemoteKind::kFolder ? "shared folder" : "git remote")
+            << " " << name << " (" << where << ").\n"
+            << "It syncs whenever the store is mounted or `taskfs daemon` runs; now: taskfs sync\n";
   return 0;
 }
 

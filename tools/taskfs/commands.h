@@ -19,18 +19,36 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
                                                   storage::Store::Access access);
 
 int RunInit(const GlobalOptions& g, const std::string& name);
-int RunMount(const GlobalOptions& g, const std::string& mountpoint, bool foreground, bool debug,
-             bool allow_other);
+struct MountArgs {
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;
+  bool allow_other = false;
+  bool sync = true;  // start the sync daemon when the store has remotes
+};
+int RunMount(const GlobalOptions& g, const MountArgs& args);
 int RunUmount(const GlobalOptions& g, const std::string& mountpoint, bool lazy);
 int RunStatus(const GlobalOptions& g);
 int RunLog(const GlobalOptions& g, const std::string& name);
 int RunShow(const GlobalOptions& g, const std::string& spec);
 int RunStorePath(const GlobalOptions& g);
-int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url);
+enum class RemoteKindChoice { kAuto, kGit, kFolder };
+int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
+                 RemoteKindChoice kind);
 int RunRemoteRemove(const GlobalOptions& g, const std::string& name);
 int RunRemoteList(const GlobalOptions& g);
 int RunSync(const GlobalOptions& g, std::vector<std::string> remotes);
 int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name);
 int RunConflicts(const GlobalOptions& g);
+
+struct DaemonArgs {
+  int interval_seconds = 60;   // for remotes it cannot watch
+  bool until_unmount = false;  // started by a mount: stop when it is unmounted
+  bool syslog = false;
+};
+int RunDaemon(const GlobalOptions& g, const DaemonArgs& args);
+// Starts `taskfs daemon --until-unmount` for the mount of `store_path`, detached.
+void StartDaemonForMount(const std::string& store_path, bool foreground);
+bool HasRemotes(const storage::Store& store);
 
 }  // namespace taskfs::cli

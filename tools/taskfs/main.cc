@@ -15,16 +15,20 @@ int main(int argc, char** argv) {
       ->envname("TASKFS_STORE");
 
   std::string name, mountpoint, spec;
-  bool foreground = false, debug = false, allow_other = false, lazy = false;
+  bool lazy = false;
+  MountArgs mount_args;
+  bool no_sync = false;
 
   auto* init = app.add_subcommand("init", "Create a new, empty store");
   init->add_option("--name", name, "This client's name, the author of its commits")->required();
 
   auto* mount = app.add_subcommand("mount", "Mount the store at MOUNTPOINT");
-  mount->add_option("mountpoint", mountpoint, "An empty folder")->required();
-  mount->add_flag("-f,--foreground", foreground, "Stay in the foreground, log to stderr");
-  mount->add_flag("-d,--debug", debug, "Log every FUSE request (implies --foreground)");
-  mount->add_flag("--allow-other", allow_other, "Let other users see the mount");
+  mount->add_option("mountpoint", mount_args.mountpoint, "An empty folder")->required();
+  mount->add_flag("-f,--foreground", mount_args.foreground, "Stay in the foreground, log to stderr");
+  mount->add_flag("-d,--debug", mount_args.debug, "Log every FUSE request (implies --foreground)");
+  mount->add_flag("--allow-other", mount_args.allow_other, "Let other users see the mount");
+  mount->add_flag("--no-sync", no_sync,
+                  "Do not start the sync daemon (by default it starts when remotes exist)");
 
   auto* umount = app.add_subcommand("umount", "Unmount MOUNTPOINT, committing what is pending");
   umount->add_option("mountpoint", mountpoint, "The mounted folder")->required();
@@ -43,10 +47,20 @@ int main(int argc, char** argv) {
   std::string url;
   std::vector<std::string> remotes;
   auto* remote = app.add_subcommand("remote", "List, add or remove the remotes to sync with");
-  auto* remote_add = remote->add_subcommand("add", "Add a remote: a git URL or path");
+  auto* remote_add =
+      remote->add_subcommand("add", "Add a remote: a git URL or path, or a shared folder");
   remote_add->add_option("name", name, "A short name, e.g. origin")->required();
-  remote_add->add_option("url", url, "git@host:me/tasks.git, https://..., file://..., a path")
+  remote_add
+      ->add_option("url", url,
+                   "git@host:me/tasks.git, https://..., file://..., a path to a git "
+                   "repository, or a folder that a file syncer shares (e.g. ~/Dropbox/tasks)")
       ->required();
+  bool as_folder = false, as_git = false;
+  auto* folder_flag = remote_add->add_flag(
+      "--folder", as_folder,
+      "A shared folder (the default for a path that is empty, missing or already one)");
+  remote_add->add_flag("--git", as_git, "A git repository (the default for URLs)")
+      ->excludes(folder_flag);
   auto* remote_remove = remote->add_subcommand("remove", "Forget a remote");
   remote_remove->add_option("name", name, "The remote's name")->required();
   remote->add_subcommand("list", "List the remotes (the default)");
@@ -60,6 +74,19 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("conflicts", "List the tasks holding a conflicts: record");
 
+  DaemonArgs daemon_args;
+  auto* daemon = app.add_subcommand(
+      "daemon",
+      "Sync with every remote in the background: at start, after each save, when a shared "
+      "folder changes, and every --interval for network remotes (runs in the foreground)");
+  daemon->add_option("--interval", daemon_args.interval_seconds,
+                     "Seconds between syncs with remotes it cannot watch (network URLs)")
+      ->default_val(60)
+      ->check(CLI::Range(1, 86400));
+  daemon->add_flag("--until-unmount", daemon_args.until_unmount,
+                   "Stop when the store's mount is unmounted (how `taskfs mount` starts it)");
+  daemon->add_flag("--syslog", daemon_args.syslog, "Log to syslog instead of stderr");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -67,17 +94,26 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (*init) return RunInit(g, name);
-  if (*mount) return RunMount(g, mountpoint, foreground || debug, debug, allow_other);
+  if (*mount) {
+    mount_args.foreground = mount_args.foreground || mount_args.debug;
+    mount_args.sync = !no_sync;
+    return RunMount(g, mount_args);
+  }
   if (*umount) return RunUmount(g, mountpoint, lazy);
   if (app.got_subcommand("status")) return RunStatus(g);
   if (*log) return RunLog(g, name);
   if (*show) return RunShow(g, spec);
   if (app.got_subcommand("store-path")) return RunStorePath(g);
-  if (*remote_add) return RunRemoteAdd(g, name, url);
+  if (*remote_add) {
+    return RunRemoteAdd(g, name, url,
+                        as_folder ? RemoteKindChoice::kFolder
+                                  : (as_git ? RemoteKindChoice::kGit : RemoteKindChoice::kAuto));
+  }
   if (*remote_remove) return RunRemoteRemove(g, name);
   if (*remote) return RunRemoteList(g);
   if (*sync) return RunSync(g, remotes);
   if (*clone) return RunClone(g, url, name);
   if (app.got_subcommand("conflicts")) return RunConflicts(g);
+  if (*daemon) return RunDaemon(g, daemon_args);
   return 2;
 }

@@ -1,11 +1,11 @@
-// How the taskfs command line prints times: local time, to the minute or second.
+// How taskfs shows times to people (command line, .taskfs/status): local time.
 #pragma once
 
 #include <cstdint>
 #include <ctime>
 #include <string>
 
-namespace taskfs::cli {
+namespace taskfs {
 
 inline std::string FormatTime(int64_t t, const char* format = "%Y-%m-%d %H:%M") {
   char buf[64];
@@ -14,4 +14,4 @@ inline std::string FormatTime(int64_t t, const char* format = "%Y-%m-%d %H:%M") 
   return buf;
 }
 
-}  // namespace taskfs::cli
+}  // namespace taskfs
