@@ -197,7 +197,8 @@ int TaskFilesystem::ReadDir(const std::string& path, std::vector<std::string>* n
   if (IsInfoPath(path)) return -ENOENT;
   std::lock_guard lock(mu_);
   int rc = ListLocked(path, *store_->snapshot(), names);
-  if (rc == 0 && path.empty() && std::find(names->begin(), names->end(), kInfoDir) == names->end()) {
+  if (rc == 0 && path.empty() &&
+      std::find(names->begin(), names->end(), kInfoDir) == names->end()) {
     names->insert(std::upper_bound(names->begin(), names->end(), kInfoDir), kInfoDir);
   }
   return rc;

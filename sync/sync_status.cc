@@ -31,8 +31,8 @@ bool DaemonAlive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 }  // namespace
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RemoteSyncState, name, url, kind, last_success,
-                                                last_attempt, last_error, error_since,
-                                                next_attempt, failures, waiting, syncs)
+                                                last_attempt, last_error, error_since, next_attempt,
+                                                failures, waiting, syncs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SyncStatus, pid, started, remotes)
 
 std::string SyncStatusFile(const storage::Store& store) {

@@ -1,8 +1,12 @@
 #include "tests/test_util.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -104,6 +108,30 @@ std::string GitShow(const std::string& git_dir, const std::string& path,
   CommandResult r =
       RunCommand("git --git-dir=" + Quote(git_dir) + " show " + Quote(branch + ":" + path));
   return r.exit_code == 0 ? r.output : "<missing>";
+}
+
+pid_t RunningDaemonOf(const std::string& store) {
+  const std::string lock = store + "/taskfs/daemon.lock";
+  int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  pid_t pid = 0;
+  if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+    ::flock(fd, LOCK_UN);
+  } else {
+    std::ifstream(lock) >> pid;
+    if (pid == 0) pid = -1;  // held, pid not yet written
+  }
+  ::close(fd);
+  return pid;
+}
+
+void EnsureNoDaemon(const std::string& store, bool expect_exit, std::chrono::milliseconds grace) {
+  if (WaitUntil([&] { return RunningDaemonOf(store) == 0; }, grace)) return;
+  const pid_t pid = RunningDaemonOf(store);
+  if (expect_exit)
+    ADD_FAILURE() << "the daemon of " << store << " (pid " << pid << ") kept running";
+  if (pid > 0) ::kill(pid, SIGKILL);
+  WaitUntil([&] { return RunningDaemonOf(store) == 0; }, std::chrono::seconds(5));
 }
 
 }  // namespace taskfs::testing

@@ -2,6 +2,8 @@
 // /tmp), running commands, reading files, and checking a repository with `git fsck`.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -53,5 +55,14 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir,
 // Content of `path` in `branch`, or "<missing>".
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch = "main");
+
+// The pid of the `taskfs daemon` syncing the store at `store` (a taskfs-made store), or 0 when
+// none runs (nobody holds its lock).
+pid_t RunningDaemonOf(const std::string& store);
+// Leaves no daemon of `store` behind: waits up to `grace` for it to stop by itself (a daemon a
+// mount started stops at unmount), then kills it. Fails the test if it had to kill it and
+// `expect_exit` is set.
+void EnsureNoDaemon(const std::string& store, bool expect_exit,
+                    std::chrono::milliseconds grace = std::chrono::seconds(5));
 
 }  // namespace taskfs::testing

@@ -41,7 +41,7 @@ TEST_F(EditorTest, VimWithItsDefaultsSavesOneEdit) {
   // Wait past the deferred delete of the backup dance: still no delete commit.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(Subjects().size(), 2u);
-  EXPECT_EQ(InMount("ls -A").output, "buy-milk.yaml\n");
+  EXPECT_EQ(InMount("ls -A -I .taskfs").output, "buy-milk.yaml\n");
 }
 
 TEST_F(EditorTest, NanoSavesOneEdit) {
@@ -112,7 +112,7 @@ TEST_F(EditorTest, ScratchFilesPersistBesideTheStoreAndAreNeverCommitted) {
   EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"buy-milk.yaml"});
   EXPECT_EQ(Subjects().size(), 1u);
   ASSERT_EQ(InMount("rm .buy-milk.yaml.swp 4913 buy-milk.yaml~ '#buy-milk.yaml#'").exit_code, 0);
-  EXPECT_EQ(InMount("ls -A").output, "buy-milk.yaml\n");
+  EXPECT_EQ(InMount("ls -A -I .taskfs").output, "buy-milk.yaml\n");
 }
 
 }  // namespace

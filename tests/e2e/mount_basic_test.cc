@@ -26,7 +26,7 @@ TEST_F(MountTest, TheIssueSessionWorksAsWritten) {
   EXPECT_EQ(Subjects(), (Lines{"delete work/buy-milk", "create work/ship",
                                "rename buy-milk -> work/buy-milk", "create buy-milk"}));
   EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"work/ship.yaml"});
-  CommandResult ls = InMount("ls -A . work");
+  CommandResult ls = InMount("ls -A -I .taskfs . work");
   EXPECT_EQ(ls.output, ".:\nwork\n\nwork:\nship.yaml\n");
 }
 

@@ -42,6 +42,7 @@ TestMount::TestMount(const std::string& dir, const std::string& name)
 
 TestMount::~TestMount() {
   if (pid_ > 0) Unmount();
+  EnsureNoDaemon(store, /*expect_exit=*/false, std::chrono::milliseconds(0));
 }
 
 void TestMount::Init(const std::string& client_name) {
@@ -63,7 +64,8 @@ void TestMount::Mount() {
     int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    execl(TASKFS_BIN, "taskfs", "--store", store.c_str(), "mount", "-f", mnt_.c_str(), nullptr);
+    execl(TASKFS_BIN, "taskfs", "--store", store.c_str(), "mount", "-f", mnt_.c_str(),
+          sync_daemon ? "--foreground" : "--no-sync", nullptr);
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -92,6 +94,8 @@ void TestMount::Unmount() {
     RunCommand("fusermount3 -uz " + Quote(mnt_));
   }
   WaitForExit();
+  // The daemon the mount started stops with it.
+  if (sync_daemon) EnsureNoDaemon(store, /*expect_exit=*/true);
 }
 
 void TestMount::WaitForExit() {

@@ -48,6 +48,8 @@ class TestMount {
 
   std::string store;
   std::string mnt_;
+  // Let the mount start its sync daemon (by default tests mount with --no-sync and sync by hand).
+  bool sync_daemon = false;
 
  private:
   std::string log_;

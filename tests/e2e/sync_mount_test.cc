@@ -111,13 +111,13 @@ TEST_F(TwoMounts, ConflictsAreListedAndResolvedByDeletingTheKey) {
 }
 
 TEST_F(TwoMounts, SyncWithoutRemotesOrWithABadOneFailsClearly) {
-  CommandResult bad = a_.Taskfs("remote add broken " + Quote(dir_ / "nowhere.git"));
+  CommandResult bad = a_.Taskfs("remote add --git broken " + Quote(dir_ / "nowhere.git"));
   ASSERT_EQ(bad.exit_code, 0);
   CommandResult r = a_.Taskfs("sync broken");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("broken"), std::string::npos) << r.output;
   EXPECT_EQ(a_.Taskfs("remote list").output,
-            "broken\t" + dir_.path() + "/nowhere.git\norigin\t" + remote_ + "\n");
+            "broken\tgit\t" + dir_.path() + "/nowhere.git\norigin\tgit\t" + remote_ + "\n");
   EXPECT_EQ(a_.Taskfs("remote remove broken").exit_code, 0);
 }
 

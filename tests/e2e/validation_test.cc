@@ -56,7 +56,7 @@ TEST_F(ValidationTest, VimReportsTheErrorKeepsTheTextAndSavesOnceFixed) {
   // One edit: no delete and create from the failed save's backup dance.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(Subjects(), (std::vector<std::string>{"edit a", "create a"}));
-  EXPECT_EQ(InMount("ls -A").output, "a.yaml\n");
+  EXPECT_EQ(InMount("ls -A -I .taskfs").output, "a.yaml\n");
 }
 
 TEST_F(ValidationTest, TouchMakesAnEmptyDraftWithoutError) {

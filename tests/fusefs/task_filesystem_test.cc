@@ -57,9 +57,11 @@ class TaskFilesystemTest : public ::testing::Test {
     return out;
   }
 
+  // The entries of `dir`, without the .taskfs info folder every root has.
   std::vector<std::string> Ls(const std::string& dir) {
     std::vector<std::string> names;
     fs_->ReadDir(dir, &names);
+    std::erase(names, kInfoDir);
     return names;
   }
 
@@ -67,6 +69,30 @@ class TaskFilesystemTest : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<TaskFilesystem> fs_;
 };
+
+TEST_F(TaskFilesystemTest, TaskfsFolderShowsTheStatusTextAndIsReadOnly) {
+  int calls = 0;
+  fs_->SetStatusText([&] { return "sync: call " + std::to_string(++calls) + "\n"; });
+  std::vector<std::string> names;
+  ASSERT_EQ(fs_->ReadDir("", &names), 0);
+  EXPECT_EQ(names, (std::vector<std::string>{".taskfs"}));
+  EXPECT_EQ(Ls(".taskfs"), (std::vector<std::string>{"status"}));
+  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 1\n");
+  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 2\n");  // made anew on each open
+  struct stat st;
+  ASSERT_EQ(fs_->GetAttr(".taskfs/status", &st, nullptr), 0);
+  EXPECT_EQ(st.st_mode, S_IFREG | 0444);
+  std::unique_ptr<Handle> h;
+  EXPECT_EQ(fs_->Open(".taskfs/status", O_WRONLY, &h), -EROFS);
+  EXPECT_EQ(fs_->Create(".taskfs/x.yaml", 0644, O_WRONLY | O_CREAT, &h), -EROFS);
+  EXPECT_EQ(fs_->Unlink(".taskfs/status"), -EROFS);
+  EXPECT_EQ(fs_->Rmdir(".taskfs"), -EROFS);
+  EXPECT_EQ(fs_->Mkdir(".taskfs/d", 0755), -EROFS);
+  EXPECT_EQ(fs_->Rename(".taskfs", "elsewhere", 0), -EROFS);
+  ASSERT_EQ(Save("a.yaml", "title: a\n"), 0);
+  EXPECT_EQ(fs_->Rename("a.yaml", ".taskfs/a.yaml", 0), -EROFS);
+  EXPECT_EQ(fs_->GetAttr(".taskfs/other", &st, nullptr), -ENOENT);
+}
 
 TEST_F(TaskFilesystemTest, SaveCommitsOnFlushNotOnWrite) {
   std::unique_ptr<Handle> h;

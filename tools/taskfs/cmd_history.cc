@@ -2,12 +2,12 @@
 #include <ctime>
 #include <iostream>
 
+#include "storage/format_time.h"
 #include "storage/history.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
 #include "storage/task_name.h"
 #include "tools/taskfs/commands.h"
-#include "storage/format_time.h"
 
 namespace taskfs::cli {
 

@@ -7,12 +7,12 @@
 #include <iostream>
 
 #include "fusefs/drafts.h"
+#include "storage/format_time.h"
 #include "storage/history.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
 #include "sync/sync_status.h"
 #include "tools/taskfs/commands.h"
-#include "storage/format_time.h"
 
 namespace taskfs::cli {
 

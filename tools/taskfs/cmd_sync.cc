@@ -89,7 +89,10 @@ int RunRemoteList(const GlobalOptions& g) {
   if (!store.ok()) return Fail("remote", store.status());
   auto remotes = storage::ListRemotes(**store);
   if (!remotes.ok()) return Fail("remote", remotes.status());
-  for (const auto& r : *remotes) std::cout << r.name << "\t" << r.url << "\n";
+  for (const auto& r : *remotes) {
+    std::cout << r.name << "\t" << (r.kind == storage::RemoteKind::kFolder ? "folder" : "git")
+              << "\t" << r.url << "\n";
+  }
   return 0;
 }
 

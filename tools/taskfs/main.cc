@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
 
   auto* mount = app.add_subcommand("mount", "Mount the store at MOUNTPOINT");
   mount->add_option("mountpoint", mount_args.mountpoint, "An empty folder")->required();
-  mount->add_flag("-f,--foreground", mount_args.foreground, "Stay in the foreground, log to stderr");
+  mount->add_flag("-f,--foreground", mount_args.foreground,
+                  "Stay in the foreground, log to stderr");
   mount->add_flag("-d,--debug", mount_args.debug, "Log every FUSE request (implies --foreground)");
   mount->add_flag("--allow-other", mount_args.allow_other, "Let other users see the mount");
   mount->add_flag("--no-sync", no_sync,
@@ -79,8 +80,9 @@ int main(int argc, char** argv) {
       "daemon",
       "Sync with every remote in the background: at start, after each save, when a shared "
       "folder changes, and every --interval for network remotes (runs in the foreground)");
-  daemon->add_option("--interval", daemon_args.interval_seconds,
-                     "Seconds between syncs with remotes it cannot watch (network URLs)")
+  daemon
+      ->add_option("--interval", daemon_args.interval_seconds,
+                   "Seconds between syncs with remotes it cannot watch (network URLs)")
       ->default_val(60)
       ->check(CLI::Range(1, 86400));
   daemon->add_flag("--until-unmount", daemon_args.until_unmount,
