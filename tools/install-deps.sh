@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libgit2-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libgtest-dev googletest
-  python3 perl vim nano rsync util-linux man-db groff-base openssh-client
+  python3 perl vim nano rsync util-linux man-db groff-base openssh-client systemd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -42,5 +42,10 @@ cmake --install "$root/build" --prefix "$prefix" > /dev/null
 "$prefix/bin/taskfs" --version
 MANWIDTH=80 man -l "$prefix/share/man/man1/taskfs.1" > /dev/null
 MANWIDTH=80 man -l "$prefix/share/man/man5/taskfs.5" > /dev/null
+# The systemd user units: installed, and valid for systemd (pointed at this prefix's binary).
+units="$prefix/lib/systemd/user"
+cp "$units/taskfs@.service" "$units/taskfs@tasks.service"
+sed -i "s|ExecStart=[^ ]*taskfs |ExecStart=$prefix/bin/taskfs |; s|ExecStop=[^ ]*taskfs |ExecStop=$prefix/bin/taskfs |" "$units"/*.service
+systemd-analyze verify --man=no "$units/taskfs@tasks.service" "$units/taskfs-daemon.service"
 rm -rf "$prefix"
 echo "== all tests passed"
