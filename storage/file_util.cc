@@ -11,7 +11,8 @@ namespace taskfs::storage {
 
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode) {
   const std::string tmp = file + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  ::unlink(tmp.c_str());  // a crashed writer's: O_EXCL below makes a new one with `mode`
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "writing " + file);
   size_t done = 0;
   int err = 0;

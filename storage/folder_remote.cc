@@ -8,13 +8,13 @@
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/log.h"
+#include "storage/packs.h"
 
 namespace taskfs::storage {
 namespace {
 
 namespace fs = std::filesystem;
 using PackbuilderPtr = GitPtr<git_packbuilder, git_packbuilder_free>;
-using IndexerPtr = GitPtr<git_indexer, git_indexer_free>;
 
 std::string PackDir(const std::string& folder) { return folder + "/objects/pack"; }
 std::string ClientsDir(const std::string& folder) { return folder + "/refs/clients"; }
@@ -60,72 +60,6 @@ class ImportedPacks {
   std::string file_;
   std::set<std::string> names_;
 };
-
-// Indexes one pack file of the folder into our object database. Fails, writing nothing, if the
-// file is incomplete or damaged (the indexer checks every object and the trailing checksum).
-Status ImportPack(git_repository* repo, const std::string& pack_file) {
-  std::ifstream in(pack_file, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + pack_file);
-  git_indexer* raw = nullptr;
-  git_indexer_options opts = GIT_INDEXER_OPTIONS_INIT;
-  const std::string objects = std::string(git_repository_path(repo)) + "objects/pack";
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_indexer_new(&raw, objects.c_str(), 0, nullptr, &opts), "indexing"));
-  IndexerPtr indexer(raw);
-  git_indexer_progress stats{};
-  std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() == 0) break;
-    TASKFS_RETURN_IF_ERROR(
-        GitStatus(git_indexer_append(indexer.get(), buf.data(), in.gcount(), &stats),
-                  "reading " + pack_file));
-  }
-  return GitStatus(git_indexer_commit(indexer.get(), &stats), "checking " + pack_file);
-}
-
-// True if every object `tip` reaches is in our store. Commits hidden by `complete_refs` (our
-// branch and heads checked before) are known complete; for each other commit, its tree's
-// entries that differ from its first parent's must exist.
-bool HasEverything(git_repository* repo, const git_oid& tip,
-                   const std::vector<std::string>& complete_refs) {
-  git_revwalk* raw_walk = nullptr;
-  if (git_revwalk_new(&raw_walk, repo) != 0) return false;
-  RevwalkPtr walk(raw_walk);
-  if (git_revwalk_push(walk.get(), &tip) != 0) return false;
-  for (const std::string& ref : complete_refs) git_revwalk_hide_ref(walk.get(), ref.c_str());
-  git_odb* raw_odb = nullptr;
-  if (git_repository_odb(&raw_odb, repo) != 0) return false;
-  OdbPtr odb(raw_odb);
-  git_oid id;
-  int rc;
-  while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
-    git_commit* raw_commit = nullptr;
-    if (git_commit_lookup(&raw_commit, repo, &id) != 0) return false;
-    CommitPtr commit(raw_commit);
-    git_tree *raw_tree = nullptr, *raw_parent_tree = nullptr;
-    if (git_commit_tree(&raw_tree, commit.get()) != 0) return false;
-    TreePtr tree(raw_tree);
-    if (git_commit_parentcount(commit.get()) > 0) {
-      git_commit* raw_parent = nullptr;
-      if (git_commit_parent(&raw_parent, commit.get(), 0) != 0) return false;
-      CommitPtr parent(raw_parent);
-      if (git_commit_tree(&raw_parent_tree, parent.get()) != 0) return false;
-    }
-    TreePtr parent_tree(raw_parent_tree);
-    git_diff* raw_diff = nullptr;
-    if (git_diff_tree_to_tree(&raw_diff, repo, parent_tree.get(), tree.get(), nullptr) != 0) {
-      return false;  // a folder of the tree is missing
-    }
-    DiffPtr diff(raw_diff);
-    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-      if (d->status == GIT_DELTA_DELETED || d->new_file.mode == GIT_FILEMODE_COMMIT) continue;
-      if (!git_odb_exists(odb.get(), &d->new_file.id)) return false;
-    }
-  }
-  return rc == GIT_ITEROVER;
-}
 
 Status CheckFolder(const std::string& remote, const std::string& path) {
   if (IsFolderRemote(path)) return Status::OK();
@@ -182,18 +116,14 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
     }
   }
   for (const fs::path& pack : packs) {
-    if (Status st = ImportPack(repo->get(), pack.string()); !st.ok()) {
+    auto bytes = ReadWholeFile(pack.string());
+    if (!bytes) continue;  // gone meanwhile (a syncer's rename)
+    if (Status st = ImportPack(repo->get(), *bytes, pack.string()); !st.ok()) {
       Log(LogLevel::kDebug, "not yet complete, will retry: " + st.message());
       continue;
     }
     imported.Add(pack.filename().string());
   }
-  git_odb* raw_odb = nullptr;
-  if (git_repository_odb(&raw_odb, repo->get()) == 0) {
-    git_odb_refresh(raw_odb);
-    git_odb_free(raw_odb);
-  }
-
   FolderFetch result;
   std::vector<std::string> complete_refs = {store.branch_ref()};
   std::vector<std::pair<std::string, std::string>> heads;  // client, commit
@@ -215,7 +145,7 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
       complete_refs.push_back(tracking);
       continue;
     }
-    if (!HasEverything(repo->get(), tip, complete_refs)) {
+    if (!HasEverything(repo->get(), head, complete_refs)) {
       ++result.waiting;
       continue;
     }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "storage/file_util.h"
 #include "storage/folder_remote.h"
 #include "storage/git_handles.h"
 #include "storage/known_hosts.h"
@@ -157,18 +158,27 @@ Result<RemotePtr> Lookup(git_repository* repo, const std::string& name) {
 }
 
 std::string FolderKey(const std::string& name) { return "remote." + name + ".taskfsFolder"; }
+std::string ServerCertKey(const std::string& name) {
+  return "remote." + name + ".taskfsServerCert";
+}
 
 Result<RemoteInfo> Describe(git_repository* repo, const std::string& name) {
   auto remote = Lookup(repo, name);
   if (!remote.ok()) return remote.status();
   const char* url = git_remote_url(remote->get());
-  RemoteInfo info{name, url ? url : "", RemoteKind::kGit};
+  RemoteInfo info{name, url ? url : "", RemoteKind::kGit, ""};
+  if (info.url.starts_with("taskfs://")) info.kind = RemoteKind::kServer;
   git_config* cfg = nullptr;
   if (git_repository_config_snapshot(&cfg, repo) == 0) {
     int folder = 0;
     if (git_config_get_bool(&folder, cfg, FolderKey(name).c_str()) == 0 && folder) {
       info.kind = RemoteKind::kFolder;
     }
+    git_buf cert = GIT_BUF_INIT;
+    if (git_config_get_string_buf(&cert, cfg, ServerCertKey(name).c_str()) == 0) {
+      info.server_cert.assign(cert.ptr, cert.size);
+    }
+    git_buf_dispose(&cert);
     git_config_free(cfg);
   }
   return info;
@@ -196,7 +206,8 @@ CallbackState MakeState(const TransferOptions& options, git_repository* repo) {
 }  // namespace
 
 Status AddRemote(const Store& store, const std::string& name, const std::string& url,
-                 RemoteKind kind) {
+                 RemoteKind kind, const std::string& server_cert) {
+  if (url.starts_with("taskfs://")) kind = RemoteKind::kServer;
   if (kind == RemoteKind::kFolder) TASKFS_RETURN_IF_ERROR(InitFolderRemote(url));
   auto repo = OpenRepo(store);
   if (!repo.ok()) return repo.status();
@@ -205,12 +216,76 @@ Status AddRemote(const Store& store, const std::string& name, const std::string&
   if (rc == GIT_EEXISTS) return Status::AlreadyExists("a remote named '" + name + "' exists");
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "adding remote " + name));
   git_remote_free(raw);
-  if (kind != RemoteKind::kFolder) return Status::OK();
+  if (kind == RemoteKind::kFolder) return SetConfigValue(store, FolderKey(name), "true");
+  if (kind == RemoteKind::kServer) {
+    auto pem = ReadWholeFile(server_cert);
+    if (server_cert.empty() || !pem) {
+      RemoveRemote(store, name);
+      return Status::InvalidArgument(
+          "a taskfs:// remote needs --server-cert FILE: the server's certificate (server.crt "
+          "in its directory), to check that it is the server");
+    }
+    const std::string pinned = store.local_dir() + "/server-" + name + ".crt";
+    TASKFS_RETURN_IF_ERROR(WriteFileAtomically(pinned, *pem));
+    return SetConfigValue(store, ServerCertKey(name), pinned);
+  }
+  return Status::OK();
+}
+
+const char* KindName(RemoteKind kind) {
+  switch (kind) {
+    case RemoteKind::kFolder:
+      return "folder";
+    case RemoteKind::kServer:
+      return "server";
+    case RemoteKind::kGit:
+      break;
+  }
+  return "git";
+}
+
+std::string ConfigValue(const Store& store, const std::string& key) {
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return "";
+  git_config* cfg = nullptr;
+  std::string value;
+  if (git_repository_config_snapshot(&cfg, repo->get()) == 0) {
+    git_buf buf = GIT_BUF_INIT;
+    if (git_config_get_string_buf(&buf, cfg, key.c_str()) == 0) value.assign(buf.ptr, buf.size);
+    git_buf_dispose(&buf);
+    git_config_free(cfg);
+  }
+  return value;
+}
+
+Status SetConfigValue(const Store& store, const std::string& key, const std::string& value) {
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
   git_config* cfg = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_config(&cfg, repo->get()), "reading config"));
-  rc = git_config_set_bool(cfg, FolderKey(name).c_str(), 1);
+  int rc = git_config_set_string(cfg, key.c_str(), value.c_str());
   git_config_free(cfg);
-  return GitStatus(rc, "marking remote " + name + " as a folder");
+  return GitStatus(rc, "setting " + key);
+}
+
+std::string RefTarget(const Store& store, const std::string& ref) {
+  auto repo = OpenRepo(store);
+  git_oid oid;
+  if (!repo.ok() || git_reference_name_to_id(&oid, repo->get(), ref.c_str()) != 0) return "";
+  return OidToHex(oid);
+}
+
+Status SetRef(const Store& store, const std::string& ref, const std::string& commit) {
+  auto repo = OpenRepo(store);
+  if (!repo.ok()) return repo.status();
+  git_oid oid;
+  if (git_oid_fromstr(&oid, commit.c_str()) != 0) {
+    return Status::InvalidArgument("not a commit id: " + commit);
+  }
+  git_reference* out = nullptr;
+  int rc = git_reference_create(&out, repo->get(), ref.c_str(), &oid, 1, "taskfs: sync");
+  git_reference_free(out);
+  return GitStatus(rc, "recording " + ref);
 }
 
 Status RemoveRemote(const Store& store, const std::string& name) {

@@ -96,6 +96,8 @@ class Store {
   // Conflict if the branch is no longer at `ours` (merge again).
   Result<SnapshotPtr> CommitMerge(const SnapshotPtr& ours, const std::vector<Change>& changes,
                                   const std::string& theirs, const std::string& message);
+  // The bytes of the blob with hex id `id` (any version of any task), NotFound if absent.
+  Result<std::string> ReadBlob(const std::string& id) const;
   // Moves the branch from `ours` to its descendant `theirs`. Conflict if the branch moved.
   Result<SnapshotPtr> FastForward(const SnapshotPtr& ours, const std::string& theirs);
 

@@ -11,5 +11,7 @@ namespace taskfs::storage {
 // --store if given, else $TASKFS_STORE, else the XDG default.
 std::string ResolveStorePath(const std::string& flag_value);
 std::string DefaultStorePath();
+// $XDG_CONFIG_HOME, else ~/.config.
+std::string ConfigDir();
 
 }  // namespace taskfs::storage

@@ -229,4 +229,17 @@ Result<SnapshotPtr> Store::FastForward(const SnapshotPtr& ours, const std::strin
   return snapshot_;
 }
 
+Result<std::string> Store::ReadBlob(const std::string& id) const {
+  git_oid oid;
+  if (id.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, id.c_str()) != 0) {
+    return Status::InvalidArgument("not an object id: " + id);
+  }
+  std::lock_guard lock(mu_);
+  git_blob* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_blob_lookup(&raw, repo_, &oid), "reading blob " + id));
+  BlobPtr blob(raw);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                     static_cast<size_t>(git_blob_rawsize(blob.get())));
+}
+
 }  // namespace taskfs::storage

@@ -51,10 +51,6 @@ struct RemoteState {
 constexpr int kStoreWatch = -1;
 constexpr int kStopFileWatch = -2;
 
-std::string KindName(storage::RemoteKind kind) {
-  return kind == storage::RemoteKind::kFolder ? "folder" : "git";
-}
-
 // The paths whose changes mean "this remote has news".
 std::vector<std::string> WatchPathsOf(const storage::RemoteInfo& remote) {
   if (remote.kind == storage::RemoteKind::kFolder) {
@@ -172,7 +168,7 @@ struct SyncDaemon::Impl {
       fresh.due = Clock::now();
       fresh.record.name = info.name;
       fresh.record.url = info.url;
-      fresh.record.kind = KindName(info.kind);
+      fresh.record.kind = storage::KindName(info.kind);
       next.push_back(fresh);
     }
     remotes = std::move(next);

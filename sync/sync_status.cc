@@ -67,11 +67,14 @@ std::string RenderSyncStatus(const storage::Store& store) {
     out += "no daemon running (start one with `taskfs daemon`, or mount the store)\n";
   }
   for (const auto& remote : *remotes) {
-    const bool folder = remote.kind == storage::RemoteKind::kFolder;
-    out += "  " + remote.name + " (" + (folder ? "folder " : "") + remote.url + ")\n";
+    const bool git = remote.kind == storage::RemoteKind::kGit;
+    out += "  " + remote.name + " (" +
+           (git ? "" : storage::KindName(remote.kind) + std::string(" ")) + remote.url + ")\n";
     const RemoteSyncState* st = nullptr;
-    for (const auto& r : status ? status->remotes : std::vector<RemoteSyncState>{}) {
-      if (r.name == remote.name) st = &r;
+    if (status) {
+      for (const auto& r : status->remotes) {
+        if (r.name == remote.name) st = &r;
+      }
     }
     out += "    last sync:  " + (st && st->last_success ? When(st->last_success, now) : "never") +
            "\n";

@@ -12,6 +12,7 @@
 #include "storage/folder_remote.h"
 #include "storage/log.h"
 #include "sync/integrate.h"
+#include "sync/server_remote.h"
 
 namespace taskfs::sync {
 namespace {}  // namespace
@@ -142,9 +143,18 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
   SyncReport report;
   report.remote = remote;
   report.attempts = 1;
-  Status st = info->kind == storage::RemoteKind::kFolder
-                  ? SyncWithFolder(store, *info, &report)
-                  : SyncWithGit(store, remote, options, &report);
+  Status st = Status::OK();
+  switch (info->kind) {
+    case storage::RemoteKind::kFolder:
+      st = SyncWithFolder(store, *info, &report);
+      break;
+    case storage::RemoteKind::kServer:
+      st = SyncWithServer(store, *info, &report);
+      break;
+    case storage::RemoteKind::kGit:
+      st = SyncWithGit(store, remote, options, &report);
+      break;
+  }
   if (!st.ok()) return st;
   return report;
 }

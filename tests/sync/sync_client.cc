@@ -6,13 +6,14 @@
 namespace taskfs::testing {
 
 SyncClient::SyncClient(const std::string& dir, const std::string& name,
-                       const std::string& remote_url, storage::RemoteKind kind)
+                       const std::string& remote_url, storage::RemoteKind kind,
+                       const std::string& server_cert)
     : path_(dir + "/" + name) {
   auto store = storage::Store::Init(path_, name);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store.value());
   store_->SetMerger(std::make_shared<sync::FieldTaskMerger>());
-  EXPECT_TRUE(storage::AddRemote(*store_, "origin", remote_url, kind).ok());
+  EXPECT_TRUE(storage::AddRemote(*store_, "origin", remote_url, kind, server_cert).ok());
 }
 
 void SyncClient::Write(const std::string& path, const std::string& content) {

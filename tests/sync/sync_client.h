@@ -18,7 +18,8 @@ namespace taskfs::testing {
 class SyncClient {
  public:
   SyncClient(const std::string& dir, const std::string& name, const std::string& remote_url,
-             storage::RemoteKind kind = storage::RemoteKind::kGit);
+             storage::RemoteKind kind = storage::RemoteKind::kGit,
+             const std::string& server_cert = "");
 
   // Commits one change, as a save through the mount would.
   void Write(const std::string& path, const std::string& content);
@@ -50,7 +51,5 @@ std::string MakeRemote(const TempDir& dir, storage::RemoteKind kind);
 
 namespace taskfs::storage {
 // Names the parameter in test names and failure messages.
-inline void PrintTo(RemoteKind kind, std::ostream* os) {
-  *os << (kind == RemoteKind::kGit ? "git" : "folder");
-}
+inline void PrintTo(RemoteKind kind, std::ostream* os) { *os << KindName(kind); }
 }  // namespace taskfs::storage

@@ -4,22 +4,36 @@
 
 #include "sync/conflicts.h"
 #include "tests/sync/sync_client.h"
+#include "tests/sync/test_server.h"
 
 namespace taskfs::testing {
 namespace {
 
 using Tree = std::map<std::string, std::string>;
 
-// Every test runs twice: through a bare git repository and through a folder remote.
+// Every test runs three times: through a bare git repository, a folder remote and a real
+// taskfs-server (mutual TLS on 127.0.0.1).
 class SyncTest : public ::testing::TestWithParam<storage::RemoteKind> {
  protected:
   void SetUp() override {
-    remote_ = MakeRemote(dir_, GetParam());
-    c1_ = std::make_unique<SyncClient>(dir_.path(), "c1", remote_, GetParam());
-    c2_ = std::make_unique<SyncClient>(dir_.path(), "c2", remote_, GetParam());
+    if (GetParam() == storage::RemoteKind::kServer) {
+      server_ = std::make_unique<TestServer>(dir_.path());
+      remote_ = server_->url();
+      remote_repo_ = server_->store();
+    } else {
+      remote_ = remote_repo_ = MakeRemote(dir_, GetParam());
+    }
+    c1_ = MakeClient("c1");
+    c2_ = MakeClient("c2");
+  }
+  std::unique_ptr<SyncClient> MakeClient(const std::string& name) {
+    auto c = std::make_unique<SyncClient>(dir_.path(), name, remote_, GetParam(),
+                                          server_ ? server_->cert() : "");
+    if (server_) server_->Enroll(*c, name);
+    return c;
   }
   void TearDown() override {
-    EXPECT_EQ(GitFsckErrors(remote_), "");
+    EXPECT_EQ(GitFsckErrors(remote_repo_), "");
     EXPECT_EQ(GitFsckErrors(c1_->path()), "");
     EXPECT_EQ(GitFsckErrors(c2_->path()), "");
   }
@@ -33,15 +47,26 @@ class SyncTest : public ::testing::TestWithParam<storage::RemoteKind> {
   }
 
   TempDir dir_;
-  std::string remote_;
+  std::unique_ptr<TestServer> server_;  // the server remote, if that is the parameter
+  std::string remote_;                  // its URL
+  std::string remote_repo_;             // the repository behind it
   std::unique_ptr<SyncClient> c1_, c2_;
 };
 
 std::string KindName(const ::testing::TestParamInfo<storage::RemoteKind>& info) {
-  return info.param == storage::RemoteKind::kGit ? "BareGitRemote" : "FolderRemote";
+  switch (info.param) {
+    case storage::RemoteKind::kFolder:
+      return "FolderRemote";
+    case storage::RemoteKind::kServer:
+      return "TaskfsServer";
+    case storage::RemoteKind::kGit:
+      break;
+  }
+  return "BareGitRemote";
 }
 INSTANTIATE_TEST_SUITE_P(Remotes, SyncTest,
-                         ::testing::Values(storage::RemoteKind::kGit, storage::RemoteKind::kFolder),
+                         ::testing::Values(storage::RemoteKind::kGit, storage::RemoteKind::kFolder,
+                                           storage::RemoteKind::kServer),
                          KindName);
 
 // Tests of what only a git remote does (a refused push).
@@ -85,14 +110,14 @@ TEST_P(SyncTest, C2RemovesWhatC1AddedAndC1SeesItRemoved) {
 TEST_P(SyncTest, RestartsOfEitherClientChangeNothing) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();
-  const auto before = GitSubjects(remote_);
+  const auto before = GitSubjects(remote_repo_);
   c1_->Restart();
   c2_->Restart();
   auto r1 = c1_->Sync();
   auto r2 = c2_->Sync();
   EXPECT_FALSE(r1.pushed || r1.merged || r1.fast_forwarded);
   EXPECT_FALSE(r2.pushed || r2.merged || r2.fast_forwarded);
-  EXPECT_EQ(GitSubjects(remote_), before);
+  EXPECT_EQ(GitSubjects(remote_repo_), before);
   EXPECT_EQ(c1_->Tree(), c2_->Tree());
 }
 
@@ -207,7 +232,8 @@ TEST_P(SyncTest, MergeCommitHasBothParentsAndFastForwardMakesNone) {
 }
 
 TEST_P(SyncTest, ConcurrentSyncsRaceAndAllConverge) {
-  SyncClient c3(dir_.path(), "c3", remote_, GetParam());
+  auto c3_owner = MakeClient("c3");
+  SyncClient& c3 = *c3_owner;
   SyncClient* clients[] = {c1_.get(), c2_.get(), &c3};
   for (int i = 0; i < 3; ++i) clients[i]->Write("t" + std::to_string(i) + ".yaml", "title: t\n");
   std::vector<std::thread> threads;
@@ -274,7 +300,7 @@ TEST_P(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
                std::string(delay_ms < 10 ? "00" : "0") + std::to_string(delay_ms) +
                "; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null");
     EXPECT_EQ(GitFsckErrors(c1_->path()), "") << "after a kill at " << delay_ms << " ms";
-    EXPECT_EQ(GitFsckErrors(remote_), "") << "after a kill at " << delay_ms << " ms";
+    EXPECT_EQ(GitFsckErrors(remote_repo_), "") << "after a kill at " << delay_ms << " ms";
   }
   c1_->Restart();
   Converge();

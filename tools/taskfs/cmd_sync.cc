@@ -51,7 +51,7 @@ int Fail(const std::string& command, const Status& st) {
 }  // namespace
 
 int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
-                 RemoteKindChoice choice) {
+                 RemoteKindChoice choice, const std::string& server_cert) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote add", store.status());
   // A relative path would only work from this folder: store it absolute.
@@ -66,11 +66,14 @@ int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::str
   } else if (choice == RemoteKindChoice::kAuto && is_path && !IsGitRepository(where)) {
     kind = storage::RemoteKind::kFolder;
   }
-  if (Status st = storage::AddRemote(**store, name, where, kind); !st.ok()) {
+  if (url.starts_with("taskfs://")) kind = storage::RemoteKind::kServer;
+  if (Status st = storage::AddRemote(**store, name, where, kind, server_cert); !st.ok()) {
     return Fail("remote add", st);
   }
-  std::cout << "Added " << (kind == storage::RemoteKind::kFolder ? "shared folder" : "git remote")
-            << " " << name << " (" << where << ").\n"
+  const char* what = kind == storage::RemoteKind::kFolder   ? "shared folder"
+                     : kind == storage::RemoteKind::kServer ? "taskfs server"
+                                                            : "git remote";
+  std::cout << "Added " << what << " " << name << " (" << where << ").\n"
             << "It syncs whenever the store is mounted or `taskfs daemon` runs; now: taskfs sync\n";
   return 0;
 }
@@ -90,8 +93,7 @@ int RunRemoteList(const GlobalOptions& g) {
   auto remotes = storage::ListRemotes(**store);
   if (!remotes.ok()) return Fail("remote", remotes.status());
   for (const auto& r : *remotes) {
-    std::cout << r.name << "\t" << (r.kind == storage::RemoteKind::kFolder ? "folder" : "git")
-              << "\t" << r.url << "\n";
+    std::cout << r.name << "\t" << storage::KindName(r.kind) << "\t" << r.url << "\n";
   }
   return 0;
 }

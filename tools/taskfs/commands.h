@@ -34,7 +34,7 @@ int RunShow(const GlobalOptions& g, const std::string& spec);
 int RunStorePath(const GlobalOptions& g);
 enum class RemoteKindChoice { kAuto, kGit, kFolder };
 int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
-                 RemoteKindChoice kind);
+                 RemoteKindChoice kind, const std::string& server_cert);
 int RunRemoteRemove(const GlobalOptions& g, const std::string& name);
 int RunRemoteList(const GlobalOptions& g);
 int RunSync(const GlobalOptions& g, std::vector<std::string> remotes);
@@ -50,5 +50,7 @@ int RunDaemon(const GlobalOptions& g, const DaemonArgs& args);
 // Starts `taskfs daemon --until-unmount` for the mount of `store_path`, detached.
 void StartDaemonForMount(const std::string& store_path, bool foreground);
 bool HasRemotes(const storage::Store& store);
+// Makes this client's key pair for taskfs-server and prints its public key.
+int RunKeygen(const std::string& name, bool force);
 
 }  // namespace taskfs::cli

@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
       "A shared folder (the default for a path that is empty, missing or already one)");
   remote_add->add_flag("--git", as_git, "A git repository (the default for URLs)")
       ->excludes(folder_flag);
+  std::string server_cert;
+  remote_add->add_option("--server-cert", server_cert,
+                         "For taskfs://HOST:PORT: the server's certificate (its server.crt), "
+                         "which pins the server");
   auto* remote_remove = remote->add_subcommand("remove", "Forget a remote");
   remote_remove->add_option("name", name, "The remote's name")->required();
   remote->add_subcommand("list", "List the remotes (the default)");
@@ -74,6 +78,13 @@ int main(int argc, char** argv) {
   clone->add_option("--name", name, "This client's name, the author of its commits")->required();
 
   app.add_subcommand("conflicts", "List the tasks holding a conflicts: record");
+
+  bool force = false;
+  auto* keygen = app.add_subcommand(
+      "keygen", "Make this client's key pair for taskfs-server remotes; print the public key");
+  keygen->add_option("--name", name, "A name to put in the certificate")
+      ->default_val("taskfs client");
+  keygen->add_flag("--force", force, "Replace an existing key pair");
 
   DaemonArgs daemon_args;
   auto* daemon = app.add_subcommand(
@@ -109,7 +120,8 @@ int main(int argc, char** argv) {
   if (*remote_add) {
     return RunRemoteAdd(g, name, url,
                         as_folder ? RemoteKindChoice::kFolder
-                                  : (as_git ? RemoteKindChoice::kGit : RemoteKindChoice::kAuto));
+                                  : (as_git ? RemoteKindChoice::kGit : RemoteKindChoice::kAuto),
+                        server_cert);
   }
   if (*remote_remove) return RunRemoteRemove(g, name);
   if (*remote) return RunRemoteList(g);
@@ -117,5 +129,6 @@ int main(int argc, char** argv) {
   if (*clone) return RunClone(g, url, name);
   if (app.got_subcommand("conflicts")) return RunConflicts(g);
   if (*daemon) return RunDaemon(g, daemon_args);
+  if (*keygen) return RunKeygen(name, force);
   return 2;
 }

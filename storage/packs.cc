@@ -1,0 +1,121 @@
+#include "storage/packs.h"
+
+#include "storage/git_handles.h"
+
+namespace taskfs::storage {
+namespace {
+
+using PackbuilderPtr = GitPtr<git_packbuilder, git_packbuilder_free>;
+using IndexerPtr = GitPtr<git_indexer, git_indexer_free>;
+
+}  // namespace
+
+Result<std::string> BuildPack(const Store& store, const std::string& tip,
+                              const std::vector<std::string>& hide, const std::string& hide_glob) {
+  auto repo = OpenBareRepository(store.git_dir());
+  if (!repo.ok()) return repo.status();
+  git_oid tip_oid;
+  if (git_oid_fromstr(&tip_oid, tip.c_str()) != 0) {
+    return Status::InvalidArgument("not a commit id: " + tip);
+  }
+  git_revwalk* raw_walk = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw_walk, repo->get()), "walking history"));
+  RevwalkPtr walk(raw_walk);
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk.get(), &tip_oid), "walking history"));
+  for (const std::string& id : hide) {
+    git_oid oid;
+    if (git_oid_fromstr(&oid, id.c_str()) == 0) git_revwalk_hide(walk.get(), &oid);
+  }
+  if (!hide_glob.empty()) git_revwalk_hide_glob(walk.get(), hide_glob.c_str());
+  git_error_clear();
+  git_packbuilder* raw_pb = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_new(&raw_pb, repo->get()), "packing"));
+  PackbuilderPtr pb(raw_pb);
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_packbuilder_insert_walk(pb.get(), walk.get()), "packing objects"));
+  if (git_packbuilder_object_count(pb.get()) == 0) return std::string();
+  git_buf buf = GIT_BUF_INIT;
+  int rc = git_packbuilder_write_buf(&buf, pb.get());
+  std::string pack = rc == 0 ? std::string(buf.ptr, buf.size) : std::string();
+  git_buf_dispose(&buf);
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "writing a pack"));
+  return pack;
+}
+
+Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what) {
+  git_indexer* raw = nullptr;
+  git_indexer_options opts = GIT_INDEXER_OPTIONS_INIT;
+  const std::string objects = std::string(git_repository_path(repo)) + "objects/pack";
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_indexer_new(&raw, objects.c_str(), 0, nullptr, &opts), "indexing " + what));
+  IndexerPtr indexer(raw);
+  git_indexer_progress stats{};
+  TASKFS_RETURN_IF_ERROR(GitStatus(
+      git_indexer_append(indexer.get(), pack.data(), pack.size(), &stats), "reading " + what));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_indexer_commit(indexer.get(), &stats), "checking " + what));
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, repo) == 0) {
+    git_odb_refresh(odb);
+    git_odb_free(odb);
+  }
+  return Status::OK();
+}
+
+Status ImportPack(const Store& store, std::string_view pack, const std::string& what) {
+  if (pack.empty()) return Status::OK();
+  auto repo = OpenBareRepository(store.git_dir());
+  if (!repo.ok()) return repo.status();
+  return ImportPack(repo->get(), pack, what);
+}
+
+// For each commit the walk reaches, its tree's entries that differ from its first parent's must
+// exist: the parent is either complete (hidden) or checked too.
+bool HasEverything(git_repository* repo, const std::string& tip,
+                   const std::vector<std::string>& complete_refs) {
+  git_oid tip_oid;
+  if (git_oid_fromstr(&tip_oid, tip.c_str()) != 0) return false;
+  git_revwalk* raw_walk = nullptr;
+  if (git_revwalk_new(&raw_walk, repo) != 0) return false;
+  RevwalkPtr walk(raw_walk);
+  if (git_revwalk_push(walk.get(), &tip_oid) != 0) return false;
+  for (const std::string& ref : complete_refs) git_revwalk_hide_ref(walk.get(), ref.c_str());
+  git_odb* raw_odb = nullptr;
+  if (git_repository_odb(&raw_odb, repo) != 0) return false;
+  OdbPtr odb(raw_odb);
+  git_oid id;
+  int rc;
+  while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+    git_commit* raw_commit = nullptr;
+    if (git_commit_lookup(&raw_commit, repo, &id) != 0) return false;
+    CommitPtr commit(raw_commit);
+    git_tree *raw_tree = nullptr, *raw_parent_tree = nullptr;
+    if (git_commit_tree(&raw_tree, commit.get()) != 0) return false;
+    TreePtr tree(raw_tree);
+    if (git_commit_parentcount(commit.get()) > 0) {
+      git_commit* raw_parent = nullptr;
+      if (git_commit_parent(&raw_parent, commit.get(), 0) != 0) return false;
+      CommitPtr parent(raw_parent);
+      if (git_commit_tree(&raw_parent_tree, parent.get()) != 0) return false;
+    }
+    TreePtr parent_tree(raw_parent_tree);
+    git_diff* raw_diff = nullptr;
+    if (git_diff_tree_to_tree(&raw_diff, repo, parent_tree.get(), tree.get(), nullptr) != 0) {
+      return false;  // a folder of the tree is missing
+    }
+    DiffPtr diff(raw_diff);
+    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+      if (d->status == GIT_DELTA_DELETED || d->new_file.mode == GIT_FILEMODE_COMMIT) continue;
+      if (!git_odb_exists(odb.get(), &d->new_file.id)) return false;
+    }
+  }
+  return rc == GIT_ITEROVER;
+}
+
+bool HasEverything(const Store& store, const std::string& tip,
+                   const std::vector<std::string>& complete_refs) {
+  auto repo = OpenBareRepository(store.git_dir());
+  return repo.ok() && HasEverything(repo->get(), tip, complete_refs);
+}
+
+}  // namespace taskfs::storage

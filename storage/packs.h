@@ -1,0 +1,37 @@
+// Packs: moving commits between stores as git packfiles (libgit2's packbuilder and indexer),
+// for shared folders and taskfs-server. Nothing received enters a store unverified: a pack is
+// indexed (every object checked, and the trailing checksum) before it is added, and a head is
+// taken only when every object it reaches is present.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace taskfs::storage {
+
+// A pack of the objects `tip` reaches that the commits in `hide` (ids; ones this store does not
+// have are ignored) and the refs matching `hide_glob` (if not empty) do not reach. Empty when
+// there are none.
+Result<std::string> BuildPack(const Store& store, const std::string& tip,
+                              const std::vector<std::string>& hide,
+                              const std::string& hide_glob = "");
+
+// Indexes `pack` into the store's objects. Fails, adding nothing, if it is incomplete or damaged.
+// `what` names it in errors.
+Status ImportPack(const Store& store, std::string_view pack, const std::string& what);
+
+// True if every object `tip` reaches is in the store. The commits that `complete_refs` (ref
+// names) reach are known complete.
+bool HasEverything(const Store& store, const std::string& tip,
+                   const std::vector<std::string>& complete_refs);
+
+// The same on a repository handle of one's own (storage/ internals).
+Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what);
+bool HasEverything(git_repository* repo, const std::string& tip,
+                   const std::vector<std::string>& complete_refs);
+
+}  // namespace taskfs::storage
