@@ -9,9 +9,12 @@ namespace taskfs {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::atomic<bool> g_syslog{false};
+const char* g_name = "taskfs";
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_level = level; }
+
+void SetLogName(const char* name) { g_name = name; }
 
 void LogToSyslog(const char* ident) {
   openlog(ident, LOG_PID, LOG_USER);
@@ -26,7 +29,7 @@ void Log(LogLevel level, const std::string& message) {
   if (g_syslog) {
     syslog(kPriorities[i], "%s", message.c_str());
   } else {
-    std::fprintf(stderr, "taskfs: %s: %s\n", kNames[i], message.c_str());
+    std::fprintf(stderr, "%s: %s: %s\n", g_name, kNames[i], message.c_str());
   }
 }
 

@@ -8,6 +8,8 @@ namespace taskfs {
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
 void SetLogLevel(LogLevel level);
+// The program name that starts each line on stderr (default "taskfs"); call before any thread.
+void SetLogName(const char* name);
 // After this, messages go to syslog under `ident` instead of stderr.
 void LogToSyslog(const char* ident);
 void Log(LogLevel level, const std::string& message);

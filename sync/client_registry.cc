@@ -70,14 +70,12 @@ Status ClientRegistry::Rotate(const std::string& name, const std::string& new_pu
   if (!fingerprint.ok()) return fingerprint.status();
   auto pem = PublicKeyPem(new_public_key);
   if (!pem.ok()) return pem.status();
-  std::vector<ClientKey> keys;
-  for (ClientKey k : c->keys) {
+  for (ClientKey& k : c->keys) {
     if (k.fingerprint == *fingerprint) return Status::AlreadyExists("that is its key already");
+    // Old keys stay listed, expired, so that a client still using one is told why it is refused.
     if (k.expires == 0 || k.expires > now + grace_seconds) k.expires = now + grace_seconds;
-    if (k.expires > now) keys.push_back(k);  // keys past their grace are dropped
   }
-  keys.push_back({*fingerprint, *pem, now, 0});
-  c->keys = std::move(keys);
+  c->keys.push_back({*fingerprint, *pem, now, 0});
   return Status::OK();
 }
 

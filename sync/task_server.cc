@@ -95,10 +95,7 @@ Connection* EnsureConnection(SSL* ssl) {
 }
 
 void OnTlsEvent(const SSL* const_ssl, int where, int ret) {
-  SSL* ssl = const_cast<SSL*>(const_ssl);
-  if (where & SSL_CB_HANDSHAKE_START) EnsureConnection(ssl);
-  Connection* c = ConnectionOf(ssl);
-  if (!c) return;
+  Connection* c = EnsureConnection(const_cast<SSL*>(const_ssl));
   if (where & SSL_CB_HANDSHAKE_DONE) c->done = true;
   if (where & SSL_CB_ALERT) {
     c->alert = std::string((where & SSL_CB_READ) ? "the client sent" : "sent") + " alert \"" +
@@ -374,6 +371,8 @@ struct TaskServer::Impl {
     if (body.contains("base") && body["base"].is_string()) {
       auto blob = store->ReadBlob(body["base"].get<std::string>());
       if (blob.ok()) base = *blob;
+    } else if (!theirs) {
+      base = ours;  // a delete that names no version deletes the current one
     }
     std::vector<storage::Change> changes;
     if (theirs != ours) {

@@ -112,6 +112,7 @@ int Serve(const ServerOptions& options, const std::string& port_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  taskfs::SetLogName("taskfs-server");
   CLI::App app{"taskfs-server: a sync server for taskfs stores, with mutual TLS"};
   app.set_version_flag("--version", "taskfs-server " TASKFS_VERSION);
   app.require_subcommand(1);
@@ -153,6 +154,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   serve->add_option("--port-file", port_file, "Write the port listened on to this file");
+  serve->add_option("--max-body", options.max_body, "Largest request body in bytes (else 413)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

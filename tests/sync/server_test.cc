@@ -1,0 +1,243 @@
+// taskfs-server as a real process on 127.0.0.1, with certificates made at test time: who is
+// admitted (and every refusal logged with its reason), key files, the JSON interchange with
+// curl, tombstones kept until every client acknowledged them, bad requests, and 50 clients
+// syncing at once. (The ten client scenarios over this transport are in sync_test.cc.)
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "tests/sync/test_server.h"
+
+namespace taskfs::testing {
+namespace {
+
+using storage::RemoteKind;
+
+int CountOf(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  std::string Url(const std::string& path) const {
+    return Quote("https://127.0.0.1:" + std::to_string(server_.port()) + path);
+  }
+  // GET /hashes as the client whose keys are in `keys`; exit code 0 means admitted.
+  CommandResult Hashes(const std::string& keys) const {
+    return server_.Curl(keys, "-f " + Url("/hashes"));
+  }
+  CommandResult Post(const std::string& keys, const std::string& path, const std::string& body,
+                     const std::string& extra = "") const {
+    WriteFile(dir_ / "body.json", body);
+    return server_.Curl(keys, "-w '\\n%{http_code}' -H 'Content-Type: application/json' " + extra +
+                                  " --data-binary @" + Quote(dir_ / "body.json") + " " + Url(path));
+  }
+
+  TempDir dir_;
+  TestServer server_{dir_.path()};
+};
+
+TEST_F(ServerTest, AdmitsOnlyRegisteredKeysAndLogsEveryRefusalWithItsReason) {
+  const std::string ada = server_.MakeIdentity(dir_ / "ada", "ada");
+  const std::string stranger = server_.MakeIdentity(dir_ / "stranger");
+  ASSERT_EQ(Hashes(ada).exit_code, 0) << Hashes(ada).output << server_.Log();
+
+  EXPECT_NE(Hashes("").exit_code, 0);
+  EXPECT_NE(Hashes(stranger).exit_code, 0);
+  // A revoked key.
+  const std::string bob = server_.MakeIdentity(dir_ / "bob", "bob");
+  ASSERT_EQ(Hashes(bob).exit_code, 0);
+  ASSERT_EQ(server_.Admin("revoke bob").exit_code, 0);
+  EXPECT_NE(Hashes(bob).exit_code, 0);
+  // A rotated key: without grace the old one stops at once; with grace it works until then.
+  const std::string cy = server_.MakeIdentity(dir_ / "cy", "cy");
+  const std::string cy2 = server_.MakeIdentity(dir_ / "cy2");
+  ASSERT_EQ(server_.Admin("rotate cy " + Quote(cy2 + "/client.pub.pem")).exit_code, 0);
+  EXPECT_NE(Hashes(cy).exit_code, 0);
+  EXPECT_EQ(Hashes(cy2).exit_code, 0);
+  const std::string di = server_.MakeIdentity(dir_ / "di", "di");
+  const std::string di2 = server_.MakeIdentity(dir_ / "di2");
+  ASSERT_EQ(server_.Admin("rotate di " + Quote(di2 + "/client.pub.pem") + " --grace 2s").exit_code,
+            0);
+  EXPECT_EQ(Hashes(di).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_NE(Hashes(di).exit_code, 0);
+  EXPECT_EQ(Hashes(di2).exit_code, 0);
+  // Plain TCP, and a handshake cut off after a few bytes.
+  const std::string py = "python3 - " + std::to_string(server_.port()) + R"( <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET /hashes HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    print("plain:", s.recv(100))
+except OSError as e:
+    print("plain:", e)
+s.close()
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03" + b"\x00" * 20)
+s.close()
+PY
+)";
+  CommandResult raw = RunCommand(py);
+  EXPECT_EQ(raw.output.find("200 OK"), std::string::npos) << raw.output;
+
+  // The server still serves the others, and logged each refusal with its reason.
+  EXPECT_EQ(Hashes(ada).exit_code, 0);
+  std::string log;
+  EXPECT_TRUE(WaitUntil([&] {
+    log = server_.Log();
+    return CountOf(log, "refused a connection from 127.0.0.1") >= 7;
+  })) << log;
+  EXPECT_NE(log.find("did not return a certificate"), std::string::npos) << log;
+  EXPECT_NE(log.find("unknown client key"), std::string::npos) << log;
+  EXPECT_NE(log.find("the key of bob is revoked"), std::string::npos) << log;
+  EXPECT_EQ(CountOf(log, "was rotated out and its grace period is over"), 2) << log;
+  EXPECT_NE(log.find("http request"), std::string::npos) << log;    // plain TCP
+  EXPECT_NE(log.find("unexpected eof"), std::string::npos) << log;  // cut off
+}
+
+TEST_F(ServerTest, KeyFilesAreOwnerOnlyAndTheServerRefusesAReadableKey) {
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    ::stat(path.c_str(), &st);
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(server_.dir() + "/server.key"), 0600u);
+  EXPECT_EQ(mode(server_.dir() + "/clients.json"), 0600u);
+  CommandResult keygen =
+      RunCommand("XDG_CONFIG_HOME=" + Quote(dir_ / "cfg") + " " + TASKFS_BIN + " keygen");
+  ASSERT_EQ(keygen.exit_code, 0) << keygen.output;
+  EXPECT_NE(keygen.output.find("-----BEGIN PUBLIC KEY-----"), std::string::npos);
+  EXPECT_EQ(mode(dir_ / "cfg/taskfs/client.key"), 0600u);
+  EXPECT_NE(
+      RunCommand("XDG_CONFIG_HOME=" + Quote(dir_ / "cfg") + " " + TASKFS_BIN + " keygen").exit_code,
+      0);  // never overwrites a key without --force
+
+  server_.Stop();
+  ::chmod((server_.dir() + "/server.key").c_str(), 0644);
+  CommandResult serve = RunCommand(std::string(TASKFS_SERVER_BIN) + " serve " +
+                                   Quote(server_.dir()) + " --listen 127.0.0.1:0");
+  EXPECT_EQ(serve.exit_code, 1);
+  EXPECT_NE(serve.output.find("readable by others"), std::string::npos) << serve.output;
+  ::chmod((server_.dir() + "/clients.json").c_str(), 0644);
+  CommandResult admin = server_.Admin("list");
+  CommandResult reg = server_.Admin("register --name x " + Quote(dir_ / "cfg/taskfs/client.crt"));
+  EXPECT_EQ(reg.exit_code, 1);
+  EXPECT_NE(reg.output.find("readable by others"), std::string::npos) << reg.output;
+}
+
+TEST_F(ServerTest, JsonInterchangeMergesOnTheServerAndShowsDeletionsAsTombstones) {
+  SyncClient git_client(dir_.path(), "laptop", server_.url(), RemoteKind::kServer, server_.cert());
+  server_.Enroll(git_client, "laptop");
+  const std::string web = server_.MakeIdentity(dir_ / "web", "web");
+  git_client.Write("a.yaml", "title: a\nstatus: pending\npriority: L\n");
+  git_client.Sync();
+
+  CommandResult hashes = Hashes(web);
+  const std::string blob =
+      RunCommand("git --git-dir=" + Quote(server_.store()) + " rev-parse main:a.yaml").output;
+  EXPECT_EQ(hashes.output, "{\"a\":\"" + blob.substr(0, 40) + "\"}\n");
+
+  // The laptop changes the priority; the web client, from the old version, the status.
+  git_client.Write("a.yaml", "title: a\nstatus: pending\npriority: H\n");
+  git_client.Sync();
+  CommandResult posted = Post(web, "/task/a",
+                              R"({"client_state": {"title": "a", "status": "done",
+                                  "priority": "L"}, "base": ")" +
+                                  blob.substr(0, 40) + "\"}");
+  EXPECT_NE(posted.output.find(R"("server_state":{"title":"a","status":"done","priority":"H"})"),
+            std::string::npos)
+      << posted.output;
+  git_client.Sync();
+  EXPECT_EQ(git_client.Read("a.yaml"), "title: a\nstatus: done\npriority: H\n");
+
+  // Create, then delete: the deletion shows as a tombstone (null).
+  posted = Post(web, "/task/work/new", R"({"client_state": {"title": "from the web"}})");
+  EXPECT_NE(posted.output.find("\n200"), std::string::npos) << posted.output;
+  git_client.Sync();
+  EXPECT_EQ(git_client.Read("work/new.yaml"), "title: from the web\n");
+  posted = Post(web, "/task/work/new", R"({"client_state": null})");
+  EXPECT_NE(posted.output.find(R"({"server_state":null,"hash":null})"), std::string::npos)
+      << posted.output;
+  EXPECT_NE(Hashes(web).output.find(R"("work/new":null)"), std::string::npos);
+  git_client.Sync();
+  EXPECT_EQ(git_client.Read("work/new.yaml"), std::nullopt);
+
+  // Bad requests: clear errors, nothing changed, the server goes on.
+  EXPECT_NE(Post(web, "/task/a", "{nope").output.find("\n400"), std::string::npos);
+  CommandResult invalid = Post(web, "/task/a", R"({"client_state": {"status": "bogus"}})");
+  EXPECT_NE(invalid.output.find("\n422"), std::string::npos) << invalid.output;
+  EXPECT_NE(invalid.output.find("status must be one of"), std::string::npos) << invalid.output;
+  EXPECT_NE(Post(web, "/task/.hidden", R"({"client_state": null})").output.find("\n400"),
+            std::string::npos);
+  EXPECT_NE(Post(web, "/sync/push?new=" + std::string(40, 'a'), "not a pack").output.find("\n400"),
+            std::string::npos);
+  EXPECT_NE(Post(web, "/ack", R"({"version": "x"})").output.find("\n400"), std::string::npos);
+  EXPECT_EQ(git_client.Read("a.yaml"), "title: a\nstatus: done\npriority: H\n");
+  EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
+TEST_F(ServerTest, OversizeBodiesAreRefusedWithA413) {
+  server_.Stop();
+  TestServer small(dir_ / "small", "--max-body 65536");
+  const std::string web = small.MakeIdentity(dir_ / "web", "web");
+  WriteFile(dir_ / "big.json", std::string(200000, ' '));
+  CommandResult r =
+      small.Curl(web, "-w '\\n%{http_code}' --data-binary @" + Quote(dir_ / "big.json") +
+                          " https://127.0.0.1:" + std::to_string(small.port()) + "/task/a");
+  EXPECT_NE(r.output.find("413"), std::string::npos) << r.output;
+  EXPECT_EQ(
+      small.Curl(web, "-f https://127.0.0.1:" + std::to_string(small.port()) + "/hashes").exit_code,
+      0);
+}
+
+TEST_F(ServerTest, ATombstoneLivesUntilEveryActiveClientAcknowledgedIt) {
+  const std::string a = server_.MakeIdentity(dir_ / "a", "a");
+  const std::string b = server_.MakeIdentity(dir_ / "b", "b");
+  server_.MakeIdentity(dir_ / "c", "c");  // registered, never connects
+  ASSERT_NE(Post(a, "/task/t", R"({"client_state": {"title": "t"}})").output.find("\n200"),
+            std::string::npos);
+  ASSERT_NE(Post(a, "/task/t", R"({"client_state": null})").output.find("\n200"),
+            std::string::npos);
+  CommandResult h = server_.Curl(a, "-D - " + Url("/hashes"));
+  ASSERT_NE(h.output.find(R"("t":null)"), std::string::npos) << h.output;
+  const size_t at = h.output.find("X-Taskfs-Version: ");
+  ASSERT_NE(at, std::string::npos) << h.output;
+  const std::string version = h.output.substr(at + 18, h.output.find('\r', at) - at - 18);
+  for (const std::string& who : {a, b}) {
+    EXPECT_NE(Post(who, "/ack", "{\"version\": " + version + "}").output.find("\n200"),
+              std::string::npos);
+  }
+  EXPECT_NE(Hashes(a).output.find(R"("t":null)"), std::string::npos)
+      << "c has not acknowledged it yet";
+  ASSERT_EQ(server_.Admin("revoke c").exit_code, 0);
+  EXPECT_EQ(Hashes(a).output, "{}\n") << "revoking c releases it";
+}
+
+TEST_F(ServerTest, FiftyClientsSyncingAtOnceAllSucceedAndConverge) {
+  constexpr int kClients = 50;
+  std::vector<std::unique_ptr<SyncClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    const std::string name = "c" + std::to_string(i);
+    clients.push_back(std::make_unique<SyncClient>(dir_.path(), name, server_.url(),
+                                                   RemoteKind::kServer, server_.cert()));
+    server_.Enroll(*clients.back(), name);
+    clients.back()->Write(name + ".yaml", "title: " + name + "\n");
+  }
+  std::vector<std::thread> threads;
+  for (auto& c : clients) threads.emplace_back([&c] { c->Sync(); });  // each must succeed
+  for (auto& t : threads) t.join();
+  for (auto& c : clients) c->Sync();
+  for (auto& c : clients) {
+    auto tree = c->Tree();
+    EXPECT_EQ(tree.size(), static_cast<size_t>(kClients)) << c->path();
+  }
+  EXPECT_EQ(clients.front()->Tree(), clients.back()->Tree());
+  EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
+}  // namespace
+}  // namespace taskfs::testing
