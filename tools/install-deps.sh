@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libgit2-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev libgtest-dev googletest
-  python3 perl vim nano rsync util-linux man-db groff-base openssh-client systemd
+  python3 perl vim nano rsync util-linux man-db groff-base openssh-client systemd curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -47,5 +47,10 @@ units="$prefix/lib/systemd/user"
 cp "$units/taskfs@.service" "$units/taskfs@tasks.service"
 sed -i "s|ExecStart=[^ ]*taskfs |ExecStart=$prefix/bin/taskfs |; s|ExecStop=[^ ]*taskfs |ExecStop=$prefix/bin/taskfs |" "$units"/*.service
 systemd-analyze verify --man=no "$units/taskfs@tasks.service" "$units/taskfs-daemon.service"
+"$prefix/bin/taskfs-server" --version
+MANWIDTH=80 man -l "$prefix/share/man/man8/taskfs-server.8" > /dev/null
+server_unit="$prefix/lib/systemd/system/taskfs-server.service"
+sed -i "s|ExecStart=[^ ]*taskfs-server |ExecStart=$prefix/bin/taskfs-server |" "$server_unit"
+systemd-analyze verify --man=no "$server_unit"
 rm -rf "$prefix"
 echo "== all tests passed"

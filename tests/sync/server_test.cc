@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "storage/remote.h"
 #include "tests/sync/test_server.h"
 
 namespace taskfs::testing {
@@ -215,6 +216,46 @@ TEST_F(ServerTest, ATombstoneLivesUntilEveryActiveClientAcknowledgedIt) {
       << "c has not acknowledged it yet";
   ASSERT_EQ(server_.Admin("revoke c").exit_code, 0);
   EXPECT_EQ(Hashes(a).output, "{}\n") << "revoking c releases it";
+}
+
+TEST_F(ServerTest, CommandLineVersionHelpAndATaskfsRemoteWithoutItsCertificate) {
+  CommandResult server_version = RunCommand(std::string(TASKFS_SERVER_BIN) + " --version");
+  CommandResult client_version = RunCommand(std::string(TASKFS_BIN) + " --version");
+  EXPECT_EQ(server_version.output.substr(server_version.output.find(' ')),
+            client_version.output.substr(client_version.output.find(' ')));
+  for (const char* sub : {"init", "admin", "serve"}) {
+    CommandResult help = RunCommand(std::string(TASKFS_SERVER_BIN) + " " + sub + " --help");
+    EXPECT_EQ(help.exit_code, 0) << sub;
+  }
+  EXPECT_EQ(RunCommand(std::string(TASKFS_SERVER_BIN) + " serve").exit_code, 2);
+  SyncClient c(dir_.path(), "c", server_.url(), RemoteKind::kServer, server_.cert());
+  CommandResult no_cert = RunCommand(std::string(TASKFS_BIN) + " --store " + Quote(c.path()) +
+                                     " remote add other " + server_.url());
+  EXPECT_EQ(no_cert.exit_code, 1);
+  EXPECT_NE(no_cert.output.find("--server-cert"), std::string::npos) << no_cert.output;
+  // Not enrolled: its key is not registered, and without one it cannot even try.
+  auto unregistered = sync::SyncWithRemote(c.store(), "origin", {});
+  ASSERT_FALSE(unregistered.ok());
+  EXPECT_NE(unregistered.status().message().find("taskfs keygen"), std::string::npos)
+      << unregistered.status().message();
+  server_.MakeIdentity(c.path() + "-keys");  // a key pair the server does not know
+  ASSERT_TRUE(
+      storage::SetConfigValue(c.store(), "taskfs.clientKey", c.path() + "-keys/client.key").ok());
+  ASSERT_TRUE(
+      storage::SetConfigValue(c.store(), "taskfs.clientCert", c.path() + "-keys/client.crt").ok());
+  unregistered = sync::SyncWithRemote(c.store(), "origin", {});
+  ASSERT_FALSE(unregistered.ok());
+  EXPECT_NE(unregistered.status().message().find("registered there"), std::string::npos)
+      << unregistered.status().message();
+  // A server that is not the pinned one is refused by the client.
+  TestServer impostor(dir_ / "impostor");
+  ASSERT_TRUE(
+      storage::AddRemote(c.store(), "fake", impostor.url(), RemoteKind::kServer, server_.cert())
+          .ok());
+  auto fake = sync::SyncWithRemote(c.store(), "fake", {});
+  ASSERT_FALSE(fake.ok());
+  EXPECT_NE(fake.status().message().find("not the one pinned"), std::string::npos)
+      << fake.status().message();
 }
 
 TEST_F(ServerTest, FiftyClientsSyncingAtOnceAllSucceedAndConverge) {
