@@ -8,11 +8,14 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 "$root/tools/install-deps.sh"
 
-# Never leave a mount behind, even when a test crashed.
+# Never leave a mount or a process behind, even when a test crashed (tests stop their own; a test
+# process that aborts cannot).
 cleanup() {
   { grep -o ' /var/tmp/taskfs-test-[^ ]*' /proc/mounts 2>/dev/null || true; } | while read -r m; do
     fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
+  pkill -KILL -f -- '--store /var/tmp/taskfs-test-[^ ]* (daemon|mount)' 2>/dev/null || true
+  pkill -KILL -f -- 'taskfs-server serve /var/tmp/taskfs-test-' 2>/dev/null || true
   return 0
 }
 trap cleanup EXIT
