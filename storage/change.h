@@ -9,6 +9,8 @@ namespace taskfs::storage {
 struct Change {
   std::string path;                    // relative path in the tree, e.g. "work/buy-milk.yaml"
   std::optional<std::string> content;  // nullopt removes the file
+
+  bool operator==(const Change&) const = default;
 };
 
 }  // namespace taskfs::storage

@@ -506,6 +506,8 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes, const st
   if (based_on && based_on->commit_id() != base->commit_id()) {
     auto merged = MergeOnto(*based_on, *base, pending);
     if (!merged.ok()) return merged.status();
+    // Merged with what changed since `based_on`: what is committed is not what the caller wrote.
+    if (*merged != pending) outcome.merged_with_others = true;
     pending = std::move(merged.value());
   }
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {

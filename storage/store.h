@@ -29,8 +29,9 @@ namespace taskfs::storage {
 
 struct CommitOutcome {
   SnapshotPtr snapshot;
-  // True when the branch had moved under us (someone else committed) and our change was merged
-  // onto theirs: the caller must treat paths other than its own as changed too.
+  // True when our change was merged with someone else's: the branch had moved under us, or the
+  // paths had changed since `based_on`. What was committed then differs from what the caller
+  // wrote, and other paths may have changed too: the caller must treat them all as changed.
   bool merged_with_others = false;
 };
 

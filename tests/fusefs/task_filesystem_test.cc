@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <linux/fs.h>
 
+#include <algorithm>
+#include <mutex>
+
 #include "fusefs/errno_map.h"
 #include "storage/task_validate.h"
 #include "tests/test_util.h"
@@ -233,6 +236,12 @@ TEST_F(TaskFilesystemTest, RefreshReportsPathsChangedByOthers) {
 }
 
 TEST_F(TaskFilesystemTest, EditOpenDuringAnotherCommitIsMerged) {
+  std::mutex mu;
+  std::vector<std::string> invalidated;
+  fs_->SetInvalidator([&](const std::vector<std::string>& paths) {
+    std::lock_guard lock(mu);
+    invalidated.insert(invalidated.end(), paths.begin(), paths.end());
+  });
   ASSERT_EQ(Save("a.yaml", "title: a\nstatus: pending\npriority: L\n"), 0);
   std::unique_ptr<Handle> h;
   ASSERT_EQ(fs_->Open("a.yaml", O_RDWR, &h), 0);
@@ -246,6 +255,11 @@ TEST_F(TaskFilesystemTest, EditOpenDuringAnotherCommitIsMerged) {
   ASSERT_EQ(fs_->Flush(h.get()), 0);
   fs_->Release(h.get());
   EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: A\nstatus: pending\npriority: H\n");
+  // The kernel holds the bytes the writer wrote, not the merge: it is told to drop them.
+  EXPECT_TRUE(taskfs::testing::WaitUntil([&] {
+    std::lock_guard lock(mu);
+    return std::find(invalidated.begin(), invalidated.end(), "a.yaml") != invalidated.end();
+  }));
 }
 
 }  // namespace
