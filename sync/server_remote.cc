@@ -4,7 +4,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <mutex>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -64,6 +66,10 @@ class Connection {
  public:
   static Result<std::unique_ptr<Connection>> Open(const storage::Store& store,
                                                   const storage::RemoteInfo& remote) {
+    // A server that drops the connection while we write to it must be an error, not SIGPIPE
+    // killing the process: OpenSSL writes to the socket with write(), which raises it.
+    static std::once_flag ignore_sigpipe;
+    std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
     auto endpoint = ParseUrl(remote.url);
     if (!endpoint.ok()) return endpoint.status();
     const ClientIdentityFiles id = ClientIdentityOf(store);

@@ -36,6 +36,21 @@ class ServerTest : public ::testing::Test {
                                   " --data-binary @" + Quote(dir_ / "body.json") + " " + Url(path));
   }
 
+  // `n` enrolled clients, each with `tasks` tasks of its own committed (not yet synced).
+  std::vector<std::unique_ptr<SyncClient>> MakeClients(int n, int tasks) {
+    std::vector<std::unique_ptr<SyncClient>> clients;
+    for (int i = 0; i < n; ++i) {
+      const std::string name = "c" + std::to_string(i);
+      clients.push_back(std::make_unique<SyncClient>(dir_.path(), name, server_.url(),
+                                                     RemoteKind::kServer, server_.cert()));
+      server_.Enroll(*clients.back(), name);
+      for (int t = 0; t < tasks; ++t) {
+        clients.back()->Write(name + "/t" + std::to_string(t) + ".yaml", "title: " + name + "\n");
+      }
+    }
+    return clients;
+  }
+
   TempDir dir_;
   TestServer server_{dir_.path()};
 };
@@ -258,16 +273,34 @@ TEST_F(ServerTest, CommandLineVersionHelpAndATaskfsRemoteWithoutItsCertificate) 
       << fake.status().message();
 }
 
+TEST_F(ServerTest, AServerKilledDuringSyncsLosesNothingAndTheNextSyncsFinish) {
+  constexpr int kClients = 8;
+  auto clients = MakeClients(kClients, 40);
+  for (int delay_ms : {5, 20, 60}) {
+    std::vector<std::thread> threads;
+    for (auto& c : clients) {
+      // These syncs may fail when the server dies under them: that is the point.
+      threads.emplace_back([&c] { (void)sync::SyncWithRemote(c->store(), "origin", {}); });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    server_.Kill();
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(GitFsckErrors(server_.store()), "") << "after a kill at " << delay_ms << " ms";
+    server_.Start();
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (auto& c : clients) c->Sync();  // must succeed now
+  }
+  for (auto& c : clients) {
+    EXPECT_EQ(c->Tree().size(), static_cast<size_t>(kClients * 40)) << c->path();
+    EXPECT_EQ(GitFsckErrors(c->path()), "");
+  }
+  EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
 TEST_F(ServerTest, FiftyClientsSyncingAtOnceAllSucceedAndConverge) {
   constexpr int kClients = 50;
-  std::vector<std::unique_ptr<SyncClient>> clients;
-  for (int i = 0; i < kClients; ++i) {
-    const std::string name = "c" + std::to_string(i);
-    clients.push_back(std::make_unique<SyncClient>(dir_.path(), name, server_.url(),
-                                                   RemoteKind::kServer, server_.cert()));
-    server_.Enroll(*clients.back(), name);
-    clients.back()->Write(name + ".yaml", "title: " + name + "\n");
-  }
+  auto clients = MakeClients(kClients, 1);
   std::vector<std::thread> threads;
   for (auto& c : clients) threads.emplace_back([&c] { c->Sync(); });  // each must succeed
   for (auto& t : threads) t.join();

@@ -15,11 +15,19 @@
 namespace taskfs::testing {
 
 TestServer::TestServer(const std::string& parent_dir, const std::string& extra_args)
-    : dir_(parent_dir + "/server"), log_(parent_dir + "/server.log") {
+    : dir_(parent_dir + "/server"),
+      log_(parent_dir + "/server.log"),
+      port_file_(parent_dir + "/server.port"),
+      extra_args_(extra_args) {
   CommandResult init =
       RunCommand(std::string(TASKFS_SERVER_BIN) + " init " + Quote(dir_) + " --host 127.0.0.1");
   EXPECT_EQ(init.exit_code, 0) << init.output;
-  const std::string port_file = parent_dir + "/server.port";
+  Start();
+}
+
+void TestServer::Start() {
+  ASSERT_LE(pid_, 0) << "running already";
+  std::remove(port_file_.c_str());
   pid_ = ::fork();
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a crashed test
@@ -27,15 +35,23 @@ TestServer::TestServer(const std::string& parent_dir, const std::string& extra_a
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     const std::string cmd = std::string("exec ") + TASKFS_SERVER_BIN + " serve " + Quote(dir_) +
-                            " --listen 127.0.0.1:0 --port-file " + Quote(port_file) + " " +
-                            extra_args;
+                            " --listen 127.0.0.1:" + std::to_string(port_) + " --port-file " +
+                            Quote(port_file_) + " " + extra_args_;
     ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
     ::_exit(127);
   }
   EXPECT_TRUE(WaitUntil([&] {
-    port_ = Exists(port_file) ? std::atoi(ReadFile(port_file).c_str()) : 0;
-    return port_ > 0;
+    const int port = Exists(port_file_) ? std::atoi(ReadFile(port_file_).c_str()) : 0;
+    if (port > 0) port_ = port;
+    return port > 0;
   })) << Log();
+}
+
+void TestServer::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 TestServer::~TestServer() { Stop(); }

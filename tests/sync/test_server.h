@@ -33,11 +33,14 @@ class TestServer {
   CommandResult Curl(const std::string& key_dir, const std::string& args) const;
 
   void Stop();
+  void Kill();  // SIGKILL, in the middle of whatever it does
+  // Starts it (again): on the port it had, so clients' remotes stay valid.
+  void Start();
 
  private:
-  std::string dir_, log_;
+  std::string dir_, log_, port_file_, extra_args_;
   pid_t pid_ = -1;
-  int port_ = 0;
+  int port_ = 0;  // 0 until the first start picked one
 };
 
 }  // namespace taskfs::testing

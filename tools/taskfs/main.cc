@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   umount->add_option("mountpoint", mountpoint, "The mounted folder")->required();
   umount->add_flag("-z,--lazy", lazy, "Detach now even if files are open; finish when closed");
 
-  app.add_subcommand("status", "Show the store, the mount, drafts and local-only files");
+  app.add_subcommand("status",
+                     "Show the store, the mount, drafts, local-only files and how syncing goes");
 
   auto* log = app.add_subcommand("log", "Show a task's history, following renames");
   log->add_option("task", name, "Task name, e.g. work/buy-milk")->required();
