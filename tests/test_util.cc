@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,6 +109,20 @@ std::string GitShow(const std::string& git_dir, const std::string& path,
   CommandResult r =
       RunCommand("git --git-dir=" + Quote(git_dir) + " show " + Quote(branch + ":" + path));
   return r.exit_code == 0 ? r.output : "<missing>";
+}
+
+pid_t SpawnLogged(const std::string& command, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a crashed test
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    const std::string exec = "exec " + command;
+    ::execl("/bin/sh", "sh", "-c", exec.c_str(), nullptr);
+    ::_exit(127);
+  }
+  return pid;
 }
 
 pid_t RunningDaemonOf(const std::string& store) {

@@ -56,6 +56,10 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir,
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch = "main");
 
+// Runs `command` with /bin/sh in the background (exec'd: its pid is the command's), standard
+// output and error appended to `log`. It is killed if the test process dies first.
+pid_t SpawnLogged(const std::string& command, const std::string& log);
+
 // The pid of the `taskfs daemon` syncing the store at `store` (a taskfs-made store), or 0 when
 // none runs (nobody holds its lock).
 pid_t RunningDaemonOf(const std::string& store);

@@ -1,8 +1,6 @@
 #include "tests/sync/daemon_client.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,17 +17,8 @@ DaemonClient::~DaemonClient() {
 
 void DaemonClient::Start(const std::string& extra_args) {
   ASSERT_LE(pid_, 0) << "already running";
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a crashed test
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    const std::string cmd =
-        std::string("exec ") + TASKFS_BIN + " --store " + Quote(path()) + " daemon " + extra_args;
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-    ::_exit(127);
-  }
+  pid_ = SpawnLogged(
+      std::string(TASKFS_BIN) + " --store " + Quote(path()) + " daemon " + extra_args, log_);
   ASSERT_TRUE(WaitUntil([&] { return RunningDaemonOf(path()) == pid_; }, std::chrono::seconds(10)))
       << Log();
 }

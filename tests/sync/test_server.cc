@@ -1,8 +1,6 @@
 #include "tests/sync/test_server.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,18 +26,10 @@ TestServer::TestServer(const std::string& parent_dir, const std::string& extra_a
 void TestServer::Start() {
   ASSERT_LE(pid_, 0) << "running already";
   std::remove(port_file_.c_str());
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a crashed test
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    const std::string cmd = std::string("exec ") + TASKFS_SERVER_BIN + " serve " + Quote(dir_) +
-                            " --listen 127.0.0.1:" + std::to_string(port_) + " --port-file " +
-                            Quote(port_file_) + " " + extra_args_;
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-    ::_exit(127);
-  }
+  pid_ = SpawnLogged(std::string(TASKFS_SERVER_BIN) + " serve " + Quote(dir_) +
+                         " --listen 127.0.0.1:" + std::to_string(port_) + " --port-file " +
+                         Quote(port_file_) + " " + extra_args_,
+                     log_);
   EXPECT_TRUE(WaitUntil([&] {
     const int port = Exists(port_file_) ? std::atoi(ReadFile(port_file_).c_str()) : 0;
     if (port > 0) port_ = port;
