@@ -42,14 +42,19 @@ int TaskFilesystem::OpenInfo(const std::string& path, int flags, std::unique_ptr
   if (path != kStatusFile) return -ENOENT;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return -EROFS;
   std::function<std::string()> text;
+  std::string drafts;
   {
     std::lock_guard lock(mu_);
     text = status_text_;
+    drafts = "drafts:   " + std::to_string(drafts_.all().size()) +
+             (drafts_.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
+    for (const auto& [p, d] : drafts_.all()) drafts += "  " + p + ": " + d.reason + "\n";
   }
   auto h = std::make_unique<Handle>();
   h->kind = Handle::Kind::kTreeFile;
   h->generated = true;
-  h->content = std::make_shared<const std::string>(text ? text() : "sync:     not available\n");
+  h->content =
+      std::make_shared<const std::string>((text ? text() : "sync:     not available\n") + drafts);
   h->mtime = std::time(nullptr);
   *out = std::move(h);
   return 0;

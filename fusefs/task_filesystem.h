@@ -42,7 +42,7 @@ namespace taskfs::fusefs {
 inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
 
 // `.taskfs/` at the root: read-only files about the mount, not in the store. `.taskfs/status`
-// says how syncing goes (see sync/sync_status.h), made anew on each open.
+// says how syncing goes (see sync/sync_status.h) and lists the drafts, made anew on each open.
 inline constexpr const char* kInfoDir = ".taskfs";
 inline constexpr const char* kStatusFile = ".taskfs/status";
 bool IsInfoPath(const std::string& path);

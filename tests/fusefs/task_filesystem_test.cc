@@ -80,8 +80,11 @@ TEST_F(TaskFilesystemTest, TaskfsFolderShowsTheStatusTextAndIsReadOnly) {
   ASSERT_EQ(fs_->ReadDir("", &names), 0);
   EXPECT_EQ(names, (std::vector<std::string>{".taskfs"}));
   EXPECT_EQ(Ls(".taskfs"), (std::vector<std::string>{"status"}));
-  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 1\n");
-  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 2\n");  // made anew on each open
+  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 1\ndrafts:   0\n");
+  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 2\ndrafts:   0\n");  // made anew on each open
+  EXPECT_EQ(Save("bad.yaml", "status: [\n"), -EBADMSG);
+  EXPECT_NE(Cat(".taskfs/status").find("drafts:   1 (saved but not committed"), std::string::npos);
+  EXPECT_EQ(fs_->Unlink("bad.yaml"), 0);
   struct stat st;
   ASSERT_EQ(fs_->GetAttr(".taskfs/status", &st, nullptr), 0);
   EXPECT_EQ(st.st_mode, S_IFREG | 0444);
