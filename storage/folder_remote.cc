@@ -14,7 +14,6 @@ namespace taskfs::storage {
 namespace {
 
 namespace fs = std::filesystem;
-using PackbuilderPtr = GitPtr<git_packbuilder, git_packbuilder_free>;
 
 std::string PackDir(const std::string& folder) { return folder + "/objects/pack"; }
 std::string ClientsDir(const std::string& folder) { return folder + "/refs/clients"; }
@@ -190,23 +189,12 @@ Result<bool> PublishToFolder(const Store& store, const std::string& remote,
   if (ReadRefFile(ref_file) == head_hex) return false;
 
   // The objects the folder lacks: what our head reaches that no head recorded from it does.
-  git_revwalk* raw_walk = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw_walk, repo->get()), "walking history"));
-  RevwalkPtr walk(raw_walk);
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk.get(), &head), "walking history"));
-  const std::string glob = "refs/remotes/" + remote + "/*";
-  git_revwalk_hide_glob(walk.get(), glob.c_str());
-  git_packbuilder* raw_pb = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_new(&raw_pb, repo->get()), "packing"));
-  PackbuilderPtr pb(raw_pb);
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_packbuilder_insert_walk(pb.get(), walk.get()), "packing objects"));
-  if (git_packbuilder_object_count(pb.get()) > 0) {
-    TASKFS_RETURN_IF_ERROR(
-        GitStatus(git_packbuilder_write(pb.get(), PackDir(path).c_str(), 0, nullptr, nullptr),
-                  "writing a pack to " + path));
-    ImportedPacks(store, remote)
-        .Add(std::string("pack-") + git_packbuilder_name(pb.get()) + ".pack");
+  auto pack = BuildPack(store, head_hex, {}, "refs/remotes/" + remote + "/*");
+  if (!pack.ok()) return pack.status();
+  if (!pack->empty()) {
+    auto name = WritePack(PackDir(path), *pack, "a pack for " + path);
+    if (!name.ok()) return name.status();
+    ImportedPacks(store, remote).Add(*name);
     // The pack must be on disk before the ref that needs it.
     TASKFS_RETURN_IF_ERROR(SyncFilesystemOf(path));
   }

@@ -44,17 +44,24 @@ Result<std::string> BuildPack(const Store& store, const std::string& tip,
   return pack;
 }
 
-Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what) {
+Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack,
+                              const std::string& what) {
+  EnsureLibgit2();
   git_indexer* raw = nullptr;
   git_indexer_options opts = GIT_INDEXER_OPTIONS_INIT;
-  const std::string objects = std::string(git_repository_path(repo)) + "objects/pack";
   TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_indexer_new(&raw, objects.c_str(), 0, nullptr, &opts), "indexing " + what));
+      GitStatus(git_indexer_new(&raw, pack_dir.c_str(), 0, nullptr, &opts), "indexing " + what));
   IndexerPtr indexer(raw);
   git_indexer_progress stats{};
   TASKFS_RETURN_IF_ERROR(GitStatus(
       git_indexer_append(indexer.get(), pack.data(), pack.size(), &stats), "reading " + what));
   TASKFS_RETURN_IF_ERROR(GitStatus(git_indexer_commit(indexer.get(), &stats), "checking " + what));
+  return "pack-" + std::string(git_indexer_name(indexer.get())) + ".pack";
+}
+
+Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what) {
+  auto written = WritePack(std::string(git_repository_path(repo)) + "objects/pack", pack, what);
+  if (!written.ok()) return written.status();
   git_odb* odb = nullptr;
   if (git_repository_odb(&odb, repo) == 0) {
     git_odb_refresh(odb);

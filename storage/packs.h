@@ -20,6 +20,12 @@ Result<std::string> BuildPack(const Store& store, const std::string& tip,
                               const std::vector<std::string>& hide,
                               const std::string& hide_glob = "");
 
+// Indexes `pack` into the folder `pack_dir` (a repository's objects/pack): the .pack and its
+// .idx, named after the content. Returns the .pack's file name. Fails, writing nothing, if the
+// pack is incomplete or damaged. `what` names it in errors.
+Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack,
+                              const std::string& what);
+
 // Indexes `pack` into the store's objects. Fails, adding nothing, if it is incomplete or damaged.
 // `what` names it in errors.
 Status ImportPack(const Store& store, std::string_view pack, const std::string& what);
