@@ -243,8 +243,9 @@ struct TaskServer::Impl {
     return c ? c->client : "";
   }
 
-  void SaveLog() {
-    log.Forget(ActiveClients());
+  // Forgets what every client acknowledged, and writes the log if `changed` or it forgot any.
+  void SaveLog(bool changed = true) {
+    if (!log.Forget(ActiveClients()) && !changed) return;
     if (Status st = log.Save(paths.updates); !st.ok()) LogError(st.message());
   }
 
@@ -272,8 +273,8 @@ struct TaskServer::Impl {
     }
     if (const std::string applied = body.value("applied", ""); !applied.empty()) {
       std::lock_guard lock(update_mu);
-      if (int64_t v = log.VersionOf(applied)) log.Acknowledge(client, v);
-      SaveLog();
+      const int64_t v = log.VersionOf(applied);
+      SaveLog(v && log.Acknowledge(client, v));
     }
     auto snap = store->Refresh();
     if (!snap.ok()) return SendError(res, 500, snap.status().message());
@@ -325,7 +326,7 @@ struct TaskServer::Impl {
 
   void Hashes(httplib::Response& res) {
     std::lock_guard lock(update_mu);
-    SaveLog();  // forgets what every client acknowledged (also after a revoke)
+    SaveLog(/*changed=*/false);  // forgets what all acknowledged (also after a revoke)
     auto snap = store->Refresh();
     if (!snap.ok()) return SendError(res, 500, snap.status().message());
     json out = json::object();
@@ -414,8 +415,7 @@ struct TaskServer::Impl {
       return SendError(res, 400, "expected {\"version\": N} (from X-Taskfs-Version)");
     }
     std::lock_guard lock(update_mu);
-    log.Acknowledge(client, body["version"].get<int64_t>());
-    SaveLog();
+    SaveLog(log.Acknowledge(client, body["version"].get<int64_t>()));
     SendJson(res, {{"acknowledged", log.acknowledged(client)}});
   }
 

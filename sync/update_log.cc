@@ -46,9 +46,11 @@ int64_t UpdateLog::Record(const std::string& commit, const std::vector<std::stri
   return version_;
 }
 
-void UpdateLog::Acknowledge(const std::string& client, int64_t version) {
+bool UpdateLog::Acknowledge(const std::string& client, int64_t version) {
   int64_t& acked = acked_[client];
+  const int64_t before = acked;
   acked = std::max(acked, std::min(version, version_));
+  return acked != before;
 }
 
 int64_t UpdateLog::VersionOf(const std::string& commit) const {
@@ -63,17 +65,19 @@ int64_t UpdateLog::acknowledged(const std::string& client) const {
   return it == acked_.end() ? 0 : it->second;
 }
 
-void UpdateLog::Forget(const std::vector<std::string>& active) {
+bool UpdateLog::Forget(const std::vector<std::string>& active) {
   int64_t everyone = version_;
   for (const auto& name : active) everyone = std::min(everyone, acknowledged(name));
-  std::erase_if(tombstones_, [&](const Tombstone& t) { return t.version <= everyone; });
+  size_t forgotten =
+      std::erase_if(tombstones_, [&](const Tombstone& t) { return t.version <= everyone; });
   // The newest update stays: it names the current head for clients that ack by commit.
-  std::erase_if(updates_, [&](const UpdateRecord& u) {
+  forgotten += std::erase_if(updates_, [&](const UpdateRecord& u) {
     return u.version <= everyone && u.version != version_;
   });
-  std::erase_if(acked_, [&](const auto& entry) {
+  forgotten += std::erase_if(acked_, [&](const auto& entry) {
     return std::find(active.begin(), active.end(), entry.first) == active.end();
   });
+  return forgotten > 0;
 }
 
 }  // namespace taskfs::sync

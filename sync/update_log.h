@@ -35,12 +35,13 @@ class UpdateLog {
   // edited `written` (their tombstones go). Returns its version.
   int64_t Record(const std::string& commit, const std::vector<std::string>& deleted,
                  const std::vector<std::string>& written);
-  // `client` has applied everything up to `version` (never moves back).
-  void Acknowledge(const std::string& client, int64_t version);
+  // `client` has applied everything up to `version` (never moves back). True if that is news.
+  bool Acknowledge(const std::string& client, int64_t version);
   // The version of the update that made `commit`; 0 if none is remembered.
   int64_t VersionOf(const std::string& commit) const;
-  // Forgets tombstones and update records every client in `active` has acknowledged.
-  void Forget(const std::vector<std::string>& active);
+  // Forgets tombstones and update records every client in `active` has acknowledged. True if
+  // it forgot anything.
+  bool Forget(const std::vector<std::string>& active);
 
   int64_t version() const { return version_; }
   const std::vector<Tombstone>& tombstones() const { return tombstones_; }
