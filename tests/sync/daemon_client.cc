@@ -7,8 +7,10 @@
 namespace taskfs::testing {
 
 DaemonClient::DaemonClient(const std::string& dir, const std::string& name,
-                           const std::string& remote_url, storage::RemoteKind kind)
-    : SyncClient(dir, name, remote_url, kind), log_(dir + "/" + name + "-daemon.log") {}
+                           const std::string& remote_url, storage::RemoteKind kind,
+                           const std::string& server_cert)
+    : SyncClient(dir, name, remote_url, kind, server_cert),
+      log_(dir + "/" + name + "-daemon.log") {}
 
 DaemonClient::~DaemonClient() {
   Stop();

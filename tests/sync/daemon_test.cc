@@ -9,6 +9,7 @@
 
 #include "sync/sync_status.h"
 #include "tests/sync/daemon_client.h"
+#include "tests/sync/test_server.h"
 
 namespace taskfs::testing {
 namespace {
@@ -254,6 +255,26 @@ TEST_F(DaemonTest, AChangeThroughOneRemoteReachesTheOthers) {
   b.Write("from-b.yaml", "title: b\n");
   EXPECT_TRUE(WaitUntil([&] { return c.Tree().count("from-b.yaml") == 1; })) << a.Log();
   EXPECT_TRUE(WaitUntil([&] { return a.Tree() == b.Tree() && b.Tree() == c.Tree(); }));
+}
+
+// A taskfs:// remote cannot be watched: the daemon polls it every --interval, so what another
+// client sends arrives with no local commit to trigger a sync.
+TEST_F(DaemonTest, ANetworkRemoteIsPolledEveryInterval) {
+  TestServer server(dir_.path());
+  SyncClient sender(dir_.path(), "sender", server.url(), RemoteKind::kServer, server.cert());
+  DaemonClient polled(dir_.path(), "polled", server.url(), RemoteKind::kServer, server.cert());
+  server.Enroll(sender, "sender");
+  server.Enroll(polled, "polled");
+  polled.Start("--interval 1");
+  EXPECT_TRUE(WaitUntil([&] {
+    auto st = sync::LoadSyncStatus(polled.store());
+    return st && !st->remotes.empty() && st->remotes[0].syncs >= 1;
+  })) << polled.Log();
+  sender.Write("news.yaml", "title: news\n");
+  sender.Sync();
+  EXPECT_TRUE(WaitUntil([&] { return polled.Tree().count("news.yaml") == 1; })) << polled.Log();
+  auto st = sync::LoadSyncStatus(polled.store());
+  EXPECT_GE(st->remotes[0].syncs, 2);
 }
 
 }  // namespace
