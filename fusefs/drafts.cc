@@ -1,14 +1,13 @@
 #include "fusefs/drafts.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "storage/file_util.h"
+#include "storage/task_name.h"
 #include "storage/task_validate.h"
 
 namespace taskfs::fusefs {
@@ -27,19 +26,20 @@ Status Drafts::Load() {
   if (!fs::exists(root_, ec)) return Status::OK();
   for (auto it = fs::recursive_directory_iterator(root_, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    std::ifstream in(it->path(), std::ios::binary);
-    std::stringstream buf;
-    buf << in.rdbuf();
+    const std::string rel = fs::relative(it->path(), root_).string();
+    // Only tasks are drafts: a temp file a crashed save left (x.yaml.tmp-PID) is not one.
+    if (!it->is_regular_file() || !storage::IsTaskPath(rel)) continue;
+    auto content = storage::ReadWholeFile(it->path().string());
+    if (!content) continue;
     Draft d;
-    d.content = std::make_shared<const std::string>(buf.str());
+    d.content = std::make_shared<const std::string>(std::move(*content));
     d.reason = DraftReason(*d.content);
     d.mtime = std::chrono::duration_cast<std::chrono::seconds>(
                   it->last_write_time().time_since_epoch() -
                   fs::file_time_type::clock::now().time_since_epoch() +
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
-    drafts_[fs::relative(it->path(), root_).string()] = std::move(d);
+    drafts_[rel] = std::move(d);
   }
   if (ec) return Status::FromErrno(ec.value(), "reading drafts in " + root_);
   return Status::OK();
@@ -55,25 +55,7 @@ Status Drafts::Put(const std::string& path, const std::string& content, const st
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return Status::FromErrno(ec.value(), "saving draft " + path);
-  const std::string tmp = file.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "saving draft " + path);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::FromErrno(err, "saving draft " + path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::FromErrno(err, "saving draft " + path);
-  }
+  TASKFS_RETURN_IF_ERROR(storage::WriteFileAtomically(file.string(), content, 0600));
   drafts_[path] = Draft{std::make_shared<const std::string>(content), reason, std::time(nullptr)};
   return Status::OK();
 }

@@ -124,6 +124,15 @@ TEST_F(TaskFilesystemTest, InvalidSaveIsAReadableDraftAndNotCommitted) {
   EXPECT_TRUE(drafts.all().empty());
 }
 
+TEST_F(TaskFilesystemTest, ATempFileACrashedDraftSaveLeftIsNotADraft) {
+  EXPECT_EQ(Save("a.yaml", "status: someday\n"), -kInvalidTaskErrno);
+  taskfs::testing::WriteFile(store_->local_dir() + "/drafts/a.yaml.tmp-4242", "status: half");
+  Drafts drafts(store_->local_dir() + "/drafts");
+  ASSERT_TRUE(drafts.Load().ok());
+  ASSERT_EQ(drafts.all().size(), 1u);
+  EXPECT_EQ(drafts.all().begin()->first, "a.yaml");
+}
+
 TEST_F(TaskFilesystemTest, EmptyNewFileIsASilentDraft) {
   EXPECT_EQ(Save("a.yaml", ""), 0);
   EXPECT_EQ(Ls(""), std::vector<std::string>{"a.yaml"});
