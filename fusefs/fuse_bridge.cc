@@ -16,6 +16,7 @@
 
 #include "fusefs/store_watcher.h"
 #include "fusefs/task_filesystem.h"
+#include "storage/file_util.h"
 #include "storage/log.h"
 
 namespace taskfs::fusefs {
@@ -34,15 +35,6 @@ struct MountContext {
 
 MountContext* Ctx() { return static_cast<MountContext*>(fuse_get_context()->private_data); }
 TaskFilesystem& Fs() { return *Ctx()->fs; }
-
-void WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-  }
-  std::rename(tmp.c_str(), path.c_str());
-}
 
 std::string Rel(const char* path) {
   if (!path) return "";
@@ -225,8 +217,8 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
     auto paths = ctx->fs->Refresh();
     if (!paths.empty()) invalidate(paths);
     // Tells `taskfs sync` (which waits for it) that the kernel now shows this commit.
-    WriteFileAtomically(ctx->store->local_dir() + "/mount-head",
-                        ctx->store->snapshot()->commit_id() + "\n");
+    storage::WriteFileAtomically(ctx->store->local_dir() + "/mount-head",
+                                 ctx->store->snapshot()->commit_id() + "\n");
   });
   if (Status st = ctx->watcher->Start(); !st.ok()) {
     LogWarning("changes by other processes will not show until remount: " + st.ToString());

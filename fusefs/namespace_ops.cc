@@ -15,6 +15,7 @@
 
 #include "fusefs/errno_map.h"
 #include "fusefs/task_filesystem.h"
+#include "storage/file_util.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
@@ -24,23 +25,6 @@ namespace taskfs::fusefs {
 using storage::Change;
 using storage::IsTaskPath;
 using storage::TaskNameOf;
-
-namespace {
-
-// Writes `content` to `file` through a temp file and rename, so the file is never half-written.
-int WriteFileAtomically(const std::string& file, const std::string& content) {
-  const std::string tmp = file + ".taskfs-tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return -errno;
-  ssize_t n = ::write(fd, content.data(), content.size());
-  int err = n == static_cast<ssize_t>(content.size()) ? 0 : (n < 0 ? errno : EIO);
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(tmp.c_str(), file.c_str()) != 0) err = errno;
-  if (err) ::unlink(tmp.c_str());
-  return -err;
-}
-
-}  // namespace
 
 int TaskFilesystem::Unlink(const std::string& path) {
   if (IsInfoPath(path)) return -EROFS;
@@ -185,7 +169,9 @@ int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to
                                   const storage::SnapshotPtr& snap) {
   auto content = TaskContent(from, *snap);
   if (int rc = EnsureScratchParent(to); rc != 0) return rc;
-  if (int rc = WriteFileAtomically(ScratchPath(to), *content); rc != 0) return rc;
+  if (Status st = storage::WriteFileAtomically(ScratchPath(to), *content); !st.ok()) {
+    return -ToErrno(st);
+  }
   if (auto it = nodes_.find(from); it != nodes_.end()) {
     it->second->path.clear();
     nodes_.erase(it);

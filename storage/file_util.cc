@@ -3,15 +3,39 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace taskfs::storage {
+namespace {
 
-Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode) {
-  const std::string tmp = file + ".tmp-" + std::to_string(::getpid());
-  ::unlink(tmp.c_str());  // a crashed writer's: O_EXCL below makes a new one with `mode`
+namespace fs = std::filesystem;
+
+std::string TempNameFor(const std::string& file, const std::string& temp_dir) {
+  static std::atomic<unsigned> counter{0};
+  const fs::path path(file);
+  const std::string dir = temp_dir.empty() ? path.parent_path().string() : temp_dir;
+  return (dir.empty() ? std::string(".") : dir) + "/." + path.filename().string() + ".tmp-" +
+         std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+// Makes a rename in `dir` durable.
+void SyncFolder(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode,
+                           const std::string& temp_dir) {
+  const std::string tmp = TempNameFor(file, temp_dir);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "writing " + file);
   size_t done = 0;
@@ -24,9 +48,31 @@ Status WriteFileAtomically(const std::string& file, const std::string& content, 
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err == 0 && ::rename(tmp.c_str(), file.c_str()) != 0) err = errno;
-  if (err == 0) return Status::OK();
+  if (err == 0) {
+    SyncFolder(fs::path(file).parent_path().string());
+    return Status::OK();
+  }
   ::unlink(tmp.c_str());
   return Status::FromErrno(err, "writing " + file);
+}
+
+bool IsAtomicWriteTemp(const std::string& name) {
+  static const std::regex kTemp(R"(\..+\.tmp-[0-9]+-[0-9]+|.+\.tmp-[0-9]+|.+\.(tmp|taskfs-tmp))");
+  return std::regex_match(name, kTemp);
+}
+
+int RemoveStaleTempFiles(const std::string& dir, std::chrono::seconds min_age) {
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec) || !IsAtomicWriteTemp(name)) continue;
+    const auto written = entry.last_write_time(ec);
+    if (ec || now - written < min_age) continue;
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 std::optional<std::string> ReadWholeFile(const std::string& file) {

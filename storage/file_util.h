@@ -1,8 +1,15 @@
 // Small whole-file helpers for local state files (status, records, refs in folder remotes).
+//
+// Every file taskfs replaces as a whole goes through WriteFileAtomically, so there is one rule
+// for temp files: they are named `.NAME.tmp-PID-N`, hidden, and live where the caller says (by
+// default beside the file). Callers whose folder is read by others (a folder remote's refs/,
+// which git and every other client read) put them elsewhere, so no reader ever sees one.
+// Thread-safe: each call uses its own temp name.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -10,9 +17,20 @@
 
 namespace taskfs::storage {
 
-// Writes `content` to `file` through a temp file beside it, fsync and rename: readers see the
-// old bytes or the new ones, never a half-written file, also after a crash.
-Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode = 0644);
+// Writes `content` to `file` through a temp file in `temp_dir` (default: the file's own
+// folder; it must be on the same file system), fsync and rename: readers see the old bytes or
+// the new ones, never a half-written file, also after a crash. A failed write leaves no temp.
+Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode = 0644,
+                           const std::string& temp_dir = "");
+
+// True if `name` (a file name, no folder) is a temp file WriteFileAtomically makes, or one the
+// versions before it made (`NAME.tmp-PID`, `NAME.tmp`, `NAME.taskfs-tmp`).
+bool IsAtomicWriteTemp(const std::string& name);
+
+// Removes, in `dir`, the temp files of writes that crashed: those older than `min_age` (a live
+// write takes milliseconds). Returns how many it removed.
+int RemoveStaleTempFiles(const std::string& dir,
+                         std::chrono::seconds min_age = std::chrono::seconds(60));
 
 // The whole file, or nullopt if it cannot be read.
 std::optional<std::string> ReadWholeFile(const std::string& file);

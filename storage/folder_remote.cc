@@ -17,6 +17,8 @@ namespace fs = std::filesystem;
 
 std::string PackDir(const std::string& folder) { return folder + "/objects/pack"; }
 std::string ClientsDir(const std::string& folder) { return folder + "/refs/clients"; }
+// Where our ref's temp file is written: outside refs/, where git and other clients never look.
+std::string TempDir(const std::string& folder) { return folder + "/tmp"; }
 std::string TrackingRef(const std::string& remote, const std::string& client) {
   return "refs/remotes/" + remote + "/" + client;
 }
@@ -90,7 +92,8 @@ Status InitFolderRemote(const std::string& path) {
                                    "folder inside it, e.g. " +
                                    (fs::path(path) / "tasks").string());
   }
-  for (const std::string& dir : {PackDir(path), ClientsDir(path), path + "/refs/heads"}) {
+  for (const std::string& dir :
+       {PackDir(path), ClientsDir(path), path + "/refs/heads", TempDir(path)}) {
     fs::create_directories(dir, ec);
     if (ec) return Status::FromErrno(ec.value(), "creating " + dir);
   }
@@ -177,6 +180,12 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
 Result<bool> PublishToFolder(const Store& store, const std::string& remote,
                              const std::string& path) {
   TASKFS_RETURN_IF_ERROR(CheckFolder(remote, path));
+  // Temps of writes that a crash interrupted: in tmp/, and in refs/clients/ where earlier
+  // versions wrote them (git reads them there as refs, so they go at once).
+  RemoveStaleTempFiles(TempDir(path));
+  RemoveStaleTempFiles(ClientsDir(path), std::chrono::seconds(0));
+  std::error_code ec;
+  fs::create_directories(TempDir(path), ec);  // folders made before tmp/ existed
   auto repo = OpenBareRepository(store.git_dir());
   if (!repo.ok()) return repo.status();
   git_oid head;
@@ -198,7 +207,7 @@ Result<bool> PublishToFolder(const Store& store, const std::string& remote,
     // The pack must be on disk before the ref that needs it.
     TASKFS_RETURN_IF_ERROR(SyncFilesystemOf(path));
   }
-  TASKFS_RETURN_IF_ERROR(WriteFileAtomically(ref_file, head_hex + "\n"));
+  TASKFS_RETURN_IF_ERROR(WriteFileAtomically(ref_file, head_hex + "\n", 0644, TempDir(path)));
   git_reference* out = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(
       git_reference_create(&out, repo->get(), tracking.c_str(), &head, 1, "taskfs: publish"),

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "storage/file_util.h"
 #include "storage/git_handles.h"
 
 namespace taskfs::storage {
@@ -240,6 +241,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   if (!writer) return Status::OK();
   const std::string objects_dir = git_dir_ + "objects";
   RemoveStaleTempObjects(objects_dir);
+  RemoveStaleTempFiles(local_dir_);
   git_odb* odb_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_odb(&odb_raw, repo_), "opening object db"));
   OdbPtr odb(odb_raw);
@@ -570,19 +572,11 @@ Result<SnapshotPtr> Store::Refresh() {
 
 Status Store::SaveMtimes() const {
   SnapshotPtr snap = snapshot();
-  const std::string file = local_dir_ + "/" + kMtimeCacheFile;
-  const std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    snap->ForEachFile([&](const std::string& path, const FileEntry& fe) {
-      out << OidToHex(ToGitOid(fe.blob)) << ' ' << fe.mtime << ' ' << path << '\n';
-    });
-    if (!out) return Status::IOError("writing " + tmp);
-  }
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
-    return Status::FromErrno(errno, "renaming " + tmp);
-  }
-  return Status::OK();
+  std::ostringstream out;
+  snap->ForEachFile([&](const std::string& path, const FileEntry& fe) {
+    out << OidToHex(ToGitOid(fe.blob)) << ' ' << fe.mtime << ' ' << path << '\n';
+  });
+  return WriteFileAtomically(local_dir_ + "/" + kMtimeCacheFile, out.str());
 }
 
 }  // namespace taskfs::storage

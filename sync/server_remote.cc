@@ -4,13 +4,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <mutex>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
 
 #include "storage/file_util.h"
+#include "storage/log.h"
 #include "storage/packs.h"
 #include "storage/store_location.h"
 #include "sync/integrate.h"
@@ -109,10 +114,24 @@ class Connection {
     return c;
   }
 
-  // POSTs `body`; the response, or an error that says what went wrong.
+  // POSTs `body`; the response, or an error that says what went wrong. A busy server's 503 is
+  // retried after the Retry-After it names (plus jitter, so waiting clients spread out), for at
+  // most kBusyRetries attempts.
   Result<httplib::Response> Post(const std::string& path, const std::string& body,
                                  const std::string& content_type) {
+    constexpr int kBusyRetries = 30;
     httplib::Result res = http_->Post(path.c_str(), body, content_type.c_str());
+    for (int attempt = 1; res && res->status == 503 && attempt <= kBusyRetries; ++attempt) {
+      const int seconds =
+          std::clamp(std::atoi(res->get_header_value("Retry-After").c_str()), 1, 30);
+      thread_local std::mt19937 rng(std::random_device{}());
+      const auto wait =
+          std::chrono::milliseconds(seconds * 1000) + std::chrono::milliseconds(rng() % 1000);
+      Log(LogLevel::kDebug,
+          where_ + " is busy; retrying in " + std::to_string(wait.count()) + " ms");
+      std::this_thread::sleep_for(wait);
+      res = http_->Post(path.c_str(), body, content_type.c_str());
+    }
     if (!res) {
       if (pin_.mismatch) {
         return Status::PermissionDenied(

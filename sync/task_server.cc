@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
 #include "sync/client_registry.h"
+#include "sync/elastic_thread_pool.h"
 #include "sync/field_task_merger.h"
 #include "sync/integrate.h"
 #include "sync/merge_task.h"
@@ -170,6 +172,8 @@ struct TaskServer::Impl {
 
   std::mutex update_mu;  // one update (push, task, ack) at a time; guards log
   UpdateLog log;
+
+  std::atomic<int> requests_in_flight{0};  // admitted requests being served
 
   // --- who may connect ---
 
@@ -419,12 +423,24 @@ struct TaskServer::Impl {
     SendJson(res, {{"acknowledged", log.acknowledged(client)}});
   }
 
-  // Runs a handler for an admitted client; anything else is refused.
+  // Runs a handler for an admitted client; anything else is refused. Past max_requests at once
+  // the answer is 503 with Retry-After, which taskfs clients honour: a busy server stays quick
+  // to answer instead of letting connections time out.
   template <class Fn>
   httplib::Server::Handler Authenticated(Fn fn) {
     return [this, fn](const httplib::Request& req, httplib::Response& res) {
       const std::string client = ClientOf(req);
       if (client.empty()) return SendError(res, 403, "unknown client");
+      struct InFlight {
+        std::atomic<int>& count;
+        ~InFlight() { --count; }
+      } in_flight{requests_in_flight};
+      if (++requests_in_flight > options.max_requests) {
+        res.set_header("Retry-After", "1");
+        return SendError(res, 503,
+                         "busy: " + std::to_string(options.max_requests) +
+                             " requests in progress, retry shortly");
+      }
       fn(req, res, client);
     };
   }
@@ -468,6 +484,7 @@ Result<std::unique_ptr<TaskServer>> TaskServer::Open(const ServerOptions& option
   Impl& s = *server->impl_;
   s.options = options;
   s.paths = ServerPaths(options.dir);
+  storage::RemoveStaleTempFiles(options.dir);  // of a registry or log write a crash cut short
   for (const std::string& secret : {s.paths.key, s.paths.clients}) {
     TASKFS_RETURN_IF_ERROR(CheckSecretFile(secret));
   }
@@ -481,7 +498,11 @@ Result<std::unique_ptr<TaskServer>> TaskServer::Open(const ServerOptions& option
   s.ReloadRegistry();
   s.http = std::make_unique<httplib::SSLServer>([&s](SSL_CTX& ctx) { return s.SetUpTls(ctx); });
   if (!s.http->is_valid()) return Status::InvalidArgument("cannot set up TLS (see the log)");
-  s.http->new_task_queue = [n = options.threads] { return new httplib::ThreadPool(n); };
+  // Enough workers that every admitted request, and the handshake of one that will get 503,
+  // find one at once.
+  s.http->new_task_queue = [min = options.threads, max = options.threads + options.max_requests] {
+    return new ElasticThreadPool(min, max);
+  };
   s.http->set_payload_max_length(options.max_body);
   s.http->set_read_timeout(options.timeout_seconds, 0);
   s.http->set_write_timeout(options.timeout_seconds, 0);

@@ -37,7 +37,8 @@ struct ServerOptions {
   std::string dir;
   std::string host = "0.0.0.0";
   int port = 7443;                     // 0: any free port
-  int threads = 16;                    // requests served at once; more wait their turn
+  int threads = 16;                    // workers always running; more start while all are busy
+  int max_requests = 64;               // requests served at once; more get 503 + Retry-After
   size_t max_body = size_t{64} << 20;  // larger requests get 413
   int timeout_seconds = 10;            // for each read or write on a connection
 };

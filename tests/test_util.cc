@@ -9,10 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -28,6 +30,25 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+unsigned TestSeed() {
+  const char* env = std::getenv("TASKFS_TEST_SEED");
+  const unsigned seed =
+      env && *env ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : std::random_device{}();
+  std::printf("seed %u: rerun with TASKFS_TEST_SEED=%u\n", seed, seed);
+  std::fflush(stdout);
+  ::testing::Test::RecordProperty("seed", std::to_string(seed));
+  return seed;
+}
+
+std::vector<int> RandomMomentsMs(int count, int min_ms, int max_ms) {
+  std::mt19937 rng(TestSeed());
+  std::uniform_int_distribution<int> pick(min_ms, max_ms);
+  std::vector<int> moments(static_cast<size_t>(count));
+  for (int& m : moments) m = pick(rng);
+  std::sort(moments.begin(), moments.end());
+  return moments;
 }
 
 CommandResult RunCommand(const std::string& command) {

@@ -56,6 +56,14 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir,
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch = "main");
 
+// The seed of this test's random choices: $TASKFS_TEST_SEED when set (to replay a failure),
+// else a fresh one. Printed ("seed N: rerun with TASKFS_TEST_SEED=N") and recorded as the test's
+// `seed` property, so tools/stress-tests.sh can report it with a failure.
+unsigned TestSeed();
+// `count` moments in [min_ms, max_ms], ascending, drawn from TestSeed(): when a test kills a
+// process, so that every run tries other moments and a failing one can be replayed.
+std::vector<int> RandomMomentsMs(int count, int min_ms, int max_ms);
+
 // Runs `command` with /bin/sh in the background (exec'd: its pid is the command's), standard
 // output and error appended to `log`. It is killed if the test process dies first.
 pid_t SpawnLogged(const std::string& command, const std::string& log);

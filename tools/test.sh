@@ -10,14 +10,7 @@ root=$(pwd)
 
 # Never leave a mount or a process behind, even when a test crashed (tests stop their own; a test
 # process that aborts cannot).
-cleanup() {
-  { grep -o ' /var/tmp/taskfs-test-[^ ]*' /proc/mounts 2>/dev/null || true; } | while read -r m; do
-    fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-  pkill -KILL -f -- '--store /var/tmp/taskfs-test-[^ ]* (daemon|mount)' 2>/dev/null || true
-  pkill -KILL -f -- 'taskfs-server serve /var/tmp/taskfs-test-' 2>/dev/null || true
-  return 0
-}
+cleanup() { "$root/tools/test-cleanup.sh"; }
 trap cleanup EXIT
 
 run_suite() {  # build dir, extra cmake args...

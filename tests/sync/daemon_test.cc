@@ -190,7 +190,7 @@ TEST_F(DaemonTest, KilledMidSyncLeavesValidStoresAndTheNextRunCompletes) {
   for (int i = 0; i < 150; ++i) c1.Write("t" + std::to_string(i) + ".yaml", "title: t\n");
   c2.Write("mine.yaml", "title: mine\n");
   c2.Sync();
-  for (int delay_ms : {2, 5, 10, 20, 40, 80}) {
+  for (int delay_ms : RandomMomentsMs(6, 2, 100)) {
     c1.Start();
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     c1.Kill();

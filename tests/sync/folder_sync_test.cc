@@ -3,9 +3,11 @@
 // random order, sometimes only half a file at first, sometimes leaving "conflicted copy" files.
 // Clients sync between every two steps. Nothing may fail, corrupt a store or lose a value; once
 // the syncer has copied everything, all clients converge.
+#include <chrono>
 #include <filesystem>
 #include <random>
 
+#include "storage/file_util.h"
 #include "storage/folder_remote.h"
 #include "tests/sync/sync_client.h"
 
@@ -218,6 +220,31 @@ TEST_F(FolderRemoteTest, EachClientWritesOnlyItsOwnRefAndImmutablePacks) {
                        c1.store().client_id() + ":a.yaml")
                 .output,
             "title: a\npriority: 3\n");
+}
+
+TEST_F(FolderRemoteTest, TempFilesACrashLeftNeverCountAsRefsAndAreCleanedUp) {
+  SyncClient c1(dir_.path(), "c1", folder_, RemoteKind::kFolder);
+  SyncClient c2(dir_.path(), "c2", folder_, RemoteKind::kFolder);
+  c1.Write("a.yaml", "title: a\n");
+  c1.Sync();
+  // What a sync killed in its ref write left: earlier versions wrote the temp inside refs/
+  // (where git reads it as a broken ref), this one writes it in tmp/.
+  const std::string id = c1.store().client_id();
+  WriteFile(folder_ + "/refs/clients/" + id + ".tmp-4242", "");
+  const std::string stale_temp = folder_ + "/tmp/." + id + ".tmp-4242-0";
+  WriteFile(stale_temp, "0123");
+  fs::last_write_time(stale_temp, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  EXPECT_EQ(c2.Sync().waiting, 0);  // not a client whose head is missing
+  EXPECT_EQ(c2.Read("a.yaml"), "title: a\n");
+  c1.Write("b.yaml", "title: b\n");
+  c1.Sync();  // a publish clears both
+  EXPECT_FALSE(fs::exists(folder_ + "/refs/clients/" + id + ".tmp-4242"));
+  EXPECT_FALSE(fs::exists(stale_temp));
+  EXPECT_EQ(GitFsckErrors(folder_), "");
+  // A publish writes nothing but refs into refs/ and leaves no temp anywhere.
+  for (const auto& e : fs::recursive_directory_iterator(folder_)) {
+    EXPECT_FALSE(storage::IsAtomicWriteTemp(e.path().filename().string())) << e.path();
+  }
 }
 
 TEST_F(FolderRemoteTest, AMissingFolderFailsClearlyAndANonEmptyOneIsRefused) {

@@ -4,6 +4,7 @@
 // syncing at once. (The ten client scenarios over this transport are in sync_test.cc.)
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "storage/remote.h"
@@ -36,14 +37,17 @@ class ServerTest : public ::testing::Test {
                                   " --data-binary @" + Quote(dir_ / "body.json") + " " + Url(path));
   }
 
-  // `n` enrolled clients, each with `tasks` tasks of its own committed (not yet synced).
-  std::vector<std::unique_ptr<SyncClient>> MakeClients(int n, int tasks) {
+  // `n` clients enrolled at `server` (default: server_), each with `tasks` tasks of its own
+  // committed (not yet synced).
+  std::vector<std::unique_ptr<SyncClient>> MakeClients(int n, int tasks,
+                                                       TestServer* server = nullptr) {
+    if (!server) server = &server_;
     std::vector<std::unique_ptr<SyncClient>> clients;
     for (int i = 0; i < n; ++i) {
       const std::string name = "c" + std::to_string(i);
-      clients.push_back(std::make_unique<SyncClient>(dir_.path(), name, server_.url(),
-                                                     RemoteKind::kServer, server_.cert()));
-      server_.Enroll(*clients.back(), name);
+      clients.push_back(std::make_unique<SyncClient>(dir_.path(), name, server->url(),
+                                                     RemoteKind::kServer, server->cert()));
+      server->Enroll(*clients.back(), name);
       for (int t = 0; t < tasks; ++t) {
         clients.back()->Write(name + "/t" + std::to_string(t) + ".yaml", "title: " + name + "\n");
       }
@@ -276,7 +280,7 @@ TEST_F(ServerTest, CommandLineVersionHelpAndATaskfsRemoteWithoutItsCertificate) 
 TEST_F(ServerTest, AServerKilledDuringSyncsLosesNothingAndTheNextSyncsFinish) {
   constexpr int kClients = 8;
   auto clients = MakeClients(kClients, 40);
-  for (int delay_ms : {5, 20, 60}) {
+  for (int delay_ms : RandomMomentsMs(3, 5, 80)) {
     std::vector<std::thread> threads;
     for (auto& c : clients) {
       // These syncs may fail when the server dies under them: that is the point.
@@ -311,6 +315,21 @@ TEST_F(ServerTest, FiftyClientsSyncingAtOnceAllSucceedAndConverge) {
   }
   EXPECT_EQ(clients.front()->Tree(), clients.back()->Tree());
   EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
+TEST_F(ServerTest, ABusyServerAnswers503AndEveryClientRetriesUntilItSucceeds) {
+  // One worker and one request at a time: nearly every client is told to come back.
+  std::filesystem::create_directories(dir_ / "busy");
+  TestServer busy(dir_ / "busy", "--threads 1 --max-requests 1");
+  constexpr int kClients = 12;
+  auto clients = MakeClients(kClients, 1, &busy);
+  std::vector<std::thread> threads;
+  for (auto& c : clients) threads.emplace_back([&c] { c->Sync(); });  // each must succeed
+  for (auto& t : threads) t.join();
+  EXPECT_NE(busy.Log().find(": 503 "), std::string::npos) << busy.Log();
+  for (auto& c : clients) c->Sync();
+  for (auto& c : clients) EXPECT_EQ(c->Tree().size(), static_cast<size_t>(kClients)) << c->path();
+  EXPECT_EQ(GitFsckErrors(busy.store()), "");
 }
 
 }  // namespace

@@ -295,9 +295,10 @@ TEST_P(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
   c2_->Write("mine.yaml", "title: mine\n");
   c2_->Sync();
   const std::string sync_cmd = std::string(TASKFS_BIN) + " --store " + Quote(c1_->path()) + " sync";
-  for (int delay_ms : {1, 3, 5, 8, 12, 20, 30, 50}) {
-    RunCommand(sync_cmd + " > /dev/null 2>&1 & pid=$!; sleep 0." +
-               std::string(delay_ms < 10 ? "00" : "0") + std::to_string(delay_ms) +
+  for (int delay_ms : RandomMomentsMs(8, 1, 60)) {
+    char delay[16];
+    std::snprintf(delay, sizeof delay, "%.3f", delay_ms / 1000.0);
+    RunCommand(sync_cmd + " > /dev/null 2>&1 & pid=$!; sleep " + delay +
                "; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null");
     EXPECT_EQ(GitFsckErrors(c1_->path()), "") << "after a kill at " << delay_ms << " ms";
     EXPECT_EQ(GitFsckErrors(remote_repo_), "") << "after a kill at " << delay_ms << " ms";

@@ -150,9 +150,16 @@ int main(int argc, char** argv) {
   serve->add_option("dir", options.dir, "The server directory")->required();
   serve->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
-  serve->add_option("--threads", options.threads, "Requests served at once")
+  serve
+      ->add_option("--threads", options.threads,
+                   "Workers always running (more start while all are busy)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--max-requests", options.max_requests,
+                   "Requests served at once; more are answered 503 with Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   serve->add_option("--port-file", port_file, "Write the port listened on to this file");
   serve->add_option("--max-body", options.max_body, "Largest request body in bytes (else 413)")
       ->capture_default_str();
