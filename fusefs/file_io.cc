@@ -30,12 +30,16 @@ std::shared_ptr<TaskNode> TaskFilesystem::NodeFor(const std::string& path,
   if (auto it = nodes_.find(path); it != nodes_.end()) return it->second;
   auto node = std::make_shared<TaskNode>();
   node->path = path;
-  node->based_on = snap;
   node->mtime = Now();
+  if (auto saved = SavedContent(path, *snap); saved && !pending_deletes_.count(path)) {
+    node->base = *saved;
+  }
   if (auto content = TaskContent(path, *snap)) {
     node->content = *content;
     if (const Draft* d = drafts_.Find(path)) {
       node->mtime = d->mtime;
+    } else if (auto p = pending_.find(path); p != pending_.end()) {
+      node->mtime = p->second.mtime;
     } else if (const auto* fe = snap->FindFile(path)) {
       node->mtime = fe->mtime;
     }
@@ -56,15 +60,15 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       if (h->writable || nodes_.count(path)) {
         h->node = NodeFor(path, snap);
         ++h->node->open_count;
-        if ((flags & O_TRUNC) && !h->node->content.empty()) {
+        if ((flags & O_TRUNC) && h->writable && !h->node->content.empty()) {
           h->node->content.clear();
           h->node->dirty = true;
           h->node->mtime = Now();
+          h->wrote = true;
         }
       } else {
         h->content = TaskContent(path, *snap);
-        const Draft* d = drafts_.Find(path);
-        h->mtime = d ? d->mtime : snap->FindFile(path)->mtime;
+        h->mtime = TaskMtime(path, *snap);
       }
       break;
     case Kind::kTreeFile:
@@ -106,16 +110,19 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
       nodes_.erase(path);
       auto node = std::make_shared<TaskNode>();
       node->path = path;
-      node->based_on = snap;
       node->mtime = Now();
       node->dirty = true;
+      // What was saved before a rename away (vim's backup dance): the edit's base.
+      if (auto saved = SavedContent(path, *snap)) node->base = *saved;
       nodes_[path] = node;
+      h->wrote = true;
     }
     h->node = NodeFor(path, snap);
     ++h->node->open_count;
     if ((flags & O_TRUNC) && !h->node->content.empty()) {
       h->node->content.clear();
       h->node->dirty = true;
+      h->wrote = true;
     }
   } else if (snap->FindFile(path)) {
     return -EROFS;
@@ -160,6 +167,7 @@ int TaskFilesystem::Write(Handle* h, const char* buf, size_t size, off_t offset)
   std::memcpy(content.data() + offset, buf, size);
   h->node->dirty = true;
   h->node->mtime = Now();
+  h->wrote = true;
   return static_cast<int>(size);
 }
 
@@ -190,6 +198,7 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
     node->content.resize(size);
     node->dirty = true;
     node->mtime = Now();
+    if (h) h->wrote = true;
   }
   if (h || node->open_count > 0) return 0;
   // truncate(2) by path: no close will follow, so save now.
@@ -199,14 +208,19 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
 }
 
 int TaskFilesystem::Flush(Handle* h) {
-  if (!h->node) return 0;
+  // Only a writer saves: a reader's close never commits another process's unfinished bytes.
+  if (!h->node || !h->wrote) return 0;
   std::lock_guard lock(mu_);
+  h->wrote = false;
   return h->node->dirty ? SaveNode(*h->node) : 0;
 }
 
 int TaskFilesystem::Fsync(Handle* h) {
   if (h->kind == Handle::Kind::kScratch) return ::fsync(h->fd) == 0 ? 0 : -errno;
-  return Flush(h);
+  if (int rc = Flush(h); rc != 0) return rc;
+  if (!committer_) return 0;
+  Status st = committer_->SyncJournal();
+  return st.ok() ? 0 : -ToErrno(st);
 }
 
 int TaskFilesystem::Release(Handle* h) {
@@ -218,7 +232,8 @@ int TaskFilesystem::Release(Handle* h) {
   std::lock_guard lock(mu_);
   TaskNode& node = *h->node;
   --node.open_count;
-  if (node.dirty) SaveNode(node);
+  if (h->wrote && node.dirty) SaveNode(node);
+  // A node whose save failed (disk full) stays, and the background thread retries it.
   if (node.open_count == 0 && !node.dirty) {
     if (auto it = nodes_.find(node.path); it != nodes_.end() && it->second == h->node) {
       nodes_.erase(it);
@@ -232,14 +247,11 @@ int TaskFilesystem::SaveNode(TaskNode& node) {
     node.dirty = false;
     return 0;
   }
-  SaveResult r = SaveTask(node.path, node.content, node.based_on);
+  SaveResult r = SaveTask(node.path, node.content, node.base);
   if (r.kept) {
     node.dirty = false;
     node.failed = false;
-    node.based_on = store_->snapshot();
-    if (const auto* fe = node.based_on->FindFile(node.path); fe && r.rc == 0) {
-      node.mtime = fe->mtime;
-    }
+    if (r.rc == 0) node.base = node.content;  // later saves build on this one
   } else {
     node.failed = true;
   }
@@ -248,7 +260,7 @@ int TaskFilesystem::SaveNode(TaskNode& node) {
 
 TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
                                                     const std::string& content,
-                                                    const storage::SnapshotPtr& based_on) {
+                                                    const std::optional<std::string>& base) {
   const std::string name = TaskNameOf(path);
   Status valid =
       content.empty() ? Status::InvalidArgument("empty file") : storage::ValidateTask(content);
@@ -264,34 +276,39 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
     return {-kInvalidTaskErrno, true};
   }
   auto snap = store_->snapshot();
-  const bool existed = snap->FindFile(path) != nullptr;
   pending_deletes_.erase(path);  // saved again after being renamed away: an edit
-  int rc = CommitChanges({{path, content}}, (existed ? "edit " : "create ") + name, based_on);
+  const bool existed = SavedContent(path, *snap) != nullptr;
+  int rc = JournalChanges({{path, content}}, (existed ? "edit " : "create ") + name, {base});
   if (rc == 0) {
     drafts_.Remove(path);
     return {0, true};
   }
-  // The commit failed (disk full, store locked...): keep the bytes as a draft, retried later.
-  Status st = drafts_.Put(path, content, "not committed yet: the store refused the commit");
+  // Not even journaled (disk full...): keep the bytes as a draft, retried later.
+  Status st = drafts_.Put(path, content, "not saved yet: the journal refused it");
   return {rc, st.ok()};
 }
 
-int TaskFilesystem::CommitChanges(const std::vector<storage::Change>& changes,
-                                  const std::string& message,
-                                  const storage::SnapshotPtr& based_on) {
-  auto outcome = store_->Commit(changes, message, based_on);
-  if (!outcome.ok()) {
-    RecordError("could not commit '" + message + "': " + outcome.status().ToString());
-    return -ToErrno(outcome.status());
+int TaskFilesystem::JournalChanges(std::vector<storage::Change> changes, const std::string& message,
+                                   std::vector<std::optional<std::string>> bases) {
+  auto snap = store_->snapshot();
+  if (bases.empty()) {
+    for (const storage::Change& c : changes) {
+      auto saved = SavedContent(c.path, *snap);
+      bases.push_back(saved ? std::optional<std::string>(*saved) : std::nullopt);
+    }
   }
-  if (outcome->merged_with_others) {
-    cv_.notify_all();  // the background thread shows the other process's changes
-  } else {
-    shown_ = outcome->snapshot;
+  storage::Save save{message, changes, std::move(bases)};
+  auto seq = committer_ ? committer_->Append(std::move(save))
+                        : Result<uint64_t>(Status::Unavailable("the mount is not started"));
+  if (!seq.ok()) {
+    RecordError("could not save '" + message + "': " + seq.status().ToString());
+    return -ToErrno(seq.status());
   }
-  if (error_recorded_) {  // a save worked again: the last error is over
-    std::remove(last_error_file_.c_str());
-    error_recorded_ = false;
+  for (storage::Change& c : changes) {
+    PendingSave& p = pending_[c.path];
+    p.content = c.content ? std::make_shared<const std::string>(std::move(*c.content)) : nullptr;
+    p.seq = *seq;
+    p.mtime = Now();
   }
   return 0;
 }

@@ -10,12 +10,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <new>
 
 #include "fusefs/store_watcher.h"
 #include "fusefs/task_filesystem.h"
+#include "storage/committer.h"
 #include "storage/file_util.h"
 #include "storage/log.h"
 
@@ -31,6 +33,7 @@ struct MountContext {
   std::unique_ptr<TaskFilesystem> fs;
   std::unique_ptr<StoreWatcher> watcher;
   std::string mount_record;
+  std::unique_ptr<StoreWatcher> flush_requests;  // `taskfs sync` asking for every save committed
 };
 
 MountContext* Ctx() { return static_cast<MountContext*>(fuse_get_context()->private_data); }
@@ -223,11 +226,31 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
   if (Status st = ctx->watcher->Start(); !st.ok()) {
     LogWarning("changes by other processes will not show until remount: " + st.ToString());
   }
+  // A request is answered (removed) once every save made before it is committed.
+  const std::string requests = storage::FlushRequestDir(*ctx->store);
+  std::error_code ec;
+  std::filesystem::create_directories(requests, ec);
+  ctx->flush_requests = std::make_unique<StoreWatcher>(
+      ctx->store->git_dir(),
+      [ctx, requests] {
+        std::vector<std::filesystem::path> asked;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(requests, ec)) {
+          if (e.path().filename().string().starts_with("flush-")) asked.push_back(e.path());
+        }
+        if (asked.empty() || !ctx->fs->CommitEverything()) return;
+        for (const auto& p : asked) std::filesystem::remove(p, ec);
+      },
+      std::chrono::milliseconds(1), std::vector<std::string>{requests});
+  if (Status st = ctx->flush_requests->Start(); !st.ok()) {
+    LogWarning("`taskfs sync` will not see saves until they are committed: " + st.ToString());
+  }
   return ctx;
 }
 
 void OpDestroy(void* data) {
   auto* ctx = static_cast<MountContext*>(data);
+  if (ctx->flush_requests) ctx->flush_requests->Stop();
   if (ctx->watcher) ctx->watcher->Stop();
   ctx->fs->Shutdown();
   std::remove(ctx->mount_record.c_str());
@@ -271,7 +294,7 @@ fuse_operations MakeOperations() {
 
 int RunMount(storage::Store* store, const MountOptions& options) {
   // One mount per store: two would each believe their view is the store's.
-  const std::string lock_file = store->local_dir() + "/mount.lock";
+  const std::string lock_file = storage::MountLockFile(*store);
   int lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     LogError("the store " + store->git_dir() + " is already mounted by another taskfs process " +
@@ -280,7 +303,7 @@ int RunMount(storage::Store* store, const MountOptions& options) {
     return 1;
   }
   MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,
-                   store->local_dir() + "/mount"};
+                   store->local_dir() + "/mount", nullptr};
   ctx.fs->SetStatusText(options.status_text);
   // noatime: reads don't change anything, and atime updates would cost a round trip per read.
   std::vector<std::string> argv = {"taskfs", "-o", "fsname=taskfs,subtype=taskfs,noatime"};

@@ -50,11 +50,17 @@ int TaskFilesystem::OpenInfo(const std::string& path, int flags, std::unique_ptr
              (drafts_.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
     for (const auto& [p, d] : drafts_.all()) drafts += "  " + p + ": " + d.reason + "\n";
   }
+  const storage::Committer::Stats commits = CommitStats();
+  std::string journal = "journal:  " + std::to_string(commits.pending) +
+                        " save(s) acknowledged and not committed yet\n";
+  if (!commits.last_failure.empty()) {
+    journal += "  last commit failure (retrying): " + commits.last_failure + "\n";
+  }
   auto h = std::make_unique<Handle>();
   h->kind = Handle::Kind::kTreeFile;
   h->generated = true;
-  h->content =
-      std::make_shared<const std::string>((text ? text() : "sync:     not available\n") + drafts);
+  h->content = std::make_shared<const std::string>((text ? text() : "sync:     not available\n") +
+                                                   journal + drafts);
   h->mtime = std::time(nullptr);
   *out = std::move(h);
   return 0;

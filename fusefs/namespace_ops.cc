@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "fusefs/errno_map.h"
@@ -39,7 +40,7 @@ int TaskFilesystem::Unlink(const std::string& path) {
       }
       if (Status st = drafts_.Remove(path); !st.ok()) return -ToErrno(st);
       // Deferred like a rename away: `mv` from another filesystem unlinks, then creates.
-      if (snap->FindFile(path)) DeferDelete(path);
+      if (SavedContent(path, *snap)) DeferDelete(path);
       return 0;
     }
     case Kind::kTreeFile:
@@ -141,15 +142,14 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
   pending_deletes_.erase(to);
   const bool valid = !content->empty() && storage::ValidateTask(*content).ok();
   std::vector<Change> changes;
-  if (snap->FindFile(from)) changes.push_back({from, std::nullopt});
+  if (SavedContent(from, *snap)) changes.push_back({from, std::nullopt});
   if (valid) {
     changes.push_back({to, *content});
   } else if (Status st = drafts_.Put(to, *content, DraftReason(*content)); !st.ok()) {
     return -ToErrno(st);
   }
   if (!changes.empty()) {
-    int rc =
-        CommitChanges(changes, "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to), nullptr);
+    int rc = JournalChanges(changes, "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to));
     if (rc != 0) return rc;
   }
   if (valid) drafts_.Remove(to);
@@ -159,7 +159,7 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     nodes_.erase(it);
     node->path = to;
     node->dirty = false;
-    node->based_on = store_->snapshot();
+    node->base = *content;
     nodes_[to] = node;
   }
   return 0;
@@ -177,7 +177,7 @@ int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to
     nodes_.erase(it);
   }
   drafts_.Remove(from);
-  if (snap->FindFile(from)) DeferDelete(from);
+  if (SavedContent(from, *snap)) DeferDelete(from);
   return 0;
 }
 
@@ -192,7 +192,8 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
   std::stringstream buf;
   buf << in.rdbuf();
   if (!in.good() && !in.eof()) return -EIO;
-  SaveResult r = SaveTask(to, buf.str(), snap);
+  auto saved = SavedContent(to, *snap);
+  SaveResult r = SaveTask(to, buf.str(), saved ? std::optional<std::string>(*saved) : std::nullopt);
   if (!r.kept) return r.rc;  // the scratch file stays: nothing lost
   ::unlink(file.c_str());
   if (auto it = nodes_.find(to); it != nodes_.end()) {
@@ -205,17 +206,29 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
 int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
                               const storage::SnapshotPtr& snap) {
   const std::string from_prefix = from + "/";
+  // The saved tasks inside: committed, or saved and not committed yet.
+  std::map<std::string, std::shared_ptr<const std::string>> saved;
+  snap->ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
+    if (path.starts_with(from_prefix)) saved[path] = fe.content;
+  });
+  for (auto it = pending_.lower_bound(from_prefix);
+       it != pending_.end() && it->first.starts_with(from_prefix); ++it) {
+    if (it->second.content) {
+      saved[it->first] = it->second.content;
+    } else {
+      saved.erase(it->first);
+    }
+  }
   std::vector<Change> changes;
   std::vector<std::string> pending_inside;
-  snap->ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
-    if (!path.starts_with(from_prefix)) return;
+  for (const auto& [path, content] : saved) {
     changes.push_back({path, std::nullopt});
     if (pending_deletes_.count(path)) {
       pending_inside.push_back(path);  // removed by the user: not carried over
     } else {
-      changes.push_back({to + path.substr(from.size()), *fe.content});
+      changes.push_back({to + path.substr(from.size()), *content});
     }
-  });
+  }
   if (!storage::IsTaskFolderPath(to) && (!changes.empty() || drafts_.HoldsFolder(from))) {
     return -EINVAL;  // tasks can't live in a hidden folder
   }
@@ -225,7 +238,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
     if (::rename(ScratchPath(from).c_str(), ScratchPath(to).c_str()) != 0) return -errno;
   }
   if (!changes.empty()) {
-    int rc = CommitChanges(changes, "rename " + from + " -> " + to, nullptr);
+    int rc = JournalChanges(changes, "rename " + from + " -> " + to);
     if (rc != 0) {
       ::rename(ScratchPath(to).c_str(), ScratchPath(from).c_str());
       return rc;
@@ -251,7 +264,6 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
   }
   for (auto& node : moved_nodes) {
     node->path = to + node->path.substr(from.size());
-    node->based_on = store_->snapshot();  // its edits now apply to the moved path
     nodes_[node->path] = node;
   }
   return 0;
@@ -277,7 +289,7 @@ void TaskFilesystem::CommitDuePendingDeletes(bool all, const std::string& under)
       ++it;
     }
   }
-  if (!changes.empty()) CommitChanges(changes, "delete " + names, nullptr);
+  if (!changes.empty()) JournalChanges(changes, "delete " + names);
 }
 
 }  // namespace taskfs::fusefs

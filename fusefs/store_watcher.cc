@@ -11,8 +11,11 @@
 namespace taskfs::fusefs {
 
 StoreWatcher::StoreWatcher(std::string git_dir, std::function<void()> on_change,
-                           std::chrono::milliseconds debounce)
-    : git_dir_(std::move(git_dir)), on_change_(std::move(on_change)), debounce_(debounce) {}
+                           std::chrono::milliseconds debounce, std::vector<std::string> folders)
+    : git_dir_(std::move(git_dir)),
+      folders_(std::move(folders)),
+      on_change_(std::move(on_change)),
+      debounce_(debounce) {}
 
 StoreWatcher::~StoreWatcher() { Stop(); }
 
@@ -21,6 +24,15 @@ Status StoreWatcher::Start() {
   if (inotify_fd_ < 0) return Status::FromErrno(errno, "inotify_init1");
   if (pipe2(stop_pipe_, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe2");
   const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE;
+  if (!folders_.empty()) {
+    for (const std::string& folder : folders_) {
+      if (inotify_add_watch(inotify_fd_, folder.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        return Status::FromErrno(errno, "watching " + folder);
+      }
+    }
+    thread_ = std::thread([this] { Run(); });
+    return Status::OK();
+  }
   // Branches are updated by writing a .lock file and renaming it over the ref, or by rewriting
   // packed-refs in the git dir. Watch the git dir and every folder under refs/heads.
   if (inotify_add_watch(inotify_fd_, git_dir_.c_str(), mask) < 0) {

@@ -1,5 +1,6 @@
 // StoreWatcher: notices when another process moves the store's branch (the sync daemon, a `git`
-// command) through inotify on the repository's refs, and calls back, debounced.
+// command) through inotify on the repository's refs, and calls back, debounced. With
+// `folders`, it watches those folders instead (the mount's flush requests).
 //
 // The callback runs on the watcher's own thread with no taskfs lock held. Sleeps in poll(); uses
 // no CPU while nothing changes. Start/Stop from one thread.
@@ -10,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/status.h"
 
@@ -18,7 +20,8 @@ namespace taskfs::fusefs {
 class StoreWatcher {
  public:
   StoreWatcher(std::string git_dir, std::function<void()> on_change,
-               std::chrono::milliseconds debounce = std::chrono::milliseconds(20));
+               std::chrono::milliseconds debounce = std::chrono::milliseconds(20),
+               std::vector<std::string> folders = {});
   ~StoreWatcher();
 
   Status Start();
@@ -28,6 +31,7 @@ class StoreWatcher {
   void Run();
 
   const std::string git_dir_;
+  const std::vector<std::string> folders_;
   const std::function<void()> on_change_;
   const std::chrono::milliseconds debounce_;
   int inotify_fd_ = -1;

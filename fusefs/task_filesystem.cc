@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -58,10 +59,35 @@ Status TaskFilesystem::Start() {
   std::error_code ec;
   std::filesystem::create_directories(scratch_root_, ec);
   if (ec) return Status::FromErrno(ec.value(), "creating " + scratch_root_);
+  auto journal = storage::Journal::Open(storage::JournalDir(store_->local_dir()));
+  if (!journal.ok()) return journal.status();
   {
     std::lock_guard lock(mu_);
     TASKFS_RETURN_IF_ERROR(drafts_.Load());
+    // Saves an earlier run acknowledged show at once; they are committed first.
+    for (const storage::JournalEntry& e : (*journal)->recovered()) {
+      for (const storage::Change& c : e.changes) {
+        PendingSave& p = pending_[c.path];
+        p.content = c.content ? std::make_shared<const std::string>(*c.content) : nullptr;
+        p.seq = e.seq;
+        p.mtime = static_cast<int64_t>(std::time(nullptr));
+      }
+    }
   }
+  storage::RemoveBranchLockOfCrashedWriter(*store_);
+  storage::Committer::Callbacks callbacks;
+  callbacks.committed = [this](uint64_t seq, const storage::CommitOutcome& outcome) {
+    OnCommitted(seq, outcome);
+  };
+  callbacks.failed = [this](const Status& st) {
+    std::lock_guard lock(mu_);
+    RecordError("could not commit (kept in the journal, retrying): " + st.ToString());
+  };
+  committer_ = std::make_unique<storage::Committer>(store_, std::move(journal.value()), callbacks);
+  if (Status st = committer_->CommitRecovered(); !st.ok()) {
+    LogError("saves from the last run are not committed yet, retrying: " + st.ToString());
+  }
+  committer_->Start();
   background_ = std::thread([this] { BackgroundLoop(); });
   return Status::OK();
 }
@@ -74,12 +100,52 @@ void TaskFilesystem::Shutdown() {
   }
   cv_.notify_all();
   if (background_.joinable()) background_.join();
-  std::lock_guard lock(mu_);
-  for (auto& [path, node] : nodes_) {
-    if (node->dirty) SaveNode(*node);
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [path, node] : nodes_) {
+      if (node->dirty) SaveNode(*node);
+    }
+    CommitDuePendingDeletes(/*all=*/true);
   }
-  CommitDuePendingDeletes(/*all=*/true);
+  if (committer_) {
+    if (Status st = committer_->Stop(); !st.ok()) LogError(st.ToString());
+  }
   store_->SaveMtimes();
+}
+
+bool TaskFilesystem::CommitEverything(std::chrono::milliseconds timeout) {
+  uint64_t last;
+  {
+    std::lock_guard lock(mu_);
+    if (!committer_) return true;
+    CommitDuePendingDeletes(/*all=*/true);
+    last = committer_->last_seq();
+  }
+  return committer_->WaitCommitted(last, timeout);
+}
+
+bool TaskFilesystem::WaitForCommits(std::chrono::milliseconds timeout) {
+  return !committer_ || committer_->WaitCommitted(committer_->last_seq(), timeout);
+}
+
+storage::Committer::Stats TaskFilesystem::CommitStats() const {
+  return committer_ ? committer_->stats() : storage::Committer::Stats{};
+}
+
+void TaskFilesystem::OnCommitted(uint64_t seq, const storage::CommitOutcome& outcome) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      it = it->second.seq <= seq ? pending_.erase(it) : std::next(it);
+    }
+    if (!outcome.merged_with_others && outcome.snapshot) shown_ = outcome.snapshot;
+    if (error_recorded_) {  // a commit worked again: the last error is over
+      std::remove(last_error_file_.c_str());
+      error_recorded_ = false;
+    }
+  }
+  // Merged with another process's changes: the background thread shows them.
+  if (outcome.merged_with_others) cv_.notify_all();
 }
 
 void TaskFilesystem::SetInvalidator(std::function<void(const std::vector<std::string>&)> fn) {
@@ -97,9 +163,24 @@ int TaskFilesystem::EnsureScratchParent(const std::string& path) const {
   return ec ? -ec.value() : 0;
 }
 
+std::shared_ptr<const std::string> TaskFilesystem::SavedContent(const std::string& path,
+                                                                const Snapshot& snap) const {
+  if (auto it = pending_.find(path); it != pending_.end()) return it->second.content;
+  const storage::FileEntry* fe = snap.FindFile(path);
+  return fe ? fe->content : nullptr;
+}
+
+int64_t TaskFilesystem::TaskMtime(const std::string& path, const Snapshot& snap) const {
+  if (auto it = nodes_.find(path); it != nodes_.end()) return it->second->mtime;
+  if (const Draft* d = drafts_.Find(path)) return d->mtime;
+  if (auto p = pending_.find(path); p != pending_.end()) return p->second.mtime;
+  const storage::FileEntry* fe = snap.FindFile(path);
+  return fe ? fe->mtime : 0;
+}
+
 bool TaskFilesystem::TaskExists(const std::string& path, const Snapshot& snap) const {
   if (nodes_.count(path) || drafts_.Find(path)) return true;
-  return snap.FindFile(path) && !pending_deletes_.count(path);
+  return !pending_deletes_.count(path) && SavedContent(path, snap) != nullptr;
 }
 
 std::shared_ptr<const std::string> TaskFilesystem::TaskContent(const std::string& path,
@@ -109,12 +190,17 @@ std::shared_ptr<const std::string> TaskFilesystem::TaskContent(const std::string
   }
   if (const Draft* d = drafts_.Find(path)) return d->content;
   if (pending_deletes_.count(path)) return nullptr;
-  const storage::FileEntry* fe = snap.FindFile(path);
-  return fe ? fe->content : nullptr;
+  return SavedContent(path, snap);
 }
 
 bool TaskFilesystem::IsDir(const std::string& path, const Snapshot& snap) const {
   if (snap.IsDir(path) || drafts_.HoldsFolder(path)) return true;
+  // A folder whose first task is saved and not yet committed.
+  const std::string prefix = path + "/";
+  for (auto it = pending_.lower_bound(prefix);
+       it != pending_.end() && it->first.starts_with(prefix); ++it) {
+    if (it->second.content) return true;
+  }
   struct stat st;
   return ::lstat(ScratchPath(path).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
@@ -157,14 +243,7 @@ int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h)
   auto snap = store_->snapshot();
   switch (Classify(path, *snap)) {
     case Kind::kTask:
-      if (auto it = nodes_.find(path); it != nodes_.end()) {
-        FillTaskStat(st, it->second->content.size(), it->second->mtime);
-      } else if (const Draft* d = drafts_.Find(path)) {
-        FillTaskStat(st, d->content->size(), d->mtime);
-      } else {
-        const storage::FileEntry* fe = snap->FindFile(path);
-        FillTaskStat(st, fe->content->size(), fe->mtime);
-      }
+      FillTaskStat(st, TaskContent(path, *snap)->size(), TaskMtime(path, *snap));
       return 0;
     case Kind::kTreeFile: {
       const storage::FileEntry* fe = snap->FindFile(path);
@@ -213,7 +292,18 @@ int TaskFilesystem::ListLocked(const std::string& path, const Snapshot& snap_ref
   const std::string prefix = path.empty() ? "" : path + "/";
   std::set<std::string> all;
   for (std::string& name : snap->List(path)) {
-    if (!pending_deletes_.count(prefix + name)) all.insert(std::move(name));
+    const std::string full = prefix + name;
+    auto p = pending_.find(full);
+    const bool deleted =
+        pending_deletes_.count(full) || (p != pending_.end() && !p->second.content);
+    if (!deleted || snap->IsDir(full)) all.insert(std::move(name));
+  }
+  // Saves not yet committed: new tasks, and the first task of a new folder.
+  for (auto it = pending_.lower_bound(prefix);
+       it != pending_.end() && it->first.starts_with(prefix); ++it) {
+    if (!it->second.content || pending_deletes_.count(it->first)) continue;
+    const std::string rest = it->first.substr(prefix.size());
+    all.insert(rest.substr(0, rest.find('/')));
   }
   for (std::string& name : drafts_.ListDir(path)) all.insert(std::move(name));
   for (const auto& [node_path, node] : nodes_) {
@@ -315,7 +405,10 @@ void TaskFilesystem::BackgroundLoop() {
           retry.emplace_back(path, *d.content);
         }
       }
-      for (const auto& [path, content] : retry) SaveTask(path, content, nullptr);
+      for (const auto& [path, content] : retry) {
+        auto saved = SavedContent(path, *store_->snapshot());
+        SaveTask(path, content, saved ? std::optional<std::string>(*saved) : std::nullopt);
+      }
     }
     if (shown_ != store_->snapshot() && invalidate_) {
       // Our own commit was merged with another process's: show theirs too.

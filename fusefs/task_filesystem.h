@@ -3,21 +3,31 @@
 //
 // What a path is:
 //  - a task ("x.yaml", see storage/task_name.h): bytes come from, in order, a file open for
-//    writing (its buffer), a draft (an invalid save), the store's snapshot. Writes are buffered
-//    and committed on flush/fsync (close), never per write().
+//    writing (its buffer), a draft (an invalid save), a save not yet committed (pending_), the
+//    store's snapshot. Writes are buffered and saved on the writer's flush/fsync (close), never
+//    per write(), and never by a reader's close: a reader sees the bytes written so far (as on a
+//    local disk) but only the writer's close saves them.
 //  - a file in the store's tree that is not a task (e.g. a README committed by git): read-only.
 //  - anything else: local scratch (editor swap files, temp files), a real file in the store's
 //    local dir, never committed.
 //  - a folder: a folder of the tree, or of scratch (empty folders live there).
+//
+// The write path: a save is validated, appended to the journal and shown at once (pending_); the
+// committer thread (storage/committer.h) makes the git commits behind, grouping what arrives
+// while it writes. close() returns once the save is journaled (safe against kill -9), fsync()
+// once the journal is on disk (safe against power loss).
+//
 // A task removed or renamed to a scratch name (vim's backup dance: x.yaml -> x.yaml~, write
 // x.yaml; `mv` from another filesystem: unlink x.yaml, create x.yaml) is not deleted in the store
-// at once: the delete waits kPendingDeleteDelay (or the unmount), and a new save of the same
-// task in the meantime becomes a plain edit, so history stays continuous and a sync never sees
-// the task deleted in between.
+// at once: the delete waits kPendingDeleteDelay (or the unmount, or a sync asking for
+// CommitEverything), and a new save of the same task in the meantime becomes a plain edit, so
+// history stays continuous and a sync never sees the task deleted in between.
 //
 // Every operation returns 0 (or a byte count) or -errno, and never throws.
 // Thread-safety: all public methods may be called concurrently (the FUSE loop is
-// multithreaded). Lock order: mu_, then the store's internal lock.
+// multithreaded). Lock order: mu_, then the committer's lock, then the store's locks. mu_ guards
+// in-memory state only and is held across no git I/O: commits run on the committer thread,
+// which takes mu_ only to drop what it committed from pending_.
 #pragma once
 
 #include <sys/stat.h>
@@ -35,6 +45,7 @@
 #include <vector>
 
 #include "fusefs/drafts.h"
+#include "storage/committer.h"
 #include "storage/store.h"
 
 namespace taskfs::fusefs {
@@ -57,7 +68,9 @@ std::string ParentOf(const std::string& path);
 struct TaskNode {
   std::string path;  // current path; empty once unlinked
   std::string content;
-  storage::SnapshotPtr based_on;  // snapshot the edit started from
+  // The saved bytes the edit started from (nullopt: a new task), so that a change another
+  // process committed meanwhile is merged, not overwritten.
+  std::optional<std::string> base;
   bool dirty = false;
   bool failed = false;  // the last commit attempt failed (not a validation error)
   int open_count = 0;
@@ -72,6 +85,7 @@ struct Handle {
   int64_t mtime = 0;                           // with `content`
   int fd = -1;                                 // kScratch
   bool writable = false;
+  bool wrote = false;      // this handle changed the bytes since its last save: its close saves
   bool generated = false;  // `content` was made at open (.taskfs/status): never cache it
 };
 
@@ -81,10 +95,19 @@ class TaskFilesystem {
   explicit TaskFilesystem(storage::Store* store);
   ~TaskFilesystem();
 
-  // Loads drafts and starts the background thread (pending deletes). Call after daemonizing.
+  // Loads drafts, commits what the journal kept from an earlier run, and starts the committer
+  // and the background thread (pending deletes). Call after daemonizing.
   Status Start();
-  // Commits what is still buffered or pending; called at unmount.
+  // Saves what is still buffered, deletes what is pending and commits everything; called at
+  // unmount.
   void Shutdown();
+  // Journals the pending deletes now and waits (up to `timeout`) until every save so far is
+  // committed: what a sync or an unmount asks for. False on timeout.
+  bool CommitEverything(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Waits (up to `timeout`) until every save so far is committed; pending deletes stay pending.
+  bool WaitForCommits(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Saves acknowledged and not yet committed, and the last commit failure ("" if none).
+  storage::Committer::Stats CommitStats() const;
 
   // Paths are relative, without a leading '/' ("" is the root).
   int GetAttr(const std::string& path, struct stat* st, Handle* h);
@@ -127,19 +150,27 @@ class TaskFilesystem {
   std::shared_ptr<const std::string> TaskContent(const std::string& path,
                                                  const storage::Snapshot& snap) const;
   bool TaskExists(const std::string& path, const storage::Snapshot& snap) const;
+  int64_t TaskMtime(const std::string& path, const storage::Snapshot& snap) const;
   bool IsDir(const std::string& path, const storage::Snapshot& snap) const;
   int ListLocked(const std::string& path, const storage::Snapshot& snap,
                  std::vector<std::string>* names) const;
   std::shared_ptr<TaskNode> NodeFor(const std::string& path, const storage::SnapshotPtr& snap);
   struct SaveResult {
-    int rc;     // 0, -EBADMSG for an invalid task, or -errno of a failed commit
-    bool kept;  // the bytes are safe on disk (committed, or kept as a draft)
+    int rc;     // 0, -EBADMSG for an invalid task, or -errno of a failed journal append
+    bool kept;  // the bytes are safe (journaled, or kept as a draft)
   };
   int SaveNode(TaskNode& node);
   SaveResult SaveTask(const std::string& path, const std::string& content,
-                      const storage::SnapshotPtr& based_on);
-  int CommitChanges(const std::vector<storage::Change>& changes, const std::string& message,
-                    const storage::SnapshotPtr& based_on);
+                      const std::optional<std::string>& base);
+  // Journals `changes` as one save and shows them at once. `bases` (parallel to changes) are
+  // the bytes each writer started from; by default what the mount showed before the change.
+  int JournalChanges(std::vector<storage::Change> changes, const std::string& message,
+                     std::vector<std::optional<std::string>> bases = {});
+  // The saved bytes of a task: a save not yet committed, else the snapshot's. Null if none.
+  std::shared_ptr<const std::string> SavedContent(const std::string& path,
+                                                  const storage::Snapshot& snap) const;
+  // Called by the committer (no lock held) once saves up to `seq` are committed.
+  void OnCommitted(uint64_t seq, const storage::CommitOutcome& outcome);
   int RenameDir(const std::string& from, const std::string& to, const storage::SnapshotPtr& snap);
   int TaskToScratch(const std::string& from, const std::string& to,
                     const storage::SnapshotPtr& snap);
@@ -161,10 +192,19 @@ class TaskFilesystem {
   const std::string last_error_file_;
   bool error_recorded_ = false;  // last_error_file_ holds an error (guarded by mu_)
 
-  std::mutex mu_;  // lock order: mu_ before the store's lock; never held while invalidating
-  Drafts drafts_;
-  std::map<std::string, std::shared_ptr<TaskNode>> nodes_;  // tasks open for writing, by path
-  std::map<std::string, PendingDelete> pending_deletes_;
+  // A save journaled and not yet committed: its bytes (null for a delete) and when it was made.
+  struct PendingSave {
+    std::shared_ptr<const std::string> content;
+    uint64_t seq = 0;
+    int64_t mtime = 0;
+  };
+
+  mutable std::mutex mu_;  // lock order: see above; never held while invalidating
+  Drafts drafts_;          // guarded by mu_
+  std::map<std::string, std::shared_ptr<TaskNode>> nodes_;   // guarded by mu_: open for writing
+  std::map<std::string, PendingDelete> pending_deletes_;     // guarded by mu_
+  std::map<std::string, PendingSave, std::less<>> pending_;  // guarded by mu_
+  std::unique_ptr<storage::Committer> committer_;            // set by Start(); thread-safe itself
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread background_;

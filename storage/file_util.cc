@@ -1,6 +1,7 @@
 #include "storage/file_util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -73,6 +74,15 @@ int RemoveStaleTempFiles(const std::string& dir, std::chrono::seconds min_age) {
     if (fs::remove(entry.path(), ec)) ++removed;
   }
   return removed;
+}
+
+FileLock::FileLock(const std::string& file) {
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::optional<std::string> ReadWholeFile(const std::string& file) {

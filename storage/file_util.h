@@ -32,6 +32,21 @@ bool IsAtomicWriteTemp(const std::string& name);
 int RemoveStaleTempFiles(const std::string& dir,
                          std::chrono::seconds min_age = std::chrono::seconds(60));
 
+// An exclusive flock(2) on `file` (made if missing), held while this object lives, if it could be
+// had at once. The kernel drops it when the process dies, so a lock a crash left never blocks.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& file);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+};
+
 // The whole file, or nullopt if it cannot be read.
 std::optional<std::string> ReadWholeFile(const std::string& file);
 

@@ -325,8 +325,13 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
 }
 
 SnapshotPtr Store::snapshot() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(snapshot_mu_);
   return snapshot_;
+}
+
+void Store::Publish(SnapshotPtr snap) {
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_ = std::move(snap);
 }
 
 void Store::SetClockForTesting(std::function<int64_t()> clock) {
@@ -479,7 +484,10 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
   for (const Change& c : changes) {
     const FileEntry* base = ours_base.FindFile(c.path);
     const FileEntry* their = theirs.FindFile(c.path);
-    const bool untouched = (!base && !their) || (base && their && base->blob == their->blob);
+    // Bases the write path makes hold bytes only (no blob id): compare those.
+    const bool untouched =
+        (!base && !their) ||
+        (base && their && (base->blob == their->blob || *base->content == *their->content));
     if (untouched) {
       merged.push_back(c);
       continue;
@@ -521,7 +529,7 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes, const st
       } else {
         outcome.snapshot = Apply(base, *commit, pending, blob_ids);
       }
-      snapshot_ = outcome.snapshot;
+      Publish(outcome.snapshot);
       return outcome;
     }
     if (commit.status().code() != Status::Code::kConflict) return commit.status();
@@ -534,7 +542,7 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes, const st
     if (!remerged.ok()) return remerged.status();
     pending = std::move(remerged.value());
     base = *theirs;
-    snapshot_ = base;
+    Publish(base);
     outcome.merged_with_others = true;
   }
   return Status::Busy("the branch kept moving while committing '" + message +
@@ -566,7 +574,7 @@ Result<SnapshotPtr> Store::Refresh() {
   if (*head == snapshot_->commit_id()) return snapshot_;
   auto snap = LoadSnapshot(*head, snapshot_.get());
   if (!snap.ok()) return snap.status();
-  snapshot_ = *snap;
+  Publish(*snap);
   return snapshot_;
 }
 

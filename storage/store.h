@@ -8,7 +8,9 @@
 // is overwritten. Refresh() picks up commits made by others.
 //
 // Thread-safety: every method may be called from any thread; libgit2 access is serialised by an
-// internal mutex (the innermost lock in taskfs: take it after any lock of a caller).
+// internal mutex (mu_: take it after any lock of a caller). snapshot() never waits for libgit2:
+// the current snapshot is a pointer behind its own leaf mutex, swapped when a commit or refresh
+// is done, so readers never wait for a commit.
 #pragma once
 
 #include <functional>
@@ -133,11 +135,14 @@ class Store {
   Result<std::vector<Change>> MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,
                                         const std::vector<Change>& changes);
   Result<std::string> ReadBranch() const;
+  // Makes `snap` the current snapshot. Needs mu_ held.
+  void Publish(SnapshotPtr snap);
 
-  // Lock order: callers' locks, then mu_.
-  mutable std::mutex mu_;
+  // Lock order: callers' locks, then mu_, then snapshot_mu_ (a leaf, held for a pointer copy).
+  mutable std::mutex mu_;  // guards repo_ and every member below but snapshot_
+  mutable std::mutex snapshot_mu_;
   ::git_repository* repo_ = nullptr;
-  SnapshotPtr snapshot_;
+  SnapshotPtr snapshot_;  // written with mu_ and snapshot_mu_ held; read under either
   std::shared_ptr<const TaskMerger> merger_;
   std::function<int64_t()> clock_;
   std::string git_dir_;

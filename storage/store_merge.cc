@@ -209,7 +209,7 @@ Result<SnapshotPtr> Store::CommitMerge(const SnapshotPtr& ours, const std::vecto
   std::vector<ObjectId> blob_ids;
   auto commit = WriteCommit(*ours, changes, message, &blob_ids, theirs);
   if (!commit.ok()) return commit.status();
-  snapshot_ = Apply(ours, *commit, changes, blob_ids);
+  Publish(Apply(ours, *commit, changes, blob_ids));
   return snapshot_;
 }
 
@@ -225,7 +225,7 @@ Result<SnapshotPtr> Store::FastForward(const SnapshotPtr& ours, const std::strin
                                     "taskfs: fast-forward to " + theirs));
   auto snap = LoadSnapshot(theirs, ours.get());
   if (!snap.ok()) return snap.status();
-  snapshot_ = *snap;
+  Publish(*snap);
   return snapshot_;
 }
 

@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "storage/committer.h"
 #include "storage/folder_remote.h"
 #include "storage/log.h"
 #include "sync/integrate.h"
@@ -46,9 +47,19 @@ std::string SyncReport::Summary() const {
 // dies, so a lock file left under refs/remotes/ while we hold it was left by a killed sync.
 class SyncLock {
  public:
-  explicit SyncLock(const storage::Store& store) {
-    fd_ = ::open((store.local_dir() + "/sync.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  // Waits up to `wait` for a sync that runs already (the daemon's) to finish.
+  explicit SyncLock(const storage::Store& store,
+                    std::chrono::milliseconds wait = std::chrono::seconds(60)) {
+    fd_ = ::open(storage::SyncLockFile(store).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return;
+    held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    if (held_) return;
+    LogInfo("waiting for the sync that is running (the daemon's) to finish");
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (!held_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    }
   }
   ~SyncLock() {
     if (fd_ >= 0) ::close(fd_);
@@ -135,9 +146,12 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
                                   const storage::TransferOptions& options) {
   auto info = storage::FindRemote(store, remote);
   if (!info.ok()) return info.status();
+  // Every save acknowledged so far goes with this sync (`rm x.yaml && taskfs sync`).
+  if (Status st = storage::CommitJournal(store); !st.ok()) LogWarning(st.message());
   SyncLock lock(store);
   if (!lock.held()) {
-    return Status::Busy("another sync of " + store.git_dir() + " is running; try again later");
+    return Status::Busy("another sync of " + store.git_dir() +
+                        " is still running after a minute; try again later");
   }
   RemoveStaleLocks(store);
   SyncReport report;

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/journal.h"
+
 namespace taskfs::testing {
 
 TempDir::TempDir() {
@@ -114,19 +116,28 @@ static std::vector<std::string> Lines(const std::string& s) {
   return lines;
 }
 
+void WaitForJournal(const std::string& git_dir) {
+  const std::string journal = storage::JournalDir(git_dir + "/taskfs");
+  if (!Exists(journal)) return;
+  WaitUntil([&] { return storage::ReadJournal(journal).empty(); }, std::chrono::seconds(5));
+}
+
 std::vector<std::string> GitSubjects(const std::string& git_dir, const std::string& branch) {
+  WaitForJournal(git_dir);
   CommandResult r =
       RunCommand("git --git-dir=" + Quote(git_dir) + " log --format=%s " + branch + " --");
   return r.exit_code == 0 ? Lines(r.output) : std::vector<std::string>{};
 }
 
 std::vector<std::string> GitTreePaths(const std::string& git_dir, const std::string& branch) {
+  WaitForJournal(git_dir);
   return Lines(
       RunCommand("git --git-dir=" + Quote(git_dir) + " ls-tree -r --name-only " + branch).output);
 }
 
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch) {
+  WaitForJournal(git_dir);
   CommandResult r =
       RunCommand("git --git-dir=" + Quote(git_dir) + " show " + Quote(branch + ":" + path));
   return r.exit_code == 0 ? r.output : "<missing>";

@@ -44,6 +44,10 @@ std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
 bool Exists(const std::string& path);
 
+// Waits (up to 5 s) until the taskfs store at `git_dir` has committed every save its journal
+// holds: a mount acknowledges a save before its commit lands. The Git* helpers below call it.
+void WaitForJournal(const std::string& git_dir);
+
 // `git fsck --strict` output, empty when the repository is clean (or the error text).
 std::string GitFsckErrors(const std::string& git_dir);
 // Commit subjects on `branch`, newest first.

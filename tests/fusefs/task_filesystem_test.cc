@@ -80,8 +80,15 @@ TEST_F(TaskFilesystemTest, TaskfsFolderShowsTheStatusTextAndIsReadOnly) {
   ASSERT_EQ(fs_->ReadDir("", &names), 0);
   EXPECT_EQ(names, (std::vector<std::string>{".taskfs"}));
   EXPECT_EQ(Ls(".taskfs"), (std::vector<std::string>{"status"}));
-  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 1\ndrafts:   0\n");
-  EXPECT_EQ(Cat(".taskfs/status"), "sync: call 2\ndrafts:   0\n");  // made anew on each open
+  EXPECT_EQ(Cat(".taskfs/status"),
+            "sync: call 1\njournal:  0 save(s) acknowledged and not committed yet\ndrafts:   0\n");
+  EXPECT_EQ(
+      Cat(".taskfs/status"),
+      "sync: call 2\njournal:  0 save(s) acknowledged and not committed yet\ndrafts:   0\n");  // made
+                                                                                               // anew
+                                                                                               // on
+                                                                                               // each
+                                                                                               // open
   EXPECT_EQ(Save("bad.yaml", "status: [\n"), -EBADMSG);
   EXPECT_NE(Cat(".taskfs/status").find("drafts:   1 (saved but not committed"), std::string::npos);
   EXPECT_EQ(fs_->Unlink("bad.yaml"), 0);
@@ -150,6 +157,7 @@ TEST_F(TaskFilesystemTest, ScratchFilesAreLocalAndNeverCommitted) {
 
 TEST_F(TaskFilesystemTest, BackupRenameDanceIsOneEdit) {
   ASSERT_EQ(Save("a.yaml", "title: a\n"), 0);
+  ASSERT_TRUE(fs_->WaitForCommits());
   ASSERT_EQ(fs_->Rename("a.yaml", "a.yaml~", 0), 0);
   struct stat st;
   EXPECT_EQ(fs_->GetAttr("a.yaml", &st, nullptr), -ENOENT);
@@ -171,6 +179,7 @@ TEST_F(TaskFilesystemTest, TaskRenamedToScratchIsDeletedAfterTheDelay) {
 
 TEST_F(TaskFilesystemTest, TempFileRenamedOverTaskIsOneEdit) {
   ASSERT_EQ(Save("a.yaml", "title: a\n"), 0);
+  ASSERT_TRUE(fs_->WaitForCommits());  // else both saves may go into one commit
   ASSERT_EQ(Save(".a.yaml.XyZ123", "title: b\n"), 0);
   ASSERT_EQ(fs_->Rename(".a.yaml.XyZ123", "a.yaml", 0), 0);
   EXPECT_EQ(GitSubjects(store_->git_dir()), (std::vector<std::string>{"edit a", "create a"}));
@@ -180,6 +189,7 @@ TEST_F(TaskFilesystemTest, TempFileRenamedOverTaskIsOneEdit) {
 TEST_F(TaskFilesystemTest, RenameNoreplaceRefusesAnExistingTarget) {
   ASSERT_EQ(Save("a.yaml", "title: a\n"), 0);
   ASSERT_EQ(Save("b.yaml", "title: b\n"), 0);
+  ASSERT_TRUE(fs_->WaitForCommits());
   EXPECT_EQ(fs_->Rename("a.yaml", "b.yaml", RENAME_NOREPLACE), -EEXIST);
   EXPECT_EQ(fs_->Rename("a.yaml", "b.yaml", RENAME_EXCHANGE), -EINVAL);
   EXPECT_EQ(fs_->Rename("a.yaml", "b.yaml", 0), 0);
@@ -192,6 +202,7 @@ TEST_F(TaskFilesystemTest, FolderRenameMovesEveryTaskInOneCommit) {
   ASSERT_EQ(Save("work/a.yaml", "title: a\n"), 0);
   ASSERT_EQ(Save("work/b.yaml", "title: b\n"), 0);
   ASSERT_EQ(Save("work/.swp", "x"), 0);
+  ASSERT_TRUE(fs_->WaitForCommits());
   ASSERT_EQ(fs_->Rename("work", "done", 0), 0);
   EXPECT_EQ(GitSubjects(store_->git_dir()).front(), "rename work -> done");
   EXPECT_EQ(Ls("done"), (std::vector<std::string>{".swp", "a.yaml", "b.yaml"}));
@@ -240,6 +251,7 @@ TEST_F(TaskFilesystemTest, CommittedNonTaskFilesAreReadOnly) {
 
 TEST_F(TaskFilesystemTest, RefreshReportsPathsChangedByOthers) {
   ASSERT_EQ(Save("a.yaml", "title: a\n"), 0);
+  ASSERT_TRUE(fs_->CommitEverything());
   auto other = storage::Store::Open(dir_.path() + "/store");
   ASSERT_TRUE((*other)->Commit({{"work/b.yaml", "title: b\n"}}, "create work/b").ok());
   auto paths = fs_->Refresh();
@@ -255,6 +267,7 @@ TEST_F(TaskFilesystemTest, EditOpenDuringAnotherCommitIsMerged) {
     invalidated.insert(invalidated.end(), paths.begin(), paths.end());
   });
   ASSERT_EQ(Save("a.yaml", "title: a\nstatus: pending\npriority: L\n"), 0);
+  ASSERT_TRUE(fs_->CommitEverything());
   std::unique_ptr<Handle> h;
   ASSERT_EQ(fs_->Open("a.yaml", O_RDWR, &h), 0);
   auto other = storage::Store::Open(dir_.path() + "/store");

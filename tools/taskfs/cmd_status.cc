@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "fusefs/drafts.h"
+#include "storage/committer.h"
 #include "storage/format_time.h"
 #include "storage/history.h"
 #include "storage/store.h"
@@ -43,6 +44,12 @@ int RunStatus(const GlobalOptions& g) {
   } else {
     std::cout << "mount:    not mounted\n";
   }
+
+  const size_t pending = storage::PendingSaves(store);
+  std::cout << "journal:  " << pending
+            << (pending ? " save(s) acknowledged and not committed yet (the mount, or the next "
+                          "`taskfs sync`, commits them)\n"
+                        : " saves waiting\n");
 
   fusefs::Drafts drafts(store.local_dir() + "/drafts");
   drafts.Load();

@@ -104,8 +104,8 @@ int RunUmount(const GlobalOptions& g, const std::string& mountpoint, bool lazy) 
               << " (if files are still open there, close them or use --lazy)\n";
     return 1;
   }
-  // Wait for the mount process to commit what was pending and exit.
-  for (int i = 0; mount_pid > 0 && !lazy && i < 200 && ProcessRunning(mount_pid); ++i) {
+  // Wait (up to a minute) for the mount process to commit what was pending and exit.
+  for (int i = 0; mount_pid > 0 && !lazy && i < 2400 && ProcessRunning(mount_pid); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return 0;

@@ -1,0 +1,330 @@
+#include "storage/committer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+
+#include "storage/file_util.h"
+#include "storage/log.h"
+
+namespace taskfs::storage {
+namespace {
+
+constexpr auto kFirstBackOff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackOff = std::chrono::milliseconds(5000);
+// A ref update takes milliseconds: a branch lock this old belongs to no live writer.
+constexpr auto kStaleLockAge = std::chrono::seconds(60);
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// The snapshot a group of changes was made against: for each path, the bytes its writer started
+// from. Store::Commit merges a path whose current bytes differ from these.
+SnapshotPtr BasesSnapshot(const std::vector<Change>& changes,
+                          const std::vector<std::optional<std::string>>& bases) {
+  Snapshot::FileMap files;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (!bases[i]) continue;
+    FileEntry fe;
+    fe.content = std::make_shared<const std::string>(*bases[i]);
+    files.emplace(changes[i].path, std::move(fe));
+  }
+  return std::make_shared<const Snapshot>("", 0, std::move(files));
+}
+
+}  // namespace
+
+std::string GroupMessage(const std::vector<std::string>& messages, size_t tasks) {
+  if (messages.size() == 1) return messages.front();
+  std::string verb, name;
+  bool one_task = true;
+  for (const std::string& m : messages) {
+    const size_t space = m.find(' ');
+    const std::string v = m.substr(0, space), n = m.substr(space + 1);
+    one_task = one_task && (v == "create" || v == "edit") && (name.empty() || name == n);
+    name = n;
+    verb = verb.empty() || verb == v ? v : "change";
+  }
+  if (one_task) {
+    return (messages.front().starts_with("create ") ? "create " : "edit ") + name;
+  }
+  if (verb != "edit" && verb != "create" && verb != "delete") verb = "change";
+  std::string out = verb + " " + std::to_string(tasks) + " tasks\n\n";
+  for (const std::string& m : messages) out += m + "\n";
+  return out;
+}
+
+bool RemoveStaleBranchLock(const Store& store, std::chrono::seconds min_age, bool wait) {
+  namespace fs = std::filesystem;
+  const fs::path lock = store.git_dir() + store.branch_ref() + ".lock";
+  std::error_code ec;
+  const auto written = fs::last_write_time(lock, ec);
+  if (ec) return false;
+  const auto age = fs::file_time_type::clock::now() - written;
+  if (age < min_age) {
+    if (!wait) return false;
+    std::this_thread::sleep_for(min_age - age);
+    if (fs::last_write_time(lock, ec) != written || ec) return false;  // gone, or a new one
+  }
+  if (!fs::remove(lock, ec)) return false;
+  LogWarning("removed the branch lock " + lock.string() + " that a crashed process left");
+  return true;
+}
+
+void RemoveBranchLockOfCrashedWriter(const Store& store) {
+  FileLock no_sync(SyncLockFile(store));
+  if (no_sync.held()) RemoveStaleBranchLock(store, std::chrono::seconds(2), /*wait=*/true);
+}
+
+std::string MountLockFile(const Store& store) { return store.local_dir() + "/mount.lock"; }
+std::string SyncLockFile(const Store& store) { return store.local_dir() + "/sync.lock"; }
+std::string FlushRequestDir(const Store& store) { return store.local_dir() + "/requests"; }
+
+size_t PendingSaves(const Store& store) {
+  return ReadJournal(JournalDir(store.local_dir())).size();
+}
+
+Status CommitJournal(Store& store, std::chrono::milliseconds timeout) {
+  namespace fs = std::filesystem;
+  const std::string dir = JournalDir(store.local_dir());
+  if (JournalSegments(dir).empty()) return Status::OK();
+  FileLock no_mount(MountLockFile(store));
+  if (no_mount.held()) {
+    auto journal = Journal::Open(dir);
+    if (!journal.ok()) return journal.status();
+    if ((*journal)->recovered().empty()) return Status::OK();
+    RemoveBranchLockOfCrashedWriter(store);
+    Committer committer(&store, std::move(journal.value()), {});
+    return committer.CommitRecovered();
+  }
+  // A mount runs: ask it, and wait until it answered by removing the request.
+  std::error_code ec;
+  fs::create_directories(FlushRequestDir(store), ec);
+  static std::atomic<unsigned> counter{0};
+  const std::string request = FlushRequestDir(store) + "/flush-" + std::to_string(::getpid()) +
+                              "-" + std::to_string(counter++);
+  TASKFS_RETURN_IF_ERROR(WriteFileAtomically(request, ""));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (fs::exists(request, ec)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      fs::remove(request, ec);
+      return Status::Unavailable(
+          "the mount has saves it could not commit yet (see `taskfs status`); syncing what is "
+          "committed");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status::OK();
+}
+
+Committer::Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks)
+    : store_(store), callbacks_(std::move(callbacks)), journal_(std::move(journal)) {
+  next_seq_ = journal_->last_seq() + 1;
+  committed_seq_ = journal_->last_seq();  // until CommitRecovered says otherwise
+}
+
+Committer::~Committer() { Stop(std::chrono::seconds(0)); }
+
+Status Committer::CommitRecovered() {
+  std::vector<JournalEntry> entries;
+  std::vector<uint64_t> segments;
+  {
+    std::lock_guard lock(mu_);
+    entries = journal_->recovered();
+    segments = journal_->recovered_segments();
+  }
+  if (entries.empty()) {
+    for (uint64_t id : segments) journal_->Drop(id);
+    return Status::OK();
+  }
+  LogInfo("committing " + std::to_string(entries.size()) +
+          " save(s) the last run acknowledged but had not committed");
+  CommitOutcome outcome;
+  auto [done, status] = CommitEntries(entries, &outcome);
+  if (done < entries.size()) {
+    // Keep them first in line: the committer thread retries them before anything new.
+    std::lock_guard lock(mu_);
+    committed_seq_ = entries[done].seq - 1;
+    for (size_t i = done; i < entries.size(); ++i) queue_.push_back(std::move(entries[i]));
+    closed_segments_ = segments;
+    stats_.last_failure = status.ToString();
+    stats_.last_failure_time = Now();
+    return status;
+  }
+  for (uint64_t id : segments) journal_->Drop(id);
+  if (callbacks_.committed) callbacks_.committed(entries.back().seq, outcome);
+  return Status::OK();
+}
+
+void Committer::Start() {
+  std::lock_guard lock(mu_);
+  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+}
+
+Status Committer::Stop(std::chrono::milliseconds timeout) {
+  uint64_t last;
+  {
+    std::lock_guard lock(mu_);
+    last = next_seq_ - 1;
+  }
+  bool all = WaitCommitted(last, timeout);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  if (all || queue_.empty()) return Status::OK();
+  return Status::Unavailable(std::to_string(queue_.size()) +
+                             " save(s) are not committed yet and stay in the journal (" +
+                             stats_.last_failure + "); the next mount or sync commits them");
+}
+
+Result<uint64_t> Committer::Append(Save save) {
+  JournalEntry e;
+  e.message = std::move(save.message);
+  e.changes = std::move(save.changes);
+  e.bases = std::move(save.bases);
+  e.bases.resize(e.changes.size());
+  std::lock_guard lock(mu_);
+  e.seq = next_seq_;
+  TASKFS_RETURN_IF_ERROR(journal_->Append(e));
+  ++next_seq_;
+  queue_.push_back(std::move(e));
+  work_.notify_one();
+  return queue_.back().seq;
+}
+
+Status Committer::SyncJournal() {
+  std::lock_guard lock(mu_);
+  return journal_->SyncData();
+}
+
+bool Committer::WaitCommitted(uint64_t seq, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return committed_.wait_for(lock, timeout, [&] { return committed_seq_ >= seq; });
+}
+
+uint64_t Committer::last_seq() const {
+  std::lock_guard lock(mu_);
+  return next_seq_ - 1;
+}
+
+Committer::Stats Committer::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s = stats_;
+  s.pending = static_cast<size_t>(next_seq_ - 1 - committed_seq_);
+  return s;
+}
+
+void Committer::Run() {
+  auto back_off = kFirstBackOff;
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;
+    // Everything journaled so far goes into this batch; later saves go to a new segment.
+    Batch batch;
+    auto closed = journal_->Rotate();
+    if (closed.ok() && *closed != 0) closed_segments_.push_back(*closed);
+    const bool segments_hold_only_batch = closed.ok();
+    batch.entries.assign(std::make_move_iterator(queue_.begin()),
+                         std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    lock.unlock();
+
+    CommitOutcome outcome;
+    auto [done, status] = CommitEntries(batch.entries, &outcome);
+
+    lock.lock();
+    if (done > 0) {
+      committed_seq_ = batch.entries[done - 1].seq;
+      ++stats_.commits;
+    }
+    if (done == batch.entries.size() && segments_hold_only_batch) {
+      batch.segments.swap(closed_segments_);
+    }
+    // What failed goes back to the front, before anything that arrived meanwhile.
+    queue_.insert(queue_.begin(), std::make_move_iterator(batch.entries.begin() + done),
+                  std::make_move_iterator(batch.entries.end()));
+    if (status.ok()) {
+      stats_.last_failure.clear();
+    } else {
+      stats_.last_failure = status.ToString();
+      stats_.last_failure_time = Now();
+    }
+    const uint64_t committed = committed_seq_;
+    lock.unlock();
+
+    // Dropping a closed segment touches no state of the journal's: no lock needed.
+    for (uint64_t id : batch.segments) {
+      if (Status st = journal_->Drop(id); !st.ok()) LogWarning(st.ToString());
+    }
+    committed_.notify_all();
+    if (done > 0 && callbacks_.committed) callbacks_.committed(committed, outcome);
+    if (!status.ok()) {
+      LogError("could not commit, will retry: " + status.ToString());
+      if (callbacks_.failed) callbacks_.failed(status);
+      if (status.code() == Status::Code::kBusy || status.code() == Status::Code::kConflict) {
+        RemoveStaleBranchLock(*store_, kStaleLockAge);
+      }
+    }
+    lock.lock();
+    if (!status.ok()) {
+      if (stopping_) return;  // Stop() waited for what it could; the journal keeps the rest
+      work_.wait_for(lock, back_off, [&] { return stopping_; });
+      back_off = std::min(back_off * 2, kMaxBackOff);
+    } else {
+      back_off = kFirstBackOff;
+    }
+  }
+}
+
+std::pair<size_t, Status> Committer::CommitEntries(const std::vector<JournalEntry>& entries,
+                                                   CommitOutcome* outcome) {
+  std::vector<const JournalEntry*> all;
+  for (const JournalEntry& e : entries) all.push_back(&e);
+  auto grouped = CommitGroup(all);
+  if (grouped.ok()) {
+    *outcome = *grouped;
+    return {entries.size(), Status::OK()};
+  }
+  if (entries.size() == 1) return {0, grouped.status()};
+  // One save the store refuses must not hold back the others: commit them one by one, in
+  // order, up to the first that fails.
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto one = CommitGroup({&entries[i]});
+    if (!one.ok()) return {i, one.status()};
+    *outcome = *one;
+  }
+  return {entries.size(), Status::OK()};
+}
+
+Result<CommitOutcome> Committer::CommitGroup(const std::vector<const JournalEntry*>& group) {
+  // One change per path: the last bytes, and the base of the first save (what the first writer
+  // saw; later saves built on the earlier ones).
+  std::vector<Change> changes;
+  std::vector<std::optional<std::string>> bases;
+  std::map<std::string, size_t, std::less<>> index;
+  std::vector<std::string> messages;
+  for (const JournalEntry* e : group) {
+    messages.push_back(e->message);
+    for (size_t i = 0; i < e->changes.size(); ++i) {
+      const Change& c = e->changes[i];
+      auto [it, fresh] = index.emplace(c.path, changes.size());
+      if (fresh) {
+        changes.push_back(c);
+        bases.push_back(i < e->bases.size() ? e->bases[i] : std::nullopt);
+      } else {
+        changes[it->second].content = c.content;
+      }
+    }
+  }
+  return store_->Commit(changes, GroupMessage(messages, changes.size()),
+                        BasesSnapshot(changes, bases));
+}
+
+}  // namespace taskfs::storage

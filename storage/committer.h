@@ -1,0 +1,140 @@
+// Committer: the write path's back half. Saves are appended to the journal (journal.h) in the
+// order they happen and acknowledged at once; one committer thread turns them into git commits.
+//
+// Idle, it commits a lone save at once (no timer): a save made by a person is its own commit with
+// its own message (`edit x`). Whatever arrives while a commit is being written goes into the next
+// one (group commit: `edit 120 tasks`, the names in the body). A batch's journal segments are
+// dropped only once its commit is durable. A failed commit keeps every entry, in order, and is
+// retried with back-off (0.1 s doubling to 5 s); a branch lock a crashed process left is cleared
+// (RemoveStaleBranchLock). What an earlier run left in the journal is committed by
+// CommitRecovered() before anything new.
+//
+// Each change carries the bytes its writer started from (its base): if another process changed
+// the task since, the commit merges the two with the store's TaskMerger instead of overwriting.
+//
+// Thread-safety: Append/SyncJournal/WaitCommitted/stats from any thread. The callbacks run on the
+// committer thread with no lock of the committer held. Lock order: a caller's locks, then mu_,
+// then the store's. mu_ is never held across a commit (git I/O); it is held across a journal
+// append (a write() into the page cache) so that the journal's order is the order of Append().
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/journal.h"
+#include "storage/store.h"
+
+namespace taskfs::storage {
+
+// One save for the committer: changes applied together, and for each the bytes its writer
+// started from (nullopt: the file did not exist for it).
+struct Save {
+  std::string message;  // "edit x", "rename a -> b", "delete y"
+  std::vector<Change> changes;
+  std::vector<std::optional<std::string>> bases;  // parallel to changes
+};
+
+// The message of a commit holding `messages` (one per save, in order) that changed `tasks`
+// distinct tasks: the message itself for one save; for several saves of one task, `create x` or
+// `edit x`; else `edit 120 tasks` (or `create`, `delete`, or `change` when they differ) with the
+// saves listed in the body.
+std::string GroupMessage(const std::vector<std::string>& messages, size_t tasks);
+
+// Removes the branch's lock file (`refs/heads/main.lock`) when it is stale: older than `min_age`
+// (a live ref update takes milliseconds). With `wait`, a younger lock is waited for until it is
+// that old and removed if still there. Returns true if it removed one.
+bool RemoveStaleBranchLock(const Store& store, std::chrono::seconds min_age, bool wait = false);
+
+// Clears a branch lock that a crashed taskfs left (the mount or a sync killed in a commit), once
+// no taskfs process can hold it: the caller holds the mount lock, and no sync runs. A lock of a
+// live `git` command is respected (it is gone within two seconds).
+void RemoveBranchLockOfCrashedWriter(const Store& store);
+
+// The files of the write path beside the store.
+std::string MountLockFile(const Store& store);    // held by the mount for its life
+std::string SyncLockFile(const Store& store);     // held by a sync for its run
+std::string FlushRequestDir(const Store& store);  // where others ask a mount to commit
+
+// Makes sure every save acknowledged on this store is committed, before the caller reads the
+// branch (sync, the daemon, umount). When no mount runs, commits what the journal holds itself;
+// when one runs, asks it to commit (its deferred deletes too) and waits up to `timeout`.
+Status CommitJournal(Store& store, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Saves journaled and not yet committed (for `taskfs status`).
+size_t PendingSaves(const Store& store);
+
+class Committer {
+ public:
+  struct Callbacks {
+    // Saves up to `seq` are committed; `outcome` is the last commit's.
+    std::function<void(uint64_t seq, const CommitOutcome& outcome)> committed;
+    // A commit failed; its saves stay journaled and are retried.
+    std::function<void(const Status& status)> failed;
+  };
+  struct Stats {
+    size_t pending = 0;        // saves acknowledged, not yet committed
+    uint64_t commits = 0;      // commits made since start
+    std::string last_failure;  // empty when the last attempt worked
+    int64_t last_failure_time = 0;
+  };
+
+  Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks);
+  ~Committer();
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  // Commits what earlier runs left in the journal. Call before Start().
+  Status CommitRecovered();
+  void Start();
+  // Commits everything appended (waiting up to `timeout`), then stops the thread. Returns the
+  // last failure if saves are left journaled.
+  Status Stop(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Journals `save` after every earlier one and queues it; returns its sequence number. On error
+  // nothing was journaled.
+  Result<uint64_t> Append(Save save);
+  // Makes every save appended so far durable against power loss (fdatasync of the journal).
+  Status SyncJournal();
+  // Waits until every save up to `seq` is committed. False on timeout.
+  bool WaitCommitted(uint64_t seq, std::chrono::milliseconds timeout);
+  // The last sequence number given out.
+  uint64_t last_seq() const;
+  Stats stats() const;
+
+ private:
+  struct Batch {
+    std::vector<JournalEntry> entries;
+    std::vector<uint64_t> segments;  // to drop once committed
+  };
+  void Run();
+  // Commits `entries` in order (one commit, or one per run of saves the store must keep apart).
+  // Returns how many entries are committed, and the status of the first failure.
+  std::pair<size_t, Status> CommitEntries(const std::vector<JournalEntry>& entries,
+                                          CommitOutcome* outcome);
+  Result<CommitOutcome> CommitGroup(const std::vector<const JournalEntry*>& group);
+
+  Store* const store_;
+  const Callbacks callbacks_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_;           // guarded by mu_: new saves, or stopping_
+  std::condition_variable committed_;      // guarded by mu_: committed_seq_ moved
+  std::unique_ptr<Journal> journal_;       // guarded by mu_
+  std::deque<JournalEntry> queue_;         // guarded by mu_: journaled, not committed, in order
+  std::vector<uint64_t> closed_segments_;  // guarded by mu_: rotated out, not yet dropped
+  uint64_t next_seq_ = 1;                  // guarded by mu_
+  uint64_t committed_seq_ = 0;             // guarded by mu_
+  Stats stats_;                            // guarded by mu_ (pending is computed)
+  bool stopping_ = false;                  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace taskfs::storage
