@@ -251,7 +251,7 @@ int TaskFilesystem::SaveNode(TaskNode& node) {
   if (r.kept) {
     node.dirty = false;
     node.failed = false;
-    if (r.rc == 0) node.base = node.content;  // later saves build on this one
+    if (r.journaled) node.base = node.content;  // later saves build on this one
   } else {
     node.failed = true;
   }
@@ -281,7 +281,7 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
   int rc = JournalChanges({{path, content}}, (existed ? "edit " : "create ") + name, {base});
   if (rc == 0) {
     drafts_.Remove(path);
-    return {0, true};
+    return {0, true, true};
   }
   // Not even journaled (disk full...): keep the bytes as a draft, retried later.
   Status st = drafts_.Put(path, content, "not saved yet: the journal refused it");

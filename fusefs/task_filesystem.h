@@ -158,6 +158,7 @@ class TaskFilesystem {
   struct SaveResult {
     int rc;     // 0, -EBADMSG for an invalid task, or -errno of a failed journal append
     bool kept;  // the bytes are safe (journaled, or kept as a draft)
+    bool journaled = false;  // saved as the task's new version (not a draft)
   };
   int SaveNode(TaskNode& node);
   SaveResult SaveTask(const std::string& path, const std::string& content,

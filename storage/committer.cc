@@ -86,20 +86,29 @@ size_t PendingSaves(const Store& store) {
   return ReadJournal(JournalDir(store.local_dir())).size();
 }
 
+namespace {
+
+// Commits what the journal holds when no mount runs (we hold its lock).
+Status ReplayJournal(Store& store) {
+  auto journal = Journal::Open(JournalDir(store.local_dir()));
+  if (!journal.ok()) return journal.status();
+  if ((*journal)->recovered().empty()) return Status::OK();
+  RemoveBranchLockOfCrashedWriter(store);
+  Committer committer(&store, std::move(journal.value()), {});
+  return committer.CommitRecovered();
+}
+
+}  // namespace
+
 Status CommitJournal(Store& store, std::chrono::milliseconds timeout) {
   namespace fs = std::filesystem;
-  const std::string dir = JournalDir(store.local_dir());
-  if (JournalSegments(dir).empty()) return Status::OK();
-  FileLock no_mount(MountLockFile(store));
-  if (no_mount.held()) {
-    auto journal = Journal::Open(dir);
-    if (!journal.ok()) return journal.status();
-    if ((*journal)->recovered().empty()) return Status::OK();
-    RemoveBranchLockOfCrashedWriter(store);
-    Committer committer(&store, std::move(journal.value()), {});
-    return committer.CommitRecovered();
+  if (JournalSegments(JournalDir(store.local_dir())).empty()) return Status::OK();
+  {
+    FileLock no_mount(MountLockFile(store));
+    if (no_mount.held()) return ReplayJournal(store);
   }
-  // A mount runs: ask it, and wait until it answered by removing the request.
+  // A mount runs: ask it (it also has deletes it defers), and wait until it answered by
+  // removing the request, or until it is gone (unmounted or killed): then replay ourselves.
   std::error_code ec;
   fs::create_directories(FlushRequestDir(store), ec);
   static std::atomic<unsigned> counter{0};
@@ -107,7 +116,14 @@ Status CommitJournal(Store& store, std::chrono::milliseconds timeout) {
                               "-" + std::to_string(counter++);
   TASKFS_RETURN_IF_ERROR(WriteFileAtomically(request, ""));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (fs::exists(request, ec)) {
+  for (int round = 1; fs::exists(request, ec); ++round) {
+    if (round % 10 == 0) {
+      FileLock no_mount(MountLockFile(store));
+      if (no_mount.held()) {
+        fs::remove(request, ec);
+        return ReplayJournal(store);
+      }
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
       fs::remove(request, ec);
       return Status::Unavailable(

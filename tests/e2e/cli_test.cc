@@ -62,11 +62,13 @@ TEST(Cli, InitCreatesTheDefaultStoreOnceAndMountDaemonizes) {
 class CliHistoryTest : public MountedStore {};
 
 TEST_F(CliHistoryTest, LogFollowsRenamesAndShowGoesBack) {
-  ASSERT_EQ(InMount("echo 'title: Buy milk' > buy-milk.yaml && "
-                    "echo 'status: done' >> buy-milk.yaml && mkdir work && "
-                    "mv buy-milk.yaml work/")
-                .exit_code,
-            0);
+  // At a person's pace: each step its own commit.
+  for (const char* step :
+       {"echo 'title: Buy milk' > buy-milk.yaml", "echo 'status: done' >> buy-milk.yaml",
+        "mkdir work && mv buy-milk.yaml work/"}) {
+    ASSERT_EQ(InMount(step).exit_code, 0);
+    WaitForJournal(store());
+  }
   CommandResult log = Taskfs("log work/buy-milk");
   ASSERT_EQ(log.exit_code, 0) << log.output;
   EXPECT_NE(log.output.find("Test client  rename buy-milk -> work/buy-milk\n"), std::string::npos)

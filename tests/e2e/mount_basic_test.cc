@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/e2e/mount_fixture.h"
@@ -142,6 +144,120 @@ TEST_F(MountTest, UnmountWithAFileOpenIsRefusedThenLazyUnmountStillCommits) {
   WaitUntil([&] { return Committed("a.yaml") == "title: written late\n"; });
   EXPECT_EQ(Committed("a.yaml"), "title: written late\n");
   WaitForMountExit();
+}
+
+TEST_F(MountTest, KillDuringAnImportLosesNoAcknowledgedSave) {
+  // A writer saves 3,000 tasks and notes each one whose close() returned; the mount is killed
+  // with kill -9 in the middle.
+  const std::string done = dir_ / "closed.txt";
+  const std::string script = dir_ / "import.py";
+  WriteFile(script,
+            "import os, sys\n"
+            "log = open(sys.argv[2], 'w')\n"
+            "for i in range(3000):\n"
+            "    name = 't%04d.yaml' % i\n"
+            "    try:\n"
+            "        with open(os.path.join(sys.argv[1], name), 'w') as f:\n"
+            "            f.write('title: task %d\\nstatus: pending\\n' % i)\n"
+            "    except OSError:\n"
+            "        break\n"
+            "    log.write(name + '\\n'); log.flush()\n");
+  RunCommand("python3 " + Quote(script) + " " + Quote(mnt()) + " " + Quote(done) +
+             " > /dev/null 2>&1 & sleep 0.7");
+  KillMount();
+  RunCommand("sleep 0.2");  // the writer sees the dead mount and stops
+  const std::string closed = ReadFile(done);
+  ASSERT_FALSE(closed.empty()) << "the writer saved nothing before the kill";
+  Mount();  // replays what the journal kept
+  const auto paths = GitTreePaths(store());
+  const std::set<std::string> committed(paths.begin(), paths.end());
+  int checked = 0;
+  std::istringstream names(closed);
+  for (std::string name; names >> name; ++checked) {
+    ASSERT_TRUE(committed.count(name)) << name << " was acknowledged and is lost";
+    const int i = std::stoi(name.substr(1, 4));
+    EXPECT_EQ(Committed(name), "title: task " + std::to_string(i) + "\nstatus: pending\n");
+  }
+  RecordProperty("acknowledged_before_kill", checked);
+  EXPECT_EQ(GitFsckErrors(store()), "");
+}
+
+TEST_F(MountTest, KilledDuringCommitsFiftyTimesEverySaveAfterWorks) {
+  for (int i = 0; i < 50; ++i) {
+    // Saves and, at once, the kill: often while the committer holds the branch lock.
+    const std::string name = "t" + std::to_string(i) + ".yaml";
+    ASSERT_EQ(InMount("printf 'title: t%d\\n' " + std::to_string(i) + " > " + name +
+                      " && printf 'title: a%d\\n' " + std::to_string(i) + " > a.yaml")
+                  .exit_code,
+              0);
+    KillMount();
+    Mount();
+    ASSERT_EQ(SaveAndClose("b.yaml", "title: b" + std::to_string(i) + "\n"), "ok")
+        << "after kill " << i << "\n"
+        << MountLog();
+  }
+  WaitForJournal(store());
+  const auto paths = GitTreePaths(store());
+  EXPECT_EQ(paths.size(), 52u);  // t0..t49, a, b
+  EXPECT_EQ(Committed("a.yaml"), "title: a49\n");
+  EXPECT_EQ(Committed("b.yaml"), "title: b49\n");
+  EXPECT_FALSE(Exists(store() + "/refs/heads/main.lock"));
+  EXPECT_EQ(GitFsckErrors(store()), "");
+}
+
+TEST_F(MountTest, WritersAndReadersAtOnceCommitNoTornVersion) {
+  // 3 writers save their task again and again in two write() calls each while 3 readers read
+  // and close all three tasks.
+  const std::string script = dir_ / "race.py";
+  WriteFile(script,
+            "import os, sys, time\n"
+            "mnt, role, me = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+            "end = time.time() + 3\n"
+            "n = 0\n"
+            "while time.time() < end:\n"
+            "    n += 1\n"
+            "    path = os.path.join(mnt, 'task%d.yaml' % (me if role == 'w' else n % 3))\n"
+            "    if role == 'w':\n"
+            "        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\n"
+            "        os.write(fd, b'title: w%d-%d\\n' % (me, n))\n"
+            "        time.sleep(0.002)\n"
+            "        os.write(fd, b'status: pending\\n')\n"
+            "        os.close(fd)\n"
+            "    else:\n"
+            "        try:\n"
+            "            with open(path) as f: f.read()\n"
+            "        except FileNotFoundError:\n"
+            "            pass\n");
+  std::string all;
+  for (int i = 0; i < 3; ++i) {
+    for (const char* role : {"w", "r"}) {
+      all += "python3 " + Quote(script) + " " + Quote(mnt()) + " " + role + " " +
+             std::to_string(i) + " & ";
+    }
+  }
+  CommandResult r = RunCommand(all + "wait");
+  EXPECT_EQ(r.output, "") << "a reader or writer failed";
+  WaitForJournal(store());
+  CommandResult log =
+      RunCommand("git --git-dir=" + Quote(store()) + " log -p --format=%H main | grep '^+[a-z]'");
+  std::istringstream lines(log.output);
+  int versions = 0;
+  for (std::string line; std::getline(lines, line); ++versions) {
+    EXPECT_TRUE(line.starts_with("+title: w") || line == "+status: pending") << line;
+  }
+  EXPECT_GT(versions, 10);
+  // Every committed version is whole: a title and a status.
+  for (int i = 0; i < 3; ++i) {
+    const std::string path = "task" + std::to_string(i) + ".yaml";
+    CommandResult ids =
+        RunCommand("git --git-dir=" + Quote(store()) + " log --format=%H main -- " + path);
+    std::istringstream in(ids.output);
+    for (std::string id; in >> id;) {
+      const std::string v = GitShow(store(), path, id);
+      if (v == "<missing>") continue;
+      EXPECT_NE(v.find("\nstatus: pending\n"), std::string::npos) << path << " torn at " << id;
+    }
+  }
 }
 
 }  // namespace

@@ -121,5 +121,21 @@ TEST_F(TwoMounts, SyncWithoutRemotesOrWithABadOneFailsClearly) {
   EXPECT_EQ(a_.Taskfs("remote remove broken").exit_code, 0);
 }
 
+TEST_F(TwoMounts, ASaveOrDeleteRightBeforeSyncGoesWithIt) {
+  // No sleep: the sync asks the mount to commit what it acknowledged, deferred deletes too.
+  CommandResult r = a_.InMount("echo 'title: x' > x.yaml && echo 'title: y' > y.yaml && " +
+                               std::string(TASKFS_BIN) + " --store " + Quote(a_.store) + " sync");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(GitShow(remote_, "x.yaml"), "title: x\n");
+  r = a_.InMount("rm x.yaml && echo 'title: y2' > y.yaml && " + std::string(TASKFS_BIN) +
+                 " --store " + Quote(a_.store) + " sync");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(GitShow(remote_, "x.yaml"), "<missing>");
+  EXPECT_EQ(GitShow(remote_, "y.yaml"), "title: y2\n");
+  Sync(b_);
+  EXPECT_FALSE(Exists(b_.M("x.yaml")));
+  EXPECT_EQ(ReadFile(b_.M("y.yaml")), "title: y2\n");
+}
+
 }  // namespace
 }  // namespace taskfs::testing

@@ -3,7 +3,7 @@
 #
 # Background sync between two mounts on this machine, each with the sync daemon its mount
 # started, through a shared folder and through a bare git repository (one after the other).
-# N tasks (default 1000, from ../shared/tools/gen_tasks.py) are in both stores first.
+# N tasks (default 1000, from tools/bench/gen_tasks.py) are in both stores first.
 #
 #   latency  a save in mount A (open, write, close) until mount B reads the new bytes:
 #            SAVES (20) saves, 0.3 s apart, median and max
@@ -33,8 +33,7 @@ done
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
 TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
-GEN="$SCRIPT_DIR/../../../shared/tools/gen_tasks.py"
-[[ -f "$GEN" ]] || GEN=/work/shared/tools/gen_tasks.py
+GEN="$SCRIPT_DIR/gen_tasks.py"
 export SAVES="${SAVES:-20}" IDLE_SECONDS="${IDLE_SECONDS:-10}" BURST="${BURST:-1000}"
 
 die() { echo "bench_daemon.sh: FAILED: $*" >&2; exit 1; }

@@ -34,8 +34,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
 export TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
 export SERVER="${TASKFS_SERVER_BIN:-$REPO_DIR/build/tools/taskfs-server}"
-GEN="$SCRIPT_DIR/../../../shared/tools/gen_tasks.py"
-[[ -f "$GEN" ]] || GEN=/work/shared/tools/gen_tasks.py
+GEN="$SCRIPT_DIR/gen_tasks.py"
 export ROUNDS="${ROUNDS:-4}" TASKS="${TASKS:-200}" CLIENTS
 die() { echo "bench_server.sh: FAILED: $*" >&2; exit 1; }
 [[ -x "$TASKFS" && -x "$SERVER" ]] || die "build taskfs and taskfs-server first (or set TASKFS_BIN, TASKFS_SERVER_BIN)"

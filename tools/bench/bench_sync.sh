@@ -2,7 +2,7 @@
 # bench_sync.sh [N] [--runs R] [--keep] [--strict]
 #
 # Benchmarks `taskfs sync` against `git pull` on the same pair of diverged stores: N tasks
-# (default 10000) from ../shared/tools/gen_tasks.py in a bare remote; side B edits N/10 tasks and
+# (default 10000) from tools/bench/gen_tasks.py in a bare remote; side B edits N/10 tasks and
 # pushes, side A edits N/10 tasks and commits locally; N/100 tasks are edited on both sides, 70%
 # of them on different keys, 30% on the same key with different values. See tools/bench/README.md.
 #
@@ -46,8 +46,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
 SELF="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
-GEN="$SCRIPT_DIR/../../../shared/tools/gen_tasks.py"
-[[ -f "$GEN" ]] || GEN=/work/shared/tools/gen_tasks.py
+GEN="$SCRIPT_DIR/gen_tasks.py"
 
 die() { echo "bench_sync.sh: FAILED: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# bench_bulk.sh [N]
+#
+# Bulk work with shell tools through the taskfs mount against the same work on a plain folder
+# followed by one `git add -A && git commit`, side by side in one run, on N tasks (default
+# 10000) from tools/bench/gen_tasks.py. A taskfs step counts until its last commit is on `main`
+# (the journal is empty), not just until the shell tool returned.
+#
+#   import  cp -r of the N tasks into the mount / into a folder, then git add -A && git commit
+#   stat    while the import runs, a reader stat()s a task every millisecond: p50, p99, max
+#   sed     sed -i 's/^priority: L$/priority: M/' over every task
+#   rm      rm of a tenth of the tasks (taskfs defers a delete 2 s for editors' rename dances:
+#           shown apart)
+#   save    200 appends to distinct tasks (`echo x: 1 >> t.yaml`): close() latency, and time
+#           until the commit is on main, against `git add && git commit` of one file
+#   cat     cat of every task, warm, against the local disk
+#
+# Environment: TASKFS_BIN (taskfs binary), BENCH_DIR (parent of the work dir, /var/tmp),
+#              SAVES (200). Exit codes: 0 ran, 1 something failed, 2 usage.
+set -euo pipefail
+
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+N=10000
+while (($#)); do
+  case "$1" in
+    -h|--help) usage ;;
+    [0-9]*) N="$1"; shift ;;
+    *) echo "bench_bulk.sh: unknown argument: $1" >&2; usage ;;
+  esac
+done
+((N >= 100)) || { echo "bench_bulk.sh: N must be >= 100" >&2; exit 2; }
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
+TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
+SAVES="${SAVES:-200}"
+[[ -x "$TASKFS" ]] || { echo "bench_bulk.sh: no taskfs binary at $TASKFS" >&2; exit 1; }
+
+WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bulk.XXXXXX")"
+STORE="$WORK/store" MNT="$WORK/mnt" SRC="$WORK/src" PLAIN="$WORK/plain"
+cleanup() {
+  fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$MNT" "$PLAIN"
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@b
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+# Waits until the mount has committed every save (no journal segment holds an entry).
+wait_committed() {
+  while find "$STORE/taskfs/journal" -name '*.log' -size +0 2>/dev/null | grep -q .; do
+    sleep 0.005
+  done
+}
+row() { printf '| %-44s | %12s | %12s | %8s |\n' "$@"; }
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}x')" "$1" "$2"; }
+
+python3 "$SCRIPT_DIR/gen_tasks.py" "$SRC" "$N"
+"$TASKFS" --store "$STORE" init --name bench >/dev/null
+"$TASKFS" --store "$STORE" mount --no-sync "$MNT"
+git -C "$PLAIN" init -q
+
+echo "== import ($N tasks), with a reader's stat() latency meanwhile" >&2
+tasks=("$SRC"/*.yaml)
+first=$(basename "${tasks[0]}")
+cp "$SRC/$first" "$MNT/$first"   # the task the reader stats
+wait_committed
+python3 - "$MNT/$first" "$WORK/stat.txt" <<'PY' &
+import os, sys, time
+path, out = sys.argv[1], sys.argv[2]
+lat = []
+stop = out + ".stop"
+while not os.path.exists(stop):
+    t = time.perf_counter(); os.stat(path); lat.append(time.perf_counter() - t)
+    time.sleep(0.001)
+lat.sort()
+pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+open(out, "w").write(f"{pick(0.5):.2f} {pick(0.99):.2f} {lat[-1] * 1000:.2f} {len(lat)}\n")
+PY
+reader=$!
+t0=$(now); cp -r "$SRC/." "$MNT/"; t1=$(now); wait_committed; t2=$(now)
+touch "$WORK/stat.txt.stop"; wait "$reader"
+taskfs_cp=$(elapsed "$t0" "$t1"); taskfs_import=$(elapsed "$t0" "$t2")
+t0=$(now); cp -r "$SRC/." "$PLAIN/"; git -C "$PLAIN" add -A; git -C "$PLAIN" commit -qm import; t1=$(now)
+plain_import=$(elapsed "$t0" "$t1")
+read -r stat_p50 stat_p99 stat_max stat_n < "$WORK/stat.txt"
+
+echo "== sed -i over all" >&2
+t0=$(now); (cd "$MNT" && sed -i 's/^priority: L$/priority: M/' -- *.yaml); wait_committed; t1=$(now)
+taskfs_sed=$(elapsed "$t0" "$t1")
+t0=$(now); (cd "$PLAIN" && sed -i 's/^priority: L$/priority: M/' -- *.yaml && git add -A && git commit -qm sed); t1=$(now)
+plain_sed=$(elapsed "$t0" "$t1")
+
+echo "== rm of a tenth" >&2
+ls "$SRC" | awk 'NR % 10 == 0' > "$WORK/rm.txt"
+t0=$(now); (cd "$MNT" && xargs rm -- < "$WORK/rm.txt"); t1=$(now)
+while [[ $(git --git-dir="$STORE" log -1 --format=%s main) != delete* ]]; do sleep 0.01; done; t2=$(now)
+taskfs_rm=$(elapsed "$t0" "$t1"); taskfs_rm_committed=$(elapsed "$t0" "$t2")
+t0=$(now); (cd "$PLAIN" && xargs rm -- < "$WORK/rm.txt" && git add -A && git commit -qm rm); t1=$(now)
+plain_rm=$(elapsed "$t0" "$t1")
+
+echo "== $SAVES lone saves" >&2
+ls "$MNT" | grep '\.yaml$' | awk -v n="$SAVES" 'NR <= n' > "$WORK/saves.txt"
+python3 - "$MNT" "$STORE/refs/heads/main" "$WORK/saves.txt" "$WORK/save.txt" <<'PY'
+import os, sys, time, statistics
+mnt, ref, names, out = sys.argv[1:5]
+ack, visible = [], []
+for name in open(names).read().split():
+    before = open(ref).read()
+    t0 = time.perf_counter()
+    with open(os.path.join(mnt, name), "a") as f:
+        f.write("x: 1\n")
+    t1 = time.perf_counter()
+    while open(ref).read() == before:
+        pass
+    t2 = time.perf_counter()
+    ack.append((t1 - t0) * 1000); visible.append((t2 - t1) * 1000)
+    time.sleep(0.01)  # a person's pace: each save alone
+open(out, "w").write(f"{statistics.median(ack):.2f} {statistics.median(visible):.2f}\n")
+PY
+read -r save_ack save_visible < "$WORK/save.txt"
+python3 - "$PLAIN" "$WORK/saves.txt" "$WORK/gitsave.txt" <<'PY'
+import os, subprocess, sys, time, statistics
+plain, names, out = sys.argv[1:4]
+t = []
+for name in open(names).read().split()[:50]:
+    t0 = time.perf_counter()
+    with open(os.path.join(plain, name), "a") as f:
+        f.write("x: 1\n")
+    subprocess.run(["git", "-C", plain, "add", name], check=True)
+    subprocess.run(["git", "-C", plain, "commit", "-qm", "edit " + name], check=True)
+    t.append((time.perf_counter() - t0) * 1000)
+open(out, "w").write(f"{statistics.median(t):.2f}\n")
+PY
+read -r git_save < "$WORK/gitsave.txt"
+
+echo "== cat of all (warm, best of 3)" >&2
+best() {
+  local b=""
+  for _ in 1 2 3; do
+    local t0 t1 e; t0=$(now); (cd "$1" && cat -- *.yaml > /dev/null); t1=$(now); e=$(elapsed "$t0" "$t1")
+    if [[ -z $b ]] || python3 -c "import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))" "$e" "$b"; then b=$e; fi
+  done
+  echo "$b"
+}
+taskfs_cat=$(best "$MNT"); plain_cat=$(best "$PLAIN")
+
+git --git-dir="$STORE" fsck --strict >/dev/null 2>&1 || { echo "bench_bulk.sh: git fsck failed" >&2; exit 1; }
+commits=$(git --git-dir="$STORE" rev-list --count main)
+
+echo
+echo "bench_bulk.sh $N ($(date -u +%Y-%m-%d), $(nproc) cores): taskfs commits made: $commits"
+row "work" "taskfs (s)" "plain+git (s)" "ratio"
+row "---" "---" "---" "---"
+row "cp -r import (until committed)" "$taskfs_import" "$plain_import" "$(ratio "$taskfs_import" "$plain_import")"
+row "  of which cp -r itself" "$taskfs_cp" "" ""
+row "sed -i over all (until committed)" "$taskfs_sed" "$plain_sed" "$(ratio "$taskfs_sed" "$plain_sed")"
+row "rm of a tenth (rm itself)" "$taskfs_rm" "$plain_rm" "$(ratio "$taskfs_rm" "$plain_rm")"
+row "  until the deferred delete is committed" "$taskfs_rm_committed" "" ""
+row "cat of all (warm)" "$taskfs_cat" "$plain_cat" "$(ratio "$taskfs_cat" "$plain_cat")"
+echo
+echo "reader stat() during the import: p50 ${stat_p50} ms, p99 ${stat_p99} ms, max ${stat_max} ms ($stat_n stats)"
+echo "lone save: acknowledged in ${save_ack} ms (median), on main ${save_visible} ms later; git add && git commit ${git_save} ms ($(ratio "$git_save" "$save_ack") faster)"
