@@ -193,10 +193,13 @@ int OpStatfs(const char*, struct statvfs* st) {
   return Guard("statfs", [&] { return Fs().StatFs(st); });
 }
 
-int OpSetxattr(const char*, const char*, const char*, size_t, int) { return -ENOTSUP; }
-int OpGetxattr(const char*, const char*, char*, size_t) { return -ENOTSUP; }
-int OpListxattr(const char*, char*, size_t) { return 0; }
-int OpRemovexattr(const char*, const char*) { return -ENOTSUP; }
+// No extended attributes. ENOSYS (not ENOTSUP) makes the kernel remember that and answer
+// ENOTSUP itself from then on: no round trip for the security.capability lookup it makes before
+// every write.
+int OpSetxattr(const char*, const char*, const char*, size_t, int) { return -ENOSYS; }
+int OpGetxattr(const char*, const char*, char*, size_t) { return -ENOSYS; }
+int OpListxattr(const char*, char*, size_t) { return -ENOSYS; }
+int OpRemovexattr(const char*, const char*) { return -ENOSYS; }
 
 void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
   // The kernel's page cache is kept valid by explicit invalidation (see StoreWatcher), so it

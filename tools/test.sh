@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds taskfs (warnings as errors) and runs every test: unit tests,
 # FUSE logic tests and end-to-end tests on real mounts; then the same suite once more under
-# AddressSanitizer + UndefinedBehaviorSanitizer; then checks `cmake --install`.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the multithreaded parts under
+# ThreadSanitizer; then checks `cmake --install`.
 # Usage: tools/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,19 @@ if [[ "${1:-}" != "--no-sanitizers" ]]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DTASKFS_SANITIZE=address,undefined
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+fi
+
+if [[ "${1:-}" != "--no-sanitizers" ]]; then
+  # The multithreaded parts: the write path (TaskFilesystem, the committer and its journal) and
+  # the server's thread pool, under ThreadSanitizer (its own build, of those tests only).
+  echo "== build and test the multithreaded parts under ThreadSanitizer"
+  cmake -S "$root" -B "$root/build-tsan" -DTASKFS_WERROR=ON -DTASKFS_BUILD_TESTS=ON \
+    -DCMAKE_BUILD_TYPE=Debug -DTASKFS_SANITIZE=thread > /dev/null
+  cmake --build "$root/build-tsan" -j2 --target taskfs_fusefs_tests taskfs_storage_tests \
+    taskfs_sync_tests
+  (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --output-on-failure --timeout 300 \
+    -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|TaskFilesystemTest")
 fi
 
 echo "== cmake --install"
