@@ -9,6 +9,7 @@
 
 #include "storage/file_util.h"
 #include "storage/log.h"
+#include "storage/repack.h"
 
 namespace taskfs::storage {
 namespace {
@@ -135,8 +136,12 @@ Status CommitJournal(Store& store, std::chrono::milliseconds timeout) {
   return Status::OK();
 }
 
-Committer::Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks)
-    : store_(store), callbacks_(std::move(callbacks)), journal_(std::move(journal)) {
+Committer::Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks,
+                     Options options)
+    : store_(store),
+      callbacks_(std::move(callbacks)),
+      options_(options),
+      journal_(std::move(journal)) {
   next_seq_ = journal_->last_seq() + 1;
   committed_seq_ = journal_->last_seq();  // until CommitRecovered says otherwise
 }
@@ -281,6 +286,7 @@ void Committer::Run() {
     }
     committed_.notify_all();
     if (done > 0 && callbacks_.committed) callbacks_.committed(committed, outcome);
+    if (done > 0) MaybeRepack();
     if (!status.ok()) {
       LogError("could not commit, will retry: " + status.ToString());
       if (callbacks_.failed) callbacks_.failed(status);
@@ -296,6 +302,17 @@ void Committer::Run() {
     } else {
       back_off = kFirstBackOff;
     }
+  }
+}
+
+void Committer::MaybeRepack() {
+  if (++commits_since_repack_check_ < options_.repack_check_every) return;
+  commits_since_repack_check_ = 0;
+  if (CountLooseObjects(store_->git_dir()) <= options_.repack_loose_objects) return;
+  auto packed = PackLooseObjects(*store_);
+  if (!packed.ok()) {
+    LogWarning("could not pack the store's loose objects (retried later): " +
+               packed.status().ToString());
   }
 }
 

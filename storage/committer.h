@@ -7,7 +7,8 @@
 // dropped only once its commit is durable. A failed commit keeps every entry, in order, and is
 // retried with back-off (0.1 s doubling to 5 s); a branch lock a crashed process left is cleared
 // (RemoveStaleBranchLock). What an earlier run left in the journal is committed by
-// CommitRecovered() before anything new.
+// CommitRecovered() before anything new. Between commits it packs the loose objects once there
+// are many (storage/repack.h), so the store stays small.
 //
 // Each change carries the bytes its writer started from (its base): if another process changed
 // the task since, the commit merges the two with the store's TaskMerger instead of overwriting.
@@ -86,7 +87,16 @@ class Committer {
     int64_t last_failure_time = 0;
   };
 
-  Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks);
+  struct Options {
+    // Loose objects past which the committer packs them (storage/repack.h), checked every
+    // `repack_check_every` commits.
+    size_t repack_loose_objects = 2000;
+    int repack_check_every = 32;
+  };
+
+  Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks, Options options);
+  Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks)
+      : Committer(store, std::move(journal), std::move(callbacks), Options{}) {}
   ~Committer();
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
@@ -120,9 +130,13 @@ class Committer {
   std::pair<size_t, Status> CommitEntries(const std::vector<JournalEntry>& entries,
                                           CommitOutcome* outcome);
   Result<CommitOutcome> CommitGroup(const std::vector<const JournalEntry*>& group);
+  // Packs the loose objects once there are many (on the committer thread, between commits).
+  void MaybeRepack();
 
   Store* const store_;
   const Callbacks callbacks_;
+  const Options options_;
+  int commits_since_repack_check_ = 0;  // committer thread only
 
   mutable std::mutex mu_;
   std::condition_variable work_;           // guarded by mu_: new saves, or stopping_

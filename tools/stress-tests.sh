@@ -27,7 +27,8 @@ done
 # The tests that kill processes at random moments, race clients, editors or daemons, or load
 # the server.
 stress='Kill|Killed|Race|Randomized|OutOfOrder|FiftyClients|Busy|ElasticThreadPool|EditorTest'
-stress+='|DaemonScenarios|DaemonTest|MountsWithDaemons|AnEditOpenDuringASync'
+stress+='|DaemonScenarios|DaemonTest|MountsWithDaemons|AnEditOpenDuringASync|WritersAndReaders|ManyWriters'
+stress+='|RightBeforeSync|Committer'
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   "$root/tools/install-deps.sh"

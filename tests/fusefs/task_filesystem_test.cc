@@ -11,29 +11,17 @@
 
 #include "fusefs/errno_map.h"
 #include "storage/task_validate.h"
+#include "tests/fusefs/filesystem_fixture.h"
 #include "tests/test_util.h"
 
 namespace taskfs::fusefs {
 namespace {
 
-using taskfs::testing::GitFsckErrors;
 using taskfs::testing::GitShow;
 using taskfs::testing::GitSubjects;
 
-class TaskFilesystemTest : public ::testing::Test {
+class TaskFilesystemTest : public FilesystemTest {
  protected:
-  void SetUp() override {
-    auto s = storage::Store::Init(dir_.path() + "/store", "Ada");
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(s.value());
-    fs_ = std::make_unique<TaskFilesystem>(store_.get());
-    ASSERT_TRUE(fs_->Start().ok());
-  }
-  void TearDown() override {
-    fs_.reset();
-    EXPECT_EQ(GitFsckErrors(store_->git_dir()), "");
-  }
-
   // Writes `content` to `path` the way `echo > path` does: create, write, flush, release.
   int Save(const std::string& path, const std::string& content, bool create = true) {
     std::unique_ptr<Handle> h;
@@ -67,10 +55,6 @@ class TaskFilesystemTest : public ::testing::Test {
     std::erase(names, kInfoDir);
     return names;
   }
-
-  taskfs::testing::TempDir dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<TaskFilesystem> fs_;
 };
 
 TEST_F(TaskFilesystemTest, TaskfsFolderShowsTheStatusTextAndIsReadOnly) {

@@ -9,29 +9,18 @@
 #include <thread>
 
 #include "fusefs/task_filesystem.h"
+#include "tests/fusefs/filesystem_fixture.h"
 #include "tests/test_util.h"
 
 namespace taskfs::fusefs {
 namespace {
 
-using taskfs::testing::GitFsckErrors;
 using taskfs::testing::GitShow;
 using taskfs::testing::Quote;
 using taskfs::testing::RunCommand;
 
-class WritePathTest : public ::testing::Test {
+class WritePathTest : public FilesystemTest {
  protected:
-  void SetUp() override {
-    auto s = storage::Store::Init(dir_.path() + "/store", "Ada");
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(s.value());
-    fs_ = std::make_unique<TaskFilesystem>(store_.get());
-    ASSERT_TRUE(fs_->Start().ok());
-  }
-  void TearDown() override {
-    fs_.reset();
-    EXPECT_EQ(GitFsckErrors(store_->git_dir()), "");
-  }
   int Write(Handle* h, const std::string& bytes, off_t at) {
     return fs_->Write(h, bytes.data(), bytes.size(), at);
   }
@@ -50,10 +39,6 @@ class WritePathTest : public ::testing::Test {
     for (std::string id; ids >> id;) versions.push_back(GitShow(store_->git_dir(), path, id));
     return versions;
   }
-
-  taskfs::testing::TempDir dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<TaskFilesystem> fs_;
 };
 
 TEST_F(WritePathTest, AReadersCloseNeverSavesAWritersUnfinishedBytes) {

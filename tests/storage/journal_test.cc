@@ -10,6 +10,7 @@
 
 #include "storage/committer.h"
 #include "storage/file_util.h"
+#include "storage/repack.h"
 #include "storage/store.h"
 #include "tests/test_util.h"
 
@@ -105,11 +106,11 @@ class CommitterTest : public ::testing::Test {
     committer_.reset();
     EXPECT_EQ(GitFsckErrors(store_->git_dir()), "");
   }
-  void StartCommitter() {
+  void StartCommitter(Committer::Options options = {}) {
     auto j = Journal::Open(JournalDir(store_->local_dir()));
     ASSERT_TRUE(j.ok());
-    committer_ =
-        std::make_unique<Committer>(store_.get(), std::move(j.value()), Committer::Callbacks{});
+    committer_ = std::make_unique<Committer>(store_.get(), std::move(j.value()),
+                                             Committer::Callbacks{}, options);
     ASSERT_TRUE(committer_->CommitRecovered().ok());
     committer_->Start();
   }
@@ -189,6 +190,25 @@ TEST_F(CommitterTest, AChangeAnotherProcessCommittedMeanwhileIsMergedNotOverwrit
       committer_->Append(SaveOf("a.yaml", "title: A\nstatus: pending\n", base)).value();
   ASSERT_TRUE(committer_->WaitCommitted(seq, milliseconds(10000)));
   EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: A\nstatus: pending\npriority: H\n");
+}
+
+TEST_F(CommitterTest, ManySavesArePackedSoTheStoreStaysSmall) {
+  Committer::Options options;
+  options.repack_loose_objects = 60;
+  options.repack_check_every = 5;
+  StartCommitter(options);
+  for (int i = 0; i < 150; ++i) {  // each its own commit: a blob, a root tree, a commit
+    const std::string name = "t" + std::to_string(i % 40) + ".yaml";
+    auto seq = committer_->Append(SaveOf(name, "title: " + std::to_string(i) + "\n"));
+    ASSERT_TRUE(committer_->WaitCommitted(seq.value(), milliseconds(10000)));
+  }
+  EXPECT_LE(CountLooseObjects(store_->git_dir()), 60u + 3 * 5);
+  EXPECT_EQ(GitShow(store_->git_dir(), "t9.yaml"), "title: 129\n");
+  EXPECT_EQ(GitSubjects(store_->git_dir()).size(), 150u);
+  // Packing again with nothing loose is a no-op.
+  ASSERT_TRUE(PackLooseObjects(*store_).ok());
+  EXPECT_EQ(CountLooseObjects(store_->git_dir()), 0u);
+  EXPECT_EQ(GitShow(store_->git_dir(), "t0.yaml"), "title: 120\n");
 }
 
 TEST_F(CommitterTest, AStaleBranchLockACrashLeftIsClearedWhenNoSyncRuns) {

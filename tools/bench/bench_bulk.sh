@@ -14,12 +14,13 @@
 #   save    200 appends to distinct tasks (`echo x: 1 >> t.yaml`): close() latency, and time
 #           until the commit is on main, against `git add && git commit` of one file
 #   cat     cat of every task, warm, against the local disk
+#   size    the store's objects at the end, against the same history after `git gc`
 #
 # Environment: TASKFS_BIN (taskfs binary), BENCH_DIR (parent of the work dir, /var/tmp),
 #              SAVES (200). Exit codes: 0 ran, 1 something failed, 2 usage.
 set -euo pipefail
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 N=10000
 while (($#)); do
   case "$1" in
@@ -149,6 +150,10 @@ taskfs_cat=$(best "$MNT"); plain_cat=$(best "$PLAIN")
 
 git --git-dir="$STORE" fsck --strict >/dev/null 2>&1 || { echo "bench_bulk.sh: git fsck failed" >&2; exit 1; }
 commits=$(git --git-dir="$STORE" rev-list --count main)
+# The store's size after all this, against the same history packed by `git gc`.
+store_kb=$(du -sk "$STORE/objects" | cut -f1)
+git clone -q --mirror "$STORE" "$WORK/gc.git" && git -C "$WORK/gc.git" gc -q
+gc_kb=$(du -sk "$WORK/gc.git/objects" | cut -f1)
 
 echo
 echo "bench_bulk.sh $N ($(date -u +%Y-%m-%d), $(nproc) cores): taskfs commits made: $commits"
@@ -162,4 +167,5 @@ row "  until the deferred delete is committed" "$taskfs_rm_committed" "" ""
 row "cat of all (warm)" "$taskfs_cat" "$plain_cat" "$(ratio "$taskfs_cat" "$plain_cat")"
 echo
 echo "reader stat() during the import: p50 ${stat_p50} ms, p99 ${stat_p99} ms, max ${stat_max} ms ($stat_n stats)"
+echo "store objects: ${store_kb} KiB; the same history after git gc: ${gc_kb} KiB ($(ratio "$store_kb" "$gc_kb"))"
 echo "lone save: acknowledged in ${save_ack} ms (median), on main ${save_visible} ms later; git add && git commit ${git_save} ms ($(ratio "$git_save" "$save_ack") faster)"

@@ -12,7 +12,7 @@
 namespace taskfs::cli {
 
 int RunLog(const GlobalOptions& g, const std::string& name) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  auto store = OpenCommittedStore(g);
   if (!store.ok()) {
     std::cerr << "taskfs log: " << store.status().message() << "\n";
     return 1;
@@ -46,7 +46,7 @@ int RunShow(const GlobalOptions& g, const std::string& spec) {
     }
     back = std::stoul(digits);
   }
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  auto store = OpenCommittedStore(g);
   if (!store.ok()) {
     std::cerr << "taskfs show: " << store.status().message() << "\n";
     return 1;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "fusefs/fuse_bridge.h"
+#include "storage/committer.h"
 #include "storage/log.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
@@ -22,6 +23,15 @@ namespace taskfs::cli {
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
                                                   storage::Store::Access access) {
   return storage::Store::Open(storage::ResolveStorePath(g.store), access);
+}
+
+Result<std::unique_ptr<storage::Store>> OpenCommittedStore(const GlobalOptions& g) {
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  if (!store.ok() || storage::PendingSaves(**store) == 0) return store;
+  if (auto writable = OpenStore(g, storage::Store::Access::kReadWrite); writable.ok()) {
+    if (Status st = storage::CommitJournal(**writable); !st.ok()) LogWarning(st.message());
+  }
+  return OpenStore(g, storage::Store::Access::kReadOnly);
 }
 
 int RunInit(const GlobalOptions& g, const std::string& name) {

@@ -17,6 +17,9 @@ struct GlobalOptions {
 // Opens the store that --store, $TASKFS_STORE or the XDG default names.
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
                                                   storage::Store::Access access);
+// Opens the store read-only for a command that reads its history (log, show), once every save
+// acknowledged so far is committed (storage::CommitJournal).
+Result<std::unique_ptr<storage::Store>> OpenCommittedStore(const GlobalOptions& g);
 
 int RunInit(const GlobalOptions& g, const std::string& name);
 struct MountArgs {
