@@ -196,7 +196,10 @@ Status Committer::Stop(std::chrono::milliseconds timeout) {
     stopping_ = true;
   }
   work_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return Status::OK();
+  thread_.join();
+  // A store at rest is packed, but for a little.
+  Repack(options_.repack_loose_objects / 10, options_.repack_loose_bytes / 10);
   std::lock_guard lock(mu_);
   if (all || queue_.empty()) return Status::OK();
   return Status::Unavailable(std::to_string(queue_.size()) +
@@ -286,7 +289,10 @@ void Committer::Run() {
     }
     committed_.notify_all();
     if (done > 0 && callbacks_.committed) callbacks_.committed(committed, outcome);
-    if (done > 0) MaybeRepack();
+    if (done > 0 && ++commits_since_repack_check_ >= options_.repack_check_every) {
+      commits_since_repack_check_ = 0;
+      Repack(options_.repack_loose_objects, options_.repack_loose_bytes);
+    }
     if (!status.ok()) {
       LogError("could not commit, will retry: " + status.ToString());
       if (callbacks_.failed) callbacks_.failed(status);
@@ -305,10 +311,9 @@ void Committer::Run() {
   }
 }
 
-void Committer::MaybeRepack() {
-  if (++commits_since_repack_check_ < options_.repack_check_every) return;
-  commits_since_repack_check_ = 0;
-  if (CountLooseObjects(store_->git_dir()) <= options_.repack_loose_objects) return;
+void Committer::Repack(size_t objects, uint64_t bytes) {
+  const LooseObjects loose = CountLooseObjects(store_->git_dir());
+  if (loose.count <= objects && loose.bytes <= bytes) return;
   auto packed = PackLooseObjects(*store_);
   if (!packed.ok()) {
     LogWarning("could not pack the store's loose objects (retried later): " +

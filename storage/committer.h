@@ -88,10 +88,12 @@ class Committer {
   };
 
   struct Options {
-    // Loose objects past which the committer packs them (storage/repack.h), checked every
-    // `repack_check_every` commits.
+    // Loose objects (a number, or bytes: a flat folder's trees are large) past which the
+    // committer packs them (storage/repack.h), checked every `repack_check_every` commits, and
+    // at Stop() past a tenth of either.
     size_t repack_loose_objects = 2000;
-    int repack_check_every = 32;
+    uint64_t repack_loose_bytes = uint64_t{8} << 20;
+    int repack_check_every = 16;
   };
 
   Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks, Options options);
@@ -130,8 +132,9 @@ class Committer {
   std::pair<size_t, Status> CommitEntries(const std::vector<JournalEntry>& entries,
                                           CommitOutcome* outcome);
   Result<CommitOutcome> CommitGroup(const std::vector<const JournalEntry*>& group);
-  // Packs the loose objects once there are many (on the committer thread, between commits).
-  void MaybeRepack();
+  // Packs the loose objects once there are more than `objects` or `bytes` (on the committer
+  // thread, between commits, or at Stop()).
+  void Repack(size_t objects, uint64_t bytes);
 
   Store* const store_;
   const Callbacks callbacks_;

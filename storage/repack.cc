@@ -1,8 +1,10 @@
 #include "storage/repack.h"
 
 #include <fcntl.h>
+#include <git2/sys/odb_backend.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -47,29 +49,37 @@ Status SyncFile(const std::string& file, int flags = O_RDONLY) {
   return rc == 0 ? Status::OK() : Status::FromErrno(err, "syncing " + file);
 }
 
-}  // namespace
+std::vector<fs::path> ListPacks(const std::string& git_dir) {
+  std::vector<fs::path> packs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(git_dir + "/objects/pack", ec)) {
+    if (e.path().extension() == ".pack" &&
+        fs::exists(fs::path(e.path()).replace_extension(".idx"), ec)) {
+      packs.push_back(e.path());
+    }
+  }
+  return packs;
+}
 
-size_t CountLooseObjects(const std::string& git_dir) { return ListLooseObjects(git_dir).size(); }
-
-Result<size_t> PackLooseObjects(const Store& store) {
-  const std::vector<LooseObject> loose = ListLooseObjects(store.git_dir());
-  if (loose.empty()) return size_t{0};
+// Writes a pack of `ids` into the store's objects/pack and makes it durable before returning.
+// Returns the .pack's path.
+Result<fs::path> WriteDurablePack(const Store& store, const std::vector<git_oid>& ids,
+                                  const std::string& what) {
   auto repo = OpenBareRepository(store.git_dir());
   if (!repo.ok()) return repo.status();
   git_packbuilder* raw = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_new(&raw, repo->get()), "packing"));
   PackbuilderPtr pb(raw);
-  for (const LooseObject& o : loose) {
-    TASKFS_RETURN_IF_ERROR(
-        GitStatus(git_packbuilder_insert(pb.get(), &o.id, nullptr), "packing loose objects"));
+  for (const git_oid& id : ids) {
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_insert(pb.get(), &id, nullptr), "packing"));
   }
   git_buf buf = GIT_BUF_INIT;
   const int rc = git_packbuilder_write_buf(&buf, pb.get());
   const std::string pack = rc == 0 ? std::string(buf.ptr, buf.size) : std::string();
   git_buf_dispose(&buf);
-  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "writing a pack of loose objects"));
+  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "writing " + what));
   const std::string pack_dir = store.git_dir() + "objects/pack";
-  auto name = WritePack(pack_dir, pack, "the pack of loose objects");
+  auto name = WritePack(pack_dir, pack, what);
   if (!name.ok()) return name.status();
   // The pack must be on disk before the only other copies go.
   const std::string base = pack_dir + "/" + name->substr(0, name->size() - 5);
@@ -77,8 +87,72 @@ Result<size_t> PackLooseObjects(const Store& store) {
     TASKFS_RETURN_IF_ERROR(SyncFile(file));
   }
   TASKFS_RETURN_IF_ERROR(SyncFile(pack_dir, O_RDONLY | O_DIRECTORY));
+  return fs::path(base + ".pack");
+}
+
+int CollectId(const git_oid* id, void* payload) {
+  static_cast<std::vector<git_oid>*>(payload)->push_back(*id);
+  return 0;
+}
+
+// Merges `packs` into one holding every object of each, then removes them.
+Status MergePacks(const Store& store, const std::vector<fs::path>& packs) {
+  std::vector<git_oid> ids;
+  for (const fs::path& pack : packs) {
+    git_odb_backend* backend = nullptr;
+    const std::string idx = fs::path(pack).replace_extension(".idx").string();
+    TASKFS_RETURN_IF_ERROR(
+        GitStatus(git_odb_backend_one_pack(&backend, idx.c_str()), "reading " + idx));
+    git_odb* raw_odb = nullptr;
+    if (git_odb_new(&raw_odb) != 0) {
+      backend->free(backend);
+      return Status::IOError("could not read " + idx);
+    }
+    OdbPtr odb(raw_odb);
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_odb_add_backend(raw_odb, backend, 1), "reading " + idx));
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_odb_foreach(raw_odb, CollectId, &ids), "reading " + idx));
+  }
+  std::sort(ids.begin(), ids.end(),
+            [](const git_oid& a, const git_oid& b) { return git_oid_cmp(&a, &b) < 0; });
+  ids.erase(std::unique(ids.begin(), ids.end(),
+                        [](const git_oid& a, const git_oid& b) { return git_oid_equal(&a, &b); }),
+            ids.end());
+  auto merged = WriteDurablePack(store, ids, "the merged pack");
+  if (!merged.ok()) return merged.status();
   std::error_code ec;
-  for (const LooseObject& o : loose) fs::remove(o.file, ec);
+  for (const fs::path& pack : packs) {
+    if (pack.filename() == merged->filename()) continue;  // named after its content: the same
+    fs::remove(fs::path(pack).replace_extension(".idx"), ec);
+    fs::remove(pack, ec);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+LooseObjects CountLooseObjects(const std::string& git_dir) {
+  LooseObjects out;
+  std::error_code ec;
+  for (const LooseObject& o : ListLooseObjects(git_dir)) {
+    ++out.count;
+    const auto size = fs::file_size(o.file, ec);
+    if (!ec) out.bytes += size;
+  }
+  return out;
+}
+
+Result<size_t> PackLooseObjects(const Store& store, size_t max_packs) {
+  const std::vector<LooseObject> loose = ListLooseObjects(store.git_dir());
+  if (!loose.empty()) {
+    std::vector<git_oid> ids;
+    for (const LooseObject& o : loose) ids.push_back(o.id);
+    auto pack = WriteDurablePack(store, ids, "the pack of loose objects");
+    if (!pack.ok()) return pack.status();
+    std::error_code ec;
+    for (const LooseObject& o : loose) fs::remove(o.file, ec);
+  }
+  const std::vector<fs::path> packs = ListPacks(store.git_dir());
+  if (packs.size() > max_packs) TASKFS_RETURN_IF_ERROR(MergePacks(store, packs));
   return loose.size();
 }
 

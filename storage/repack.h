@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "storage/status.h"
@@ -15,11 +16,17 @@
 
 namespace taskfs::storage {
 
-// Loose objects in the store (a listing of objects/??/).
-size_t CountLooseObjects(const std::string& git_dir);
+struct LooseObjects {
+  size_t count = 0;
+  uint64_t bytes = 0;
+};
+// The store's loose objects (a listing of objects/??/).
+LooseObjects CountLooseObjects(const std::string& git_dir);
 
 // Packs every loose object into one new pack, makes it durable (fsync of the .pack, the .idx and
-// their folder), then removes the loose files. Returns how many objects it packed.
-Result<size_t> PackLooseObjects(const Store& store);
+// their folder), then removes the loose files. Once there are more than `max_packs` packs, they
+// are merged into one (every object of each, reachable or not, so nothing another process still
+// needs goes). Returns how many loose objects it packed.
+Result<size_t> PackLooseObjects(const Store& store, size_t max_packs = 32);
 
 }  // namespace taskfs::storage

@@ -202,13 +202,20 @@ TEST_F(CommitterTest, ManySavesArePackedSoTheStoreStaysSmall) {
     auto seq = committer_->Append(SaveOf(name, "title: " + std::to_string(i) + "\n"));
     ASSERT_TRUE(committer_->WaitCommitted(seq.value(), milliseconds(10000)));
   }
-  EXPECT_LE(CountLooseObjects(store_->git_dir()), 60u + 3 * 5);
+  EXPECT_LE(CountLooseObjects(store_->git_dir()).count, 60u + 3 * 5);
   EXPECT_EQ(GitShow(store_->git_dir(), "t9.yaml"), "title: 129\n");
   EXPECT_EQ(GitSubjects(store_->git_dir()).size(), 150u);
-  // Packing again with nothing loose is a no-op.
-  ASSERT_TRUE(PackLooseObjects(*store_).ok());
-  EXPECT_EQ(CountLooseObjects(store_->git_dir()), 0u);
+  // Packing everything, and merging the packs once there are more than one: every version of
+  // every task is still there.
+  ASSERT_TRUE(PackLooseObjects(*store_, /*max_packs=*/1).ok());
+  EXPECT_EQ(CountLooseObjects(store_->git_dir()).count, 0u);
+  size_t packs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(store_->git_dir() + "objects/pack")) {
+    packs += e.path().extension() == ".pack";
+  }
+  EXPECT_EQ(packs, 1u);
   EXPECT_EQ(GitShow(store_->git_dir(), "t0.yaml"), "title: 120\n");
+  EXPECT_EQ(GitShow(store_->git_dir(), "t0.yaml", "main~149"), "title: 0\n");
 }
 
 TEST_F(CommitterTest, AStaleBranchLockACrashLeftIsClearedWhenNoSyncRuns) {
