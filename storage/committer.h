@@ -15,8 +15,9 @@
 //
 // Thread-safety: Append/SyncJournal/WaitCommitted/stats from any thread. The callbacks run on the
 // committer thread with no lock of the committer held. Lock order: a caller's locks, then mu_,
-// then the store's. mu_ is never held across a commit (git I/O); it is held across a journal
-// append (a write() into the page cache) so that the journal's order is the order of Append().
+// then the store's. mu_ is never held across a commit (git I/O) or an fdatasync; it is held
+// across a journal append (a write() into the page cache) so that the journal's order is the
+// order of Append().
 #pragma once
 
 #include <chrono>
@@ -113,7 +114,8 @@ class Committer {
   // Journals `save` after every earlier one and queues it; returns its sequence number. On error
   // nothing was journaled.
   Result<uint64_t> Append(Save save);
-  // Makes every save appended so far durable against power loss (fdatasync of the journal).
+  // Makes every save appended so far durable against power loss (fdatasync of the journal
+  // segments that may hold one), holding no lock while the disk works.
   Status SyncJournal();
   // Waits until every save up to `seq` is committed. False on timeout.
   bool WaitCommitted(uint64_t seq, std::chrono::milliseconds timeout);

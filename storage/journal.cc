@@ -209,7 +209,7 @@ Status Journal::OpenSegment(uint64_t id) {
   segment_ = id;
   segment_empty_ = true;
   size_ = 0;
-  // The segment's name must survive a power loss for SyncData() to mean anything.
+  // The segment's name must survive a power loss for an fdatasync of it to mean anything.
   int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
@@ -231,10 +231,7 @@ Status Journal::Append(const JournalEntry& entry) {
   return Status::OK();
 }
 
-Status Journal::SyncData() {
-  if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "syncing the journal");
-  return Status::OK();
-}
+std::string Journal::SegmentPath(uint64_t segment) const { return SegmentFile(dir_, segment); }
 
 Result<uint64_t> Journal::Rotate() {
   if (segment_empty_) return uint64_t{0};

@@ -4,9 +4,10 @@
 // its answer, and a committer (storage/committer.h) turns what is here into git commits. The
 // journal lives beside the store in `journal/`, as segment files `SEGMENT.log` written only by
 // appending: the kernel's page cache keeps an append safe against `kill -9` of the process,
-// SyncData() (fdatasync) makes it safe against power loss. The committer rotates to a new segment
-// when it takes a batch, and drops the old segment once the batch's commit is durable; what is
-// left at start-up was acknowledged and not committed, and is replayed in order.
+// an fdatasync of its segment (Committer::SyncJournal) makes it safe against power loss. The
+// committer rotates to a new segment when it takes a batch, and drops the old segment once the
+// batch's commit is durable; what is left at start-up was acknowledged and not committed, and is
+// replayed in order.
 //
 // Each record carries a checksum: a record cut short by a crash ends the segment (nothing after
 // it was acknowledged).
@@ -51,8 +52,9 @@ class Journal {
 
   // Appends `entry` to the current segment (one write()).
   Status Append(const JournalEntry& entry);
-  // Makes every append so far durable against power loss.
-  Status SyncData();
+  // The file of a segment, and the segment appended to now.
+  std::string SegmentPath(uint64_t segment) const;
+  uint64_t current_segment() const { return segment_; }
   // Closes the current segment and starts a new one; returns the closed one's id, or 0 when it
   // held nothing (then nothing changes).
   Result<uint64_t> Rotate();

@@ -2,6 +2,8 @@
 // original requirements, the rows of DESIGN.md's merge table at repository level, and races.
 #include <thread>
 
+#include "storage/committer.h"
+#include "storage/file_util.h"
 #include "sync/conflicts.h"
 #include "tests/sync/sync_client.h"
 #include "tests/sync/test_server.h"
@@ -268,6 +270,22 @@ TEST_P(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
 
 namespace taskfs::testing {
 namespace {
+
+TEST_P(GitSyncTest, ASyncWhileAnotherRunsWaitsForItThenDoesItsOwn) {
+  c1_->Write("a.yaml", "title: a\n");
+  // Another sync of c1's store (the daemon's) holds the store's sync lock for a while.
+  auto running = std::make_unique<storage::FileLock>(storage::SyncLockFile(c1_->store()));
+  ASSERT_TRUE(running->held());
+  std::thread release([&running] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    running.reset();
+  });
+  auto report = sync::SyncWithRemote(c1_->store(), "origin", {});
+  release.join();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->pushed);
+  EXPECT_EQ(GitShow(remote_repo_, "a.yaml"), "title: a\n");
+}
 
 TEST_P(GitSyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
   c1_->Write("a.yaml", "title: a\n");
