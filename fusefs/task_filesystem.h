@@ -206,14 +206,14 @@ class TaskFilesystem {
   std::map<std::string, PendingDelete> pending_deletes_;     // guarded by mu_
   std::map<std::string, PendingSave, std::less<>> pending_;  // guarded by mu_
   std::unique_ptr<storage::Committer> committer_;            // set by Start(); thread-safe itself
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread background_;
-  std::function<void(const std::vector<std::string>&)> invalidate_;
-  std::function<std::string()> status_text_;
-  storage::SnapshotPtr shown_;  // the snapshot the kernel's caches reflect
-  uid_t uid_;
-  gid_t gid_;
+  std::condition_variable cv_;  // with mu_: wakes the background thread
+  bool stopping_ = false;       // guarded by mu_
+  std::thread background_;      // Start() and Shutdown() only
+  std::function<void(const std::vector<std::string>&)> invalidate_;  // guarded by mu_
+  std::function<std::string()> status_text_;                         // guarded by mu_
+  storage::SnapshotPtr shown_;  // guarded by mu_: the snapshot the kernel's caches reflect
+  const uid_t uid_;
+  const gid_t gid_;
 };
 
 }  // namespace taskfs::fusefs
