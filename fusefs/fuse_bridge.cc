@@ -237,11 +237,16 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
       ctx->store->git_dir(),
       [ctx, requests] {
         std::vector<std::filesystem::path> asked;
+        bool deletes = false;
         std::error_code ec;
         for (const auto& e : std::filesystem::directory_iterator(requests, ec)) {
-          if (e.path().filename().string().starts_with("flush-")) asked.push_back(e.path());
+          const std::string name = e.path().filename().string();
+          if (!name.starts_with("flush-")) continue;  // a request's temp file
+          asked.push_back(e.path());
+          deletes = deletes || name.starts_with(storage::kFlushAllRequest);
         }
-        if (asked.empty() || !ctx->fs->CommitEverything()) return;
+        if (asked.empty()) return;
+        if (!(deletes ? ctx->fs->CommitEverything() : ctx->fs->WaitForCommits())) return;
         for (const auto& p : asked) std::filesystem::remove(p, ec);
       },
       std::chrono::milliseconds(1), std::vector<std::string>{requests});

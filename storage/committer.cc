@@ -102,7 +102,7 @@ Status ReplayJournal(Store& store) {
 
 }  // namespace
 
-Status CommitJournal(Store& store, std::chrono::milliseconds timeout) {
+Status CommitJournal(Store& store, bool deferred_deletes, std::chrono::milliseconds timeout) {
   namespace fs = std::filesystem;
   if (JournalSegments(JournalDir(store.local_dir())).empty()) return Status::OK();
   {
@@ -114,8 +114,9 @@ Status CommitJournal(Store& store, std::chrono::milliseconds timeout) {
   std::error_code ec;
   fs::create_directories(FlushRequestDir(store), ec);
   static std::atomic<unsigned> counter{0};
-  const std::string request = FlushRequestDir(store) + "/flush-" + std::to_string(::getpid()) +
-                              "-" + std::to_string(counter++);
+  const std::string request = FlushRequestDir(store) + "/" +
+                              (deferred_deletes ? kFlushAllRequest : "flush-") +
+                              std::to_string(::getpid()) + "-" + std::to_string(counter++);
   TASKFS_RETURN_IF_ERROR(WriteFileAtomically(request, ""));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int round = 1; fs::exists(request, ec); ++round) {

@@ -67,9 +67,14 @@ std::string SyncLockFile(const Store& store);     // held by a sync for its run
 std::string FlushRequestDir(const Store& store);  // where others ask a mount to commit
 
 // Makes sure every save acknowledged on this store is committed, before the caller reads the
-// branch (sync, the daemon, umount). When no mount runs, commits what the journal holds itself;
-// when one runs, asks it to commit (its deferred deletes too) and waits up to `timeout`.
-Status CommitJournal(Store& store, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// branch (sync, the daemon, log). When no mount runs, commits what the journal holds itself;
+// when one runs, asks it to commit and waits up to `timeout`. With `deferred_deletes`, the
+// mount also commits the deletes it delays for editors' rename dances (what `taskfs sync` by
+// hand wants: `rm x.yaml && taskfs sync`; the daemon must not cut a dance in two).
+Status CommitJournal(Store& store, bool deferred_deletes = false,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// The prefix of a request file in FlushRequestDir that asks for deferred deletes too.
+inline constexpr const char* kFlushAllRequest = "flush-all-";
 // Saves journaled and not yet committed (for `taskfs status`).
 size_t PendingSaves(const Store& store);
 

@@ -146,7 +146,8 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
                                   const storage::TransferOptions& options) {
   auto info = storage::FindRemote(store, remote);
   if (!info.ok()) return info.status();
-  // Every save acknowledged so far goes with this sync (`rm x.yaml && taskfs sync`).
+  // Every save acknowledged so far goes with this sync (deletes an editor's rename dance delays
+  // too only when asked by hand: `taskfs sync` calls CommitJournal itself first).
   if (Status st = storage::CommitJournal(store); !st.ok()) LogWarning(st.message());
   SyncLock lock(store);
   if (!lock.held()) {

@@ -95,6 +95,21 @@ TEST_F(WritePathTest, ASaveShowsAtOnceWhileItsCommitWaits) {
   EXPECT_EQ(fs_->CommitStats().pending, 0u);
 }
 
+TEST_F(WritePathTest, OnlyASyncByHandCommitsADeleteDeferredForAnEditorsDance) {
+  std::unique_ptr<Handle> w;
+  ASSERT_EQ(fs_->Create("a.yaml", 0644, O_WRONLY | O_CREAT, &w), 0);
+  ASSERT_EQ(Write(w.get(), "title: a\n", 0), 9);
+  ASSERT_EQ(fs_->Flush(w.get()), 0);
+  fs_->Release(w.get());
+  ASSERT_EQ(fs_->Rename("a.yaml", "a.yaml~", 0), 0);  // vim's backup, mid-dance
+  // What the daemon's sync asks for: saves committed, the dance left alone.
+  ASSERT_TRUE(fs_->WaitForCommits());
+  EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: a\n");
+  // What `taskfs sync` by hand asks for: the delete too.
+  ASSERT_TRUE(fs_->CommitEverything());
+  EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "<missing>");
+}
+
 TEST_F(WritePathTest, ManyWritersAndReadersAtOnceNeverCommitATornVersion) {
   const std::vector<std::string> paths = {"a.yaml", "b.yaml", "c.yaml"};
   std::atomic<bool> stop{false};

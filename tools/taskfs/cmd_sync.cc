@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "storage/committer.h"
 #include "storage/folder_remote.h"
 #include "storage/remote.h"
 #include "storage/store.h"
@@ -110,6 +111,10 @@ int RunSync(const GlobalOptions& g, std::vector<std::string> remotes) {
                    "URL`)\n";
       return 1;
     }
+  }
+  // What was saved or removed right before goes with this sync: `rm x.yaml && taskfs sync`.
+  if (Status st = storage::CommitJournal(**store, /*deferred_deletes=*/true); !st.ok()) {
+    std::cerr << "taskfs sync: " << st.message() << "\n";
   }
   storage::TransferOptions options;
   options.progress = ::isatty(2);
