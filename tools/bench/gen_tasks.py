@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """gen_tasks.py DIR N: write N realistic, deterministic task files into DIR.
 
-The benchmarks' task generator. Its output has the format of the team's shared generator
-(../shared/tools/gen_tasks.py), so that figures stay comparable; benchmarks and tests read
-nothing outside the repository.
+The benchmarks' task generator: the same realistic tasks every run, so that figures compare
+from one change to the next. Benchmarks and tests read nothing outside the repository.
 """
 import os
 import random
