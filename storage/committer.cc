@@ -20,8 +20,6 @@ constexpr auto kMaxBackOff = std::chrono::milliseconds(5000);
 // A ref update takes milliseconds: a branch lock this old belongs to no live writer.
 constexpr auto kStaleLockAge = std::chrono::seconds(60);
 
-int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
-
 // The snapshot a group of changes was made against: for each path, the bytes its writer started
 // from. Store::Commit merges a path whose current bytes differ from these.
 SnapshotPtr BasesSnapshot(const std::vector<Change>& changes,
@@ -173,7 +171,6 @@ Status Committer::CommitRecovered() {
     for (size_t i = done; i < entries.size(); ++i) queue_.push_back(std::move(entries[i]));
     closed_segments_ = segments;
     stats_.last_failure = status.ToString();
-    stats_.last_failure_time = Now();
     return status;
   }
   for (uint64_t id : segments) journal_->Drop(id);
@@ -283,7 +280,6 @@ void Committer::Run() {
     lock.lock();
     if (done > 0) {
       committed_seq_ = batch.entries[done - 1].seq;
-      ++stats_.commits;
     }
     if (done == batch.entries.size() && segments_hold_only_batch) {
       batch.segments.swap(closed_segments_);
@@ -295,7 +291,6 @@ void Committer::Run() {
       stats_.last_failure.clear();
     } else {
       stats_.last_failure = status.ToString();
-      stats_.last_failure_time = Now();
     }
     const uint64_t committed = committed_seq_;
     lock.unlock();

@@ -88,9 +88,7 @@ class Committer {
   };
   struct Stats {
     size_t pending = 0;        // saves acknowledged, not yet committed
-    uint64_t commits = 0;      // commits made since start
     std::string last_failure;  // empty when the last attempt worked
-    int64_t last_failure_time = 0;
   };
 
   struct Options {
