@@ -1,5 +1,8 @@
 // The taskfs command line: version, help, usage errors, init, the daemonized mount, log, show,
 // status and store-path.
+#include <filesystem>
+
+#include "storage/committer.h"
 #include "tests/e2e/mount_fixture.h"
 
 namespace taskfs::testing {
@@ -80,6 +83,32 @@ TEST_F(CliHistoryTest, LogFollowsRenamesAndShowGoesBack) {
   EXPECT_EQ(Taskfs("show work/buy-milk@~3").exit_code, 1);
   EXPECT_EQ(Taskfs("show work/buy-milk@~x").exit_code, 2);
   EXPECT_EQ(Taskfs("log nothing-here").exit_code, 1);
+}
+
+TEST(Cli, LogAndStatusSeeSavesACrashLeftInTheJournal) {
+  TempDir dir;
+  const std::string store_path = dir / "store";
+  ASSERT_EQ(RunCommand(kTaskfs + " --store " + Quote(store_path) + " init --name x").exit_code, 0);
+  {
+    // A mount that journaled a save and died before its commit (the branch was locked).
+    auto store = storage::Store::Open(store_path);
+    ASSERT_TRUE(store.ok());
+    auto journal = storage::Journal::Open(storage::JournalDir((*store)->local_dir()));
+    ASSERT_TRUE(journal.ok());
+    WriteFile(store_path + "/refs/heads/main.lock", "");
+    storage::Committer committer(store->get(), std::move(journal.value()), {});
+    committer.Start();
+    ASSERT_TRUE(committer.Append({"create a", {{"a.yaml", "title: a\n"}}, {}}).ok());
+    committer.Stop(std::chrono::milliseconds(0));
+    std::filesystem::remove(store_path + "/refs/heads/main.lock");
+  }
+  const std::string taskfs = kTaskfs + " --store " + Quote(store_path);
+  EXPECT_NE(RunCommand(taskfs + " status").output.find("journal:  1 save(s)"), std::string::npos);
+  CommandResult log = RunCommand(taskfs + " log a");
+  EXPECT_EQ(log.exit_code, 0) << log.output;
+  EXPECT_NE(log.output.find("create a\n"), std::string::npos) << log.output;
+  EXPECT_NE(RunCommand(taskfs + " status").output.find("journal:  0 saves"), std::string::npos);
+  EXPECT_EQ(GitFsckErrors(store_path), "");
 }
 
 }  // namespace
