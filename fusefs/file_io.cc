@@ -276,7 +276,7 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
     return {-kInvalidTaskErrno, true};
   }
   auto snap = store_->snapshot();
-  pending_deletes_.erase(path);  // saved again after being renamed away: an edit
+  CancelDeferredDelete(path);  // saved again after being renamed away: an edit
   const bool existed = SavedContent(path, *snap) != nullptr;
   int rc = JournalChanges({{path, content}}, (existed ? "edit " : "create ") + name, {base});
   if (rc == 0) {

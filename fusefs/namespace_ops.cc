@@ -16,6 +16,7 @@
 
 #include "fusefs/errno_map.h"
 #include "fusefs/task_filesystem.h"
+#include "storage/deferred_deletes.h"
 #include "storage/file_util.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
@@ -139,7 +140,7 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     it->second->path.clear();
     nodes_.erase(it);
   }
-  pending_deletes_.erase(to);
+  CancelDeferredDelete(to);
   const bool valid = !content->empty() && storage::ValidateTask(*content).ok();
   std::vector<Change> changes;
   if (SavedContent(from, *snap)) changes.push_back({from, std::nullopt});
@@ -244,7 +245,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
       return rc;
     }
   }
-  for (const auto& path : pending_inside) pending_deletes_.erase(path);
+  for (const auto& path : pending_inside) CancelDeferredDelete(path);  // journaled above
   std::vector<std::pair<std::string, Draft>> moved_drafts;
   for (const auto& [path, d] : drafts_.all()) {
     if (path.starts_with(from_prefix)) moved_drafts.emplace_back(path, d);
@@ -270,26 +271,34 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
 }
 
 void TaskFilesystem::DeferDelete(const std::string& path) {
+  if (Status st = storage::RecordDeferredDelete(deferred_delete_dir_, path); !st.ok()) {
+    LogWarning(st.ToString() + " (a crash in the next seconds would bring it back)");
+  }
   pending_deletes_[path] = {std::chrono::steady_clock::now() + kPendingDeleteDelay};
   cv_.notify_all();
+}
+
+void TaskFilesystem::CancelDeferredDelete(const std::string& path) {
+  if (pending_deletes_.erase(path)) storage::ForgetDeferredDelete(deferred_delete_dir_, path);
 }
 
 void TaskFilesystem::CommitDuePendingDeletes(bool all, const std::string& under) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<Change> changes;
   std::string names;
-  for (auto it = pending_deletes_.begin(); it != pending_deletes_.end();) {
-    const bool due =
-        all || it->second.due <= now || (!under.empty() && it->first.starts_with(under));
-    if (due) {
-      changes.push_back({it->first, std::nullopt});
-      names += (names.empty() ? "" : ", ") + TaskNameOf(it->first);
-      it = pending_deletes_.erase(it);
-    } else {
-      ++it;
+  for (const auto& [path, pd] : pending_deletes_) {
+    if (all || pd.due <= now || (!under.empty() && path.starts_with(under))) {
+      changes.push_back({path, std::nullopt});
+      names += (names.empty() ? "" : ", ") + TaskNameOf(path);
     }
   }
-  if (!changes.empty()) JournalChanges(changes, "delete " + names);
+  if (changes.empty()) return;
+  if (JournalChanges(changes, "delete " + names) != 0) {
+    // Still recorded: retried by the background thread, or by the next mount.
+    for (const Change& c : changes) pending_deletes_[c.path].due = now + kPendingDeleteDelay;
+    return;
+  }
+  for (const Change& c : changes) CancelDeferredDelete(c.path);
 }
 
 }  // namespace taskfs::fusefs

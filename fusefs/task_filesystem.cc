@@ -14,6 +14,7 @@
 #include <set>
 
 #include "fusefs/errno_map.h"
+#include "storage/deferred_deletes.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
@@ -46,6 +47,7 @@ TaskFilesystem::TaskFilesystem(storage::Store* store)
     : store_(store),
       scratch_root_(store->local_dir() + "/scratch"),
       last_error_file_(store->local_dir() + "/last-error"),
+      deferred_delete_dir_(storage::DeferredDeleteDir(store->local_dir())),
       drafts_(store->local_dir() + "/drafts"),
       uid_(::getuid()),
       gid_(::getgid()) {
@@ -86,6 +88,13 @@ Status TaskFilesystem::Start() {
   committer_ = std::make_unique<storage::Committer>(store_, std::move(journal.value()), callbacks);
   if (Status st = committer_->CommitRecovered(); !st.ok()) {
     LogError("saves from the last run are not committed yet, retrying: " + st.ToString());
+  }
+  {
+    // Deletes of the last run that could not be committed yet: retried like any other.
+    std::lock_guard lock(mu_);
+    for (const std::string& path : storage::DeferredDeletes(deferred_delete_dir_)) {
+      pending_deletes_[path] = {std::chrono::steady_clock::now()};
+    }
   }
   committer_->Start();
   background_ = std::thread([this] { BackgroundLoop(); });

@@ -20,8 +20,9 @@
 // A task removed or renamed to a scratch name (vim's backup dance: x.yaml -> x.yaml~, write
 // x.yaml; `mv` from another filesystem: unlink x.yaml, create x.yaml) is not deleted in the store
 // at once: the delete waits kPendingDeleteDelay (or the unmount, or a sync asking for
-// CommitEverything), and a new save of the same task in the meantime becomes a plain edit, so
-// history stays continuous and a sync never sees the task deleted in between.
+// CommitEverything), recorded beside the store so that a crash meanwhile still carries it
+// (storage/deferred_deletes.h), and a new save of the same task in the meantime becomes a plain
+// edit, so history stays continuous and a sync never sees the task deleted in between.
 //
 // Every operation returns 0 (or a byte count) or -errno, and never throws.
 // Thread-safety: all public methods may be called concurrently (the FUSE loop is
@@ -177,7 +178,10 @@ class TaskFilesystem {
                     const storage::SnapshotPtr& snap);
   int ScratchToTask(const std::string& from, const std::string& to,
                     const storage::SnapshotPtr& snap);
+  // Holds back the delete of `path` (recorded beside the store at once, so a crash still
+  // carries it), and forgets it when the task is saved or renamed onto again.
   void DeferDelete(const std::string& path);
+  void CancelDeferredDelete(const std::string& path);
   // Commits the pending deletes that are due, or all of them, or those below folder `under`.
   void CommitDuePendingDeletes(bool all, const std::string& under = "");
   void RecordError(const std::string& message);
@@ -191,7 +195,8 @@ class TaskFilesystem {
   storage::Store* store_;
   const std::string scratch_root_;
   const std::string last_error_file_;
-  bool error_recorded_ = false;  // last_error_file_ holds an error (guarded by mu_)
+  const std::string deferred_delete_dir_;  // storage/deferred_deletes.h
+  bool error_recorded_ = false;            // last_error_file_ holds an error (guarded by mu_)
 
   // A save journaled and not yet committed: its bytes (null for a delete) and when it was made.
   struct PendingSave {

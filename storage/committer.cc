@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <map>
 
+#include "storage/deferred_deletes.h"
 #include "storage/file_util.h"
 #include "storage/log.h"
 #include "storage/repack.h"
+#include "storage/task_name.h"
 
 namespace taskfs::storage {
 namespace {
@@ -92,7 +94,10 @@ namespace {
 Status ReplayJournal(Store& store) {
   auto journal = Journal::Open(JournalDir(store.local_dir()));
   if (!journal.ok()) return journal.status();
-  if ((*journal)->recovered().empty()) return Status::OK();
+  if ((*journal)->recovered().empty() &&
+      DeferredDeletes(DeferredDeleteDir(store.local_dir())).empty()) {
+    return Status::OK();
+  }
   RemoveBranchLockOfCrashedWriter(store);
   Committer committer(&store, std::move(journal.value()), {});
   return committer.CommitRecovered();
@@ -102,7 +107,10 @@ Status ReplayJournal(Store& store) {
 
 Status CommitJournal(Store& store, bool deferred_deletes, std::chrono::milliseconds timeout) {
   namespace fs = std::filesystem;
-  if (JournalSegments(JournalDir(store.local_dir())).empty()) return Status::OK();
+  if (JournalSegments(JournalDir(store.local_dir())).empty() &&
+      DeferredDeletes(DeferredDeleteDir(store.local_dir())).empty()) {
+    return Status::OK();
+  }
   {
     FileLock no_mount(MountLockFile(store));
     if (no_mount.held()) return ReplayJournal(store);
@@ -156,25 +164,53 @@ Status Committer::CommitRecovered() {
     entries = journal_->recovered();
     segments = journal_->recovered_segments();
   }
-  if (entries.empty()) {
-    for (uint64_t id : segments) journal_->Drop(id);
-    return Status::OK();
-  }
-  LogInfo("committing " + std::to_string(entries.size()) +
-          " save(s) the last run acknowledged but had not committed");
-  CommitOutcome outcome;
-  auto [done, status] = CommitEntries(entries, &outcome);
-  if (done < entries.size()) {
-    // Keep them first in line: the committer thread retries them before anything new.
-    std::lock_guard lock(mu_);
-    committed_seq_ = entries[done].seq - 1;
-    for (size_t i = done; i < entries.size(); ++i) queue_.push_back(std::move(entries[i]));
-    closed_segments_ = segments;
-    stats_.last_failure = status.ToString();
-    return status;
+  if (!entries.empty()) {
+    LogInfo("committing " + std::to_string(entries.size()) +
+            " save(s) the last run acknowledged but had not committed");
+    CommitOutcome outcome;
+    auto [done, status] = CommitEntries(entries, &outcome);
+    if (done < entries.size()) {
+      // Keep them first in line: the committer thread retries them before anything new.
+      std::lock_guard lock(mu_);
+      committed_seq_ = entries[done].seq - 1;
+      for (size_t i = done; i < entries.size(); ++i) queue_.push_back(std::move(entries[i]));
+      closed_segments_ = segments;
+      stats_.last_failure = status.ToString();
+      return status;
+    }
+    if (callbacks_.committed) callbacks_.committed(entries.back().seq, outcome);
   }
   for (uint64_t id : segments) journal_->Drop(id);
-  if (callbacks_.committed) callbacks_.committed(entries.back().seq, outcome);
+  return CommitRecordedDeletes();
+}
+
+Status Committer::CommitRecordedDeletes() {
+  const std::string dir = DeferredDeleteDir(store_->local_dir());
+  const std::vector<std::string> paths = DeferredDeletes(dir);
+  if (paths.empty()) return Status::OK();
+  // Already gone (committed before the crash, or by another process): nothing to do.
+  auto snap = store_->snapshot();
+  JournalEntry deletes;
+  {
+    std::lock_guard lock(mu_);
+    deletes.seq = committed_seq_;  // not a journal entry: it reports no new save as committed
+  }
+  std::string names;
+  for (const std::string& path : paths) {
+    const FileEntry* fe = snap->FindFile(path);
+    if (!fe) continue;
+    deletes.changes.push_back({path, std::nullopt});
+    deletes.bases.push_back(*fe->content);
+    names += (names.empty() ? "" : ", ") + TaskNameOf(path);
+  }
+  if (!deletes.changes.empty()) {
+    LogInfo("committing the delete(s) the last run acknowledged but had not committed: " + names);
+    deletes.message = "delete " + names;
+    CommitOutcome outcome;
+    if (auto [done, status] = CommitEntries({deletes}, &outcome); done == 0) return status;
+    if (callbacks_.committed) callbacks_.committed(deletes.seq, outcome);
+  }
+  for (const std::string& path : paths) ForgetDeferredDelete(dir, path);
   return Status::OK();
 }
 

@@ -7,8 +7,8 @@
 // dropped only once its commit is durable. A failed commit keeps every entry, in order, and is
 // retried with back-off (0.1 s doubling to 5 s); a branch lock a crashed process left is cleared
 // (RemoveStaleBranchLock). What an earlier run left in the journal is committed by
-// CommitRecovered() before anything new. Between commits it packs the loose objects once there
-// are many (storage/repack.h), so the store stays small.
+// CommitRecovered() before anything new, and so are the deletes it had deferred. Between commits it
+// packs the loose objects once there are many (storage/repack.h), so the store stays small.
 //
 // Each change carries the bytes its writer started from (its base): if another process changed
 // the task since, the commit merges the two with the store's TaskMerger instead of overwriting.
@@ -107,7 +107,8 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  // Commits what earlier runs left in the journal. Call before Start().
+  // Commits what earlier runs left in the journal, then the deletes they acknowledged and had
+  // not journaled yet (storage/deferred_deletes.h). Call before Start().
   Status CommitRecovered();
   void Start();
   // Commits everything appended (waiting up to `timeout`), then stops the thread. Returns the
@@ -136,6 +137,8 @@ class Committer {
   // Returns how many entries are committed, and the status of the first failure.
   std::pair<size_t, Status> CommitEntries(const std::vector<JournalEntry>& entries,
                                           CommitOutcome* outcome);
+  // Commits the recorded deferred deletes of earlier runs and forgets them.
+  Status CommitRecordedDeletes();
   Result<CommitOutcome> CommitGroup(const std::vector<const JournalEntry*>& group);
   // Packs the loose objects once there are more than `objects` or `bytes` (on the committer
   // thread, between commits, or at Stop()).

@@ -122,6 +122,21 @@ TEST_F(MountTest, KillDashNineAfterCloseLosesNothing) {
   EXPECT_EQ(ReadFile(M("t7.yaml")), "title: task 7\n");
 }
 
+TEST_F(MountTest, ADeleteKilledWhileDeferredForEditorsIsStillCommitted) {
+  ASSERT_EQ(InMount("echo 'title: a' > a.yaml && echo 'title: b' > b.yaml").exit_code, 0);
+  WaitForJournal(store());
+  // The store's delete waits two seconds for an editor's rename dance; the kill comes first.
+  ASSERT_EQ(InMount("rm a.yaml && mv b.yaml b.yaml~").exit_code, 0);
+  KillMount();
+  EXPECT_EQ(GitTreePaths(store()), (Lines{"a.yaml", "b.yaml"}));
+  Mount();
+  EXPECT_FALSE(Exists(M("a.yaml")));
+  EXPECT_FALSE(Exists(M("b.yaml")));
+  EXPECT_EQ(GitTreePaths(store()), Lines{});
+  EXPECT_EQ(Subjects().front(), "delete a, b");
+  EXPECT_EQ(GitFsckErrors(store()), "");
+}
+
 TEST_F(MountTest, UnmountWithAFileOpenIsRefusedThenLazyUnmountStillCommits) {
   ASSERT_EQ(InMount("echo 'title: a' > a.yaml").exit_code, 0);
   // A writer that keeps the file open for a while, then writes and closes.

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "storage/committer.h"
+#include "storage/deferred_deletes.h"
 #include "storage/file_util.h"
 #include "storage/repack.h"
 #include "storage/store.h"
@@ -21,6 +22,7 @@ using std::chrono::milliseconds;
 using taskfs::testing::GitFsckErrors;
 using taskfs::testing::GitShow;
 using taskfs::testing::GitSubjects;
+using taskfs::testing::GitTreePaths;
 using taskfs::testing::TempDir;
 
 JournalEntry Entry(uint64_t seq, const std::string& path, std::optional<std::string> content,
@@ -176,6 +178,30 @@ TEST_F(CommitterTest, WhatACrashLeftIsCommittedByTheNextRunOrBySync) {
   EXPECT_EQ(PendingSaves(*store_), 0u);
   StartCommitter();  // nothing left to recover
   EXPECT_EQ(GitSubjects(store_->git_dir()).size(), 1u);
+}
+
+TEST_F(CommitterTest, DeletesACrashLeftRecordedAreCommittedByTheNextRunOrBySync) {
+  StartCommitter();
+  committer_->WaitCommitted(committer_->Append(SaveOf("a.yaml", "title: a\n")).value(),
+                            milliseconds(10000));
+  committer_->WaitCommitted(committer_->Append(SaveOf("b.yaml", "title: b\n")).value(),
+                            milliseconds(10000));
+  committer_->Stop();
+  committer_.reset();
+  // A mount deferred these deletes and died before journaling them (gone.yaml: already gone).
+  const std::string dir = DeferredDeleteDir(store_->local_dir());
+  ASSERT_TRUE(RecordDeferredDelete(dir, "a.yaml").ok());
+  ASSERT_TRUE(RecordDeferredDelete(dir, "gone.yaml").ok());
+  EXPECT_EQ(DeferredDeletes(dir), (std::vector<std::string>{"a.yaml", "gone.yaml"}));
+  ForgetDeferredDelete(dir, "gone.yaml");
+  ASSERT_TRUE(RecordDeferredDelete(dir, "gone.yaml").ok());
+  ASSERT_TRUE(CommitJournal(*store_).ok());
+  EXPECT_EQ(GitSubjects(store_->git_dir()).front(), "delete a");
+  EXPECT_EQ(GitTreePaths(store_->git_dir()), (std::vector<std::string>{"b.yaml"}));
+  EXPECT_TRUE(DeferredDeletes(dir).empty());
+  const size_t commits = GitSubjects(store_->git_dir()).size();
+  ASSERT_TRUE(CommitJournal(*store_).ok());  // nothing left: no commit
+  EXPECT_EQ(GitSubjects(store_->git_dir()).size(), commits);
 }
 
 TEST_F(CommitterTest, AChangeAnotherProcessCommittedMeanwhileIsMergedNotOverwritten) {
