@@ -75,9 +75,7 @@ Status CheckKey(const std::string& key, const YAML::Node& value) {
 }  // namespace
 
 Status ValidateTask(std::string_view content) {
-  if (content.size() > kMaxTaskBytes) {
-    return Status::TooLarge("task is larger than 1 MiB");
-  }
+  TASKFS_RETURN_IF_ERROR(CheckTaskLimits(content));
   YAML::Node root;
   try {
     root = YAML::Load(std::string(content));

@@ -7,13 +7,11 @@
 #include <string_view>
 
 #include "storage/status.h"
+#include "storage/task_limits.h"
 
 namespace taskfs::storage {
 
-// Largest task file taskfs accepts (documented in taskfs(5)); larger writes get EFBIG.
-inline constexpr size_t kMaxTaskBytes = 1 << 20;
-
-// OK when `content` is a valid task; otherwise InvalidArgument with a message that says what is
+// OK when `content` is a valid task (within storage/task_limits.h too); otherwise InvalidArgument with a message that says what is
 // wrong and where ("line 3: status must be one of pending, active, ...").
 Status ValidateTask(std::string_view content);
 

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "storage/task_limits.h"
+
 namespace taskfs::sync {
 namespace {
 
@@ -62,6 +64,9 @@ void EmitValue(YAML::Emitter& out, const YAML::Node& node, bool in_flow) {
 }  // namespace
 
 std::optional<TaskFields> ParseTaskFields(const std::string& content) {
+  // Aliases would make walking the fields cost what they expand to: such a file goes to the line
+  // merge, whose cost is its size.
+  if (!storage::CheckTaskLimits(content).ok()) return std::nullopt;
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(content);

@@ -20,8 +20,9 @@ namespace taskfs::sync {
 // A task's top-level keys and values, in file order.
 using TaskFields = std::vector<std::pair<std::string, YAML::Node>>;
 
-// The fields of `content` when it is a YAML mapping with distinct plain-string keys; nullopt
-// when it is not (broken YAML, a list, a duplicate key...), which sends it to the line merge.
+// The fields of `content` when it is a YAML mapping with distinct plain-string keys within the
+// task limits (storage/task_limits.h); nullopt when it is not (broken YAML, a list, a duplicate
+// key, an alias...), which sends it to the line merge.
 std::optional<TaskFields> ParseTaskFields(const std::string& content);
 
 // The value of `key`, or nullopt when the key is absent.

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "storage/task_limits.h"
+
 namespace taskfs::sync {
 namespace {
 
@@ -48,6 +50,7 @@ YAML::Node ToYaml(const nlohmann::ordered_json& value) {
 }  // namespace
 
 Result<nlohmann::ordered_json> TaskToJson(const std::string& yaml) {
+  TASKFS_RETURN_IF_ERROR(storage::CheckTaskLimits(yaml));
   try {
     YAML::Node node = YAML::Load(yaml);
     if (!node.IsMap()) return Status::InvalidArgument("the task is not a YAML mapping");

@@ -181,4 +181,15 @@ void EnsureNoDaemon(const std::string& store, bool expect_exit, std::chrono::mil
   WaitUntil([&] { return RunningDaemonOf(store) == 0; }, std::chrono::seconds(5));
 }
 
+std::string YamlAliasBomb(const std::string& title) {
+  std::string yaml = "title: " + title + "\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'j'; ++c, ++prev) {
+    yaml += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) yaml += std::string(i ? "," : "") + "*" + prev;
+    yaml += "]\n";
+  }
+  return yaml;
+}
+
 }  // namespace taskfs::testing

@@ -68,6 +68,10 @@ unsigned TestSeed();
 // process, so that every run tries other moments and a failing one can be replayed.
 std::vector<int> RandomMomentsMs(int count, int min_ms, int max_ms);
 
+// A task that is a YAML "billion laughs": about 1 KB whose nine levels of ten aliases expand to
+// 10^9 strings for any code that walks it. `title` is its first line.
+std::string YamlAliasBomb(const std::string& title = "lol");
+
 // Runs `command` with /bin/sh in the background (exec'd: its pid is the command's), standard
 // output and error appended to `log`. It is killed if the test process dies first.
 pid_t SpawnLogged(const std::string& command, const std::string& log);

@@ -11,6 +11,7 @@
 
 #include "storage/task_merger.h"
 #include "storage/task_validate.h"
+#include "tests/test_util.h"
 
 namespace taskfs::sync {
 namespace {
@@ -629,6 +630,22 @@ TEST(MergeTask, RandomEditsAreSymmetricValidAndLoseNothing) {
     }
     if (HasFailure()) break;  // one readable failure, not hundreds
   }
+}
+
+}  // namespace
+}  // namespace taskfs::sync
+
+namespace taskfs::sync {
+namespace {
+
+TEST(MergeTask, AnAliasBombChangedOnBothSidesIsMergedByLinesWithoutExpandingIt) {
+  // Before the limits, walking its fields took minutes at 100 % CPU (and hung taskfs-server).
+  const std::string base = taskfs::testing::YamlAliasBomb("lol");
+  const std::string ours = taskfs::testing::YamlAliasBomb("ours");
+  const std::string theirs = base + "status: done\n";
+  TaskMergeResult r = Merge(base, ours, kAlice, theirs, kBob);
+  EXPECT_EQ(r.content, taskfs::testing::YamlAliasBomb("ours") + "status: done\n");
+  EXPECT_FALSE(r.conflict_copy.has_value());
 }
 
 }  // namespace
