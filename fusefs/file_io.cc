@@ -1,6 +1,7 @@
 // TaskFilesystem: opening, reading, writing and saving files. A task's writes go to a buffer
 // (TaskNode) and are committed on flush/fsync; an invalid save becomes a draft.
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -156,6 +157,7 @@ int TaskFilesystem::Read(Handle* h, char* buf, size_t size, off_t offset) {
 
 int TaskFilesystem::Write(Handle* h, const char* buf, size_t size, off_t offset) {
   if (h->kind == Handle::Kind::kScratch) {
+    if (static_cast<uint64_t>(offset) + size > kMaxScratchBytes) return -EFBIG;
     ssize_t n = ::pwrite(h->fd, buf, size, offset);
     return n < 0 ? -errno : static_cast<int>(n);
   }
@@ -174,7 +176,10 @@ int TaskFilesystem::Write(Handle* h, const char* buf, size_t size, off_t offset)
 int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
   if (size < 0) return -EINVAL;
   if (IsInfoPath(path)) return -EROFS;
-  if (h && h->kind == Handle::Kind::kScratch) return ::ftruncate(h->fd, size) == 0 ? 0 : -errno;
+  if (h && h->kind == Handle::Kind::kScratch) {
+    if (static_cast<uint64_t>(size) > kMaxScratchBytes) return -EFBIG;
+    return ::ftruncate(h->fd, size) == 0 ? 0 : -errno;
+  }
   std::lock_guard lock(mu_);
   std::shared_ptr<TaskNode> node = h ? h->node : nullptr;
   auto snap = store_->snapshot();
@@ -187,6 +192,7 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
       case Kind::kDir:
         return -EISDIR;
       case Kind::kScratch:
+        if (static_cast<uint64_t>(size) > kMaxScratchBytes) return -EFBIG;
         return ::truncate(ScratchPath(path).c_str(), size) == 0 ? 0 : -errno;
       case Kind::kNone:
         return -ENOENT;
@@ -205,6 +211,30 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
   int rc = SaveNode(*node);
   if (!node->dirty) nodes_.erase(path);
   return rc == -kInvalidTaskErrno ? 0 : rc;
+}
+
+int TaskFilesystem::Fallocate(Handle* h, int mode, off_t offset, off_t length) {
+  if (offset < 0 || length <= 0) return -EINVAL;
+  const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
+  if (h->kind == Handle::Kind::kScratch) {
+    if (end > kMaxScratchBytes) return -EFBIG;
+    return ::fallocate(h->fd, mode, offset, length) == 0 ? 0 : -errno;
+  }
+  if (!h->node || !h->writable) return -EBADF;
+  // Refused here, never EOPNOTSUPP for mode 0: that would make glibc emulate posix_fallocate by
+  // writing zeros block by block, changing the task before the write that fails.
+  if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+  if (end > kMaxTaskBytes) return -EFBIG;
+  if (mode == FALLOC_FL_KEEP_SIZE) return 0;  // a task's bytes live in memory until saved
+  std::lock_guard lock(mu_);
+  std::string& content = h->node->content;
+  if (content.size() < end) {
+    content.resize(end);
+    h->node->dirty = true;
+    h->node->mtime = Now();
+    h->wrote = true;
+  }
+  return 0;
 }
 
 int TaskFilesystem::Flush(Handle* h) {

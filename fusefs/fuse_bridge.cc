@@ -136,6 +136,10 @@ int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
   return Guard("truncate", [&] { return Fs().Truncate(Rel(path), size, H(fi)); });
 }
 
+int OpFallocate(const char*, int mode, off_t off, off_t len, fuse_file_info* fi) {
+  return Guard("fallocate", [&] { return Fs().Fallocate(H(fi), mode, off, len); });
+}
+
 int OpFlush(const char*, fuse_file_info* fi) {
   return Guard("flush", [&] { return Fs().Flush(H(fi)); });
 }
@@ -277,6 +281,7 @@ fuse_operations MakeOperations() {
   ops.chmod = OpChmod;
   ops.chown = OpChown;
   ops.truncate = OpTruncate;
+  ops.fallocate = OpFallocate;
   ops.open = OpOpen;
   ops.read = OpRead;
   ops.write = OpWrite;

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "fusefs/task_filesystem.h"
+#include "storage/task_limits.h"
 
 namespace taskfs::fusefs {
 
@@ -48,13 +49,18 @@ int TaskFilesystem::OpenInfo(const std::string& path, int flags, std::unique_ptr
     text = status_text_;
     drafts = "drafts:   " + std::to_string(drafts_.all().size()) +
              (drafts_.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
-    for (const auto& [p, d] : drafts_.all()) drafts += "  " + p + ": " + d.reason + "\n";
+    for (const auto& [p, d] : drafts_.all()) {
+      drafts +=
+          "  " + storage::EscapeForDisplay(p) + ": " + storage::EscapeForDisplay(d.reason) + "\n";
+    }
   }
   const storage::Committer::Stats commits = CommitStats();
   std::string journal = "journal:  " + std::to_string(commits.pending) +
                         " save(s) acknowledged and not committed yet\n";
   if (!commits.last_failure.empty()) {
-    journal += "  last commit failure (retrying): " + commits.last_failure + "\n";
+    journal +=
+        "  last commit failure (retrying): " + storage::EscapeForDisplay(commits.last_failure) +
+        "\n";
   }
   auto h = std::make_unique<Handle>();
   h->kind = Handle::Kind::kTreeFile;

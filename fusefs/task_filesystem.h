@@ -52,6 +52,9 @@
 namespace taskfs::fusefs {
 
 inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
+// Largest local-only file (an editor's swap file, a tool's temp file): past it, EFBIG, so that
+// the store's scratch area cannot fill the disk. Documented in taskfs(1).
+inline constexpr uint64_t kMaxScratchBytes = uint64_t{16} << 20;
 
 // `.taskfs/` at the root: read-only files about the mount, not in the store. `.taskfs/status`
 // says how syncing goes (see sync/sync_status.h) and lists the drafts, made anew on each open.
@@ -118,6 +121,9 @@ class TaskFilesystem {
   int Read(Handle* h, char* buf, size_t size, off_t offset);
   int Write(Handle* h, const char* buf, size_t size, off_t offset);
   int Truncate(const std::string& path, off_t size, Handle* h);
+  // fallocate(2) (and glibc's posix_fallocate): for a task, mode 0 extends it with zeros and
+  // FALLOC_FL_KEEP_SIZE does nothing; a size past the limit is EFBIG before any byte changes.
+  int Fallocate(Handle* h, int mode, off_t offset, off_t length);
   int Flush(Handle* h);
   int Fsync(Handle* h);
   int Release(Handle* h);

@@ -34,6 +34,15 @@ void SyncFolder(const std::string& dir) {
 
 }  // namespace
 
+Status SyncToDisk(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "opening " + path);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::OK() : Status::FromErrno(err, "syncing " + path + " to disk");
+}
+
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode,
                            const std::string& temp_dir) {
   const std::string tmp = TempNameFor(file, temp_dir);

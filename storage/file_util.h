@@ -23,6 +23,9 @@ namespace taskfs::storage {
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode = 0644,
                            const std::string& temp_dir = "");
 
+// fsync(2) of a file or folder: its content, or the names in it, are on disk once this returns.
+Status SyncToDisk(const std::string& path);
+
 // True if `name` (a file name, no folder) is a temp file WriteFileAtomically makes, or one the
 // versions before it made (`NAME.tmp-PID`, `NAME.tmp`, `NAME.taskfs-tmp`).
 bool IsAtomicWriteTemp(const std::string& name);

@@ -9,6 +9,8 @@
 #include "storage/git_handles.h"
 #include "storage/log.h"
 #include "storage/packs.h"
+#include "storage/quarantine.h"
+#include "storage/remote.h"
 
 namespace taskfs::storage {
 namespace {
@@ -19,6 +21,9 @@ std::string PackDir(const std::string& folder) { return folder + "/objects/pack"
 std::string ClientsDir(const std::string& folder) { return folder + "/refs/clients"; }
 // Where our ref's temp file is written: outside refs/, where git and other clients never look.
 std::string TempDir(const std::string& folder) { return folder + "/tmp"; }
+std::string PackFileIn(const Store& store, const std::string& name) {
+  return store.git_dir() + "objects/pack/" + name;
+}
 std::string TrackingRef(const std::string& remote, const std::string& client) {
   return "refs/remotes/" + remote + "/" + client;
 }
@@ -29,6 +34,16 @@ bool IsClientId(const std::string& name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
+}
+
+// True when a ref file can never become a commit id: it holds something other than the hex
+// digits (and newline) a client writes, so it is not one arriving half-copied.
+bool IsGarbageRefFile(const std::string& file) {
+  auto text = ReadWholeFile(file);
+  if (!text) return false;
+  const std::string head = text->substr(0, GIT_OID_HEXSZ + 1);
+  return head.find_first_not_of("0123456789abcdef\n") != std::string::npos ||
+         text->size() > GIT_OID_HEXSZ + 1;
 }
 
 // A ref file's commit id, or "" while it is incomplete or not a ref.
@@ -117,24 +132,31 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
       packs.push_back(entry.path());
     }
   }
+  // New packs wait in a quarantine until the heads that need them passed the checks.
+  auto quarantine = Quarantine::Create(store);
+  if (!quarantine.ok()) return quarantine.status();
+  Quarantine& q = **quarantine;
   for (const fs::path& pack : packs) {
     auto bytes = ReadWholeFile(pack.string());
     if (!bytes) continue;  // gone meanwhile (a syncer's rename)
-    if (Status st = ImportPack(repo->get(), *bytes, pack.string()); !st.ok()) {
+    if (Status st = q.AddPack(*bytes, pack.string()); !st.ok()) {
       Log(LogLevel::kDebug, "not yet complete, will retry: " + st.message());
-      continue;
     }
-    imported.Add(pack.filename().string());
   }
   FolderFetch result;
   std::vector<std::string> complete_refs = {store.branch_ref()};
   std::vector<std::pair<std::string, std::string>> heads;  // client, commit
   for (const auto& entry : fs::directory_iterator(ClientsDir(path), ec)) {
     const std::string client = entry.path().filename().string();
-    if (IsClientId(client) && client != store.client_id()) {
-      heads.emplace_back(client, ReadRefFile(entry.path().string()));
+    if (!IsClientId(client) || client == store.client_id()) continue;
+    if (IsGarbageRefFile(entry.path().string())) {
+      result.garbage.push_back("refs/clients/" + client);  // not a client: never waited for
+      continue;
     }
+    heads.emplace_back(client, ReadRefFile(entry.path().string()));
   }
+  const std::string ours = RefTarget(store, store.branch_ref());
+  std::vector<std::pair<std::string, git_oid>> accepted;  // tracking ref, head
   for (const auto& [client, head] : heads) {
     const std::string tracking = TrackingRef(remote, client);
     git_oid tip, known;
@@ -147,8 +169,26 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
       complete_refs.push_back(tracking);
       continue;
     }
-    if (!HasEverything(repo->get(), head, complete_refs)) {
+    if (!HasEverything(q.repo(), head, complete_refs)) {
       ++result.waiting;
+      continue;
+    }
+    if (Status st = q.Check(ours, head, "client " + client + " of folder remote " + remote);
+        !st.ok()) {
+      result.refused.push_back(st);
+      continue;
+    }
+    accepted.emplace_back(tracking, tip);
+  }
+  TASKFS_RETURN_IF_ERROR(q.Admit());
+  for (const fs::path& pack : packs) {
+    if (fs::exists(PackFileIn(store, pack.filename().string()), ec)) {
+      imported.Add(pack.filename().string());
+    }
+  }
+  for (const auto& [tracking, tip] : accepted) {
+    if (!HasEverything(repo->get(), OidToHex(tip), complete_refs)) {
+      ++result.waiting;  // needed a pack a refusal dropped (a client that took it unchecked)
       continue;
     }
     git_reference* out = nullptr;
@@ -156,7 +196,6 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
         git_reference_create(&out, repo->get(), tracking.c_str(), &tip, 1, "taskfs: fetch folder"),
         "recording " + tracking));
     git_reference_free(out);
-    complete_refs.push_back(tracking);
   }
   // Every other client's head we have, also those whose ref has since vanished from the folder
   // and those recorded by a sync that was killed before it merged them.

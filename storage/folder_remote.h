@@ -32,10 +32,17 @@ struct FolderFetch {
   // Every other client's head we have completely, recorded as refs/remotes/REMOTE/CLIENT-ID.
   std::vector<std::string> heads;
   int waiting = 0;  // clients whose head or objects have not all arrived yet
+  // Files in refs/clients/ named like a client's ref whose content never can be one: reported,
+  // not waited for.
+  std::vector<std::string> garbage;
+  // Heads refused because their history breaks the store's rules (storage/incoming_history.h):
+  // nothing of them entered the store.
+  std::vector<Status> refused;
 };
 
 // Imports the folder's new packs into the store and records each other client's head once all
-// its objects are here.
+// its objects are here and its history passed the checks (packs wait in a quarantine until then;
+// a pack holding a refused head's hostile objects never enters the store).
 Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remote,
                                     const std::string& path);
 

@@ -51,6 +51,25 @@ void EnsureLibgit2() {
   });
 }
 
+Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, const std::string& to,
+                             unsigned int sorting) {
+  git_revwalk* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw, repo), "reading history"));
+  RevwalkPtr walk(raw);
+  git_revwalk_sorting(raw, sorting);
+  git_oid oid;
+  if (git_oid_fromstr(&oid, to.c_str()) != 0)
+    return Status::InvalidArgument("not a commit id: '" + to + "'");
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(raw, &oid), "reading history"));
+  if (!from.empty()) {
+    if (git_oid_fromstr(&oid, from.c_str()) != 0) {
+      return Status::InvalidArgument("not a commit id: '" + from + "'");
+    }
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(raw, &oid), "reading history"));
+  }
+  return walk;
+}
+
 Status SyncFilesystemOf(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "opening " + path);

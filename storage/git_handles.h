@@ -44,6 +44,11 @@ std::string OidToHex(const git_oid& oid);
 // A repository handle of one's own (remote transfers use one so as not to hold the store's lock).
 Result<RepoPtr> OpenBareRepository(const std::string& git_dir);
 
+// A walk over the commits in from..to (all of `to`'s history when `from` is empty), in
+// `sorting` order. InvalidArgument when an id is not a commit id.
+Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, const std::string& to,
+                             unsigned int sorting);
+
 // Flushes the filesystem holding `path` to disk (syncfs).
 Status SyncFilesystemOf(const std::string& path);
 

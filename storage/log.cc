@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "storage/task_limits.h"
+
 namespace taskfs {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
@@ -26,10 +28,12 @@ void Log(LogLevel level, const std::string& message) {
   static const char* kNames[] = {"debug", "info", "warning", "error"};
   static const int kPriorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
   const int i = static_cast<int>(level);
+  // A message may quote a name or text a peer sent: one line, no escape sequences.
+  const std::string shown = storage::EscapeForDisplay(message);
   if (g_syslog) {
-    syslog(kPriorities[i], "%s", message.c_str());
+    syslog(kPriorities[i], "%s", shown.c_str());
   } else {
-    std::fprintf(stderr, "%s: %s: %s\n", g_name, kNames[i], message.c_str());
+    std::fprintf(stderr, "%s: %s: %s\n", g_name, kNames[i], shown.c_str());
   }
 }
 

@@ -11,6 +11,7 @@
 #include "storage/folder_remote.h"
 #include "storage/git_handles.h"
 #include "storage/known_hosts.h"
+#include "storage/quarantine.h"
 
 namespace taskfs::storage {
 namespace {
@@ -378,21 +379,43 @@ Result<std::string> Fetch(const Store& store, const std::string& name,
                           const TransferOptions& options) {
   auto c = Connect(store, name, options);
   if (!c.ok()) return c.status();
+  // The received pack waits in a quarantine until the history it brings passed the checks.
+  auto quarantine = Quarantine::Create(store);
+  if (!quarantine.ok()) return quarantine.status();
+  TASKFS_RETURN_IF_ERROR((*quarantine)->AttachTo((*c)->repo.get()));
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.callbacks = MakeCallbacks(&(*c)->state);
   const std::string branch = BranchName(store);
+  const std::string remote_branch = "refs/heads/" + branch;
   const std::string tracking = "refs/remotes/" + name + "/" + branch;
-  const std::string refspec = "+refs/heads/" + branch + ":" + tracking;
-  char* specs[] = {const_cast<char*>(refspec.c_str())};
+  // A download only: no ref moves (not even the tracking ref, which git_remote_fetch would
+  // update) until the history is admitted.
+  char* specs[] = {const_cast<char*>(remote_branch.c_str())};
   git_strarray refspecs = {specs, 1};
-  int rc = git_remote_fetch((*c)->remote.get(), &refspecs, &opts, "taskfs: fetch");
+  int rc = git_remote_download((*c)->remote.get(), &refspecs, &opts);
   if ((*c)->state.printed_progress) std::fprintf(stderr, "\n");
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "fetching from " + (*c)->Where()));
-  git_oid oid;
-  if (git_reference_name_to_id(&oid, (*c)->repo.get(), tracking.c_str()) != 0) {
-    return std::string();
+  const git_remote_head** heads = nullptr;
+  size_t count = 0;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_remote_ls(&heads, &count, (*c)->remote.get()), "reading " + (*c)->Where()));
+  const git_remote_head* head = nullptr;
+  for (size_t i = 0; i < count; ++i) {
+    if (remote_branch == heads[i]->name) head = heads[i];
   }
-  return OidToHex(oid);
+  if (!head) return std::string();  // an empty remote
+  const git_oid head_oid = head->oid;
+  const std::string theirs = OidToHex(head_oid);
+  git_remote_disconnect((*c)->remote.get());
+  TASKFS_RETURN_IF_ERROR(
+      (*quarantine)->Check(RefTarget(store, store.branch_ref()), theirs, "remote " + name));
+  TASKFS_RETURN_IF_ERROR((*quarantine)->Admit());
+  git_reference* out = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(
+      git_reference_create(&out, (*c)->repo.get(), tracking.c_str(), &head_oid, 1, "taskfs: fetch"),
+      "recording " + tracking));
+  git_reference_free(out);
+  return theirs;
 }
 
 Status Push(const Store& store, const std::string& name, const TransferOptions& options) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/packs.h"
 
@@ -38,15 +39,6 @@ std::vector<LooseObject> ListLooseObjects(const std::string& git_dir) {
     }
   }
   return objects;
-}
-
-Status SyncFile(const std::string& file, int flags = O_RDONLY) {
-  int fd = ::open(file.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "opening " + file);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  return rc == 0 ? Status::OK() : Status::FromErrno(err, "syncing " + file);
 }
 
 std::vector<fs::path> ListPacks(const std::string& git_dir) {
@@ -84,9 +76,9 @@ Result<fs::path> WriteDurablePack(const Store& store, const std::vector<git_oid>
   // The pack must be on disk before the only other copies go.
   const std::string base = pack_dir + "/" + name->substr(0, name->size() - 5);
   for (const std::string& file : {base + ".pack", base + ".idx"}) {
-    TASKFS_RETURN_IF_ERROR(SyncFile(file));
+    TASKFS_RETURN_IF_ERROR(SyncToDisk(file));
   }
-  TASKFS_RETURN_IF_ERROR(SyncFile(pack_dir, O_RDONLY | O_DIRECTORY));
+  TASKFS_RETURN_IF_ERROR(SyncToDisk(pack_dir));
   return fs::path(base + ".pack");
 }
 

@@ -18,23 +18,6 @@ Status ParseOid(const std::string& hex, git_oid* oid) {
   return Status::OK();
 }
 
-// A walk over the commits in from..to (all of `to`'s history when `from` is empty).
-Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, const std::string& to,
-                             unsigned int sorting) {
-  git_revwalk* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&raw, repo), "reading history"));
-  RevwalkPtr walk(raw);
-  git_revwalk_sorting(raw, sorting);
-  git_oid oid;
-  TASKFS_RETURN_IF_ERROR(ParseOid(to, &oid));
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(raw, &oid), "reading history"));
-  if (!from.empty()) {
-    TASKFS_RETURN_IF_ERROR(ParseOid(from, &oid));
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_hide(raw, &oid), "reading history"));
-  }
-  return walk;
-}
-
 bool TreeHas(git_tree* tree, const std::string& path) {
   if (!tree) return false;
   git_tree_entry* e = nullptr;

@@ -107,6 +107,19 @@ Status CheckTaskLimits(std::string_view content) {
   if (content.size() > kMaxTaskBytes) {
     return Status::TooLarge("task is larger than 1 MiB");
   }
+  // YAML allows no control character but tab, newline and carriage return; yaml-cpp takes a NUL
+  // for the end of the text, and an escape sequence would reach every terminal that shows the
+  // task or an error about it.
+  int line = 1;
+  for (unsigned char c : content) {
+    if (c == '\n') ++line;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      return Status::InvalidArgument("not valid YAML: line " + std::to_string(line) +
+                                     ": a control character (" + hex + ")");
+    }
+  }
   std::istringstream in{std::string(content)};
   LimitsHandler handler;
   try {

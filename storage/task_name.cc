@@ -24,8 +24,16 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+static bool HasControlCharacter(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
 static bool IsTaskComponent(std::string_view c) {
-  return !c.empty() && c.size() <= kMaxNameBytes && c.front() != '.' && IsValidUtf8(c);
+  return !c.empty() && c.size() <= kMaxNameBytes && c.front() != '.' && IsValidUtf8(c) &&
+         !HasControlCharacter(c);
 }
 
 bool IsTaskFolderPath(std::string_view path) {
@@ -54,6 +62,11 @@ Status CheckComponent(std::string_view name) {
   }
   if (name.empty() || name.find('\0') != std::string_view::npos) {
     return Status::InvalidArgument("empty name or name with a NUL byte");
+  }
+  if (HasControlCharacter(name)) {
+    // A newline or an escape sequence in a name would forge lines or drive the terminal
+    // wherever the name is printed.
+    return Status::InvalidArgument("name with a control character");
   }
   return Status::OK();
 }

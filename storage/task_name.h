@@ -1,9 +1,9 @@
 // What counts as a task: the naming rules of taskfs(5).
 //
-// A task is a file whose path ends in ".yaml", whose every component is valid UTF-8 without NUL,
-// does not start with '.', and is at most 255 bytes. Everything else in the mount is either a
-// folder or local scratch (editor swap files, temp files), which is never committed.
-// Pure functions; thread-safe.
+// A task is a file whose path ends in ".yaml", whose every component is valid UTF-8 without a
+// control character (C0, DEL), does not start with '.', and is at most 255 bytes. Everything else
+// in the mount is either a folder or local scratch (editor swap files, temp files), which is never
+// committed. Pure functions; thread-safe.
 #pragma once
 
 #include <string>
@@ -23,7 +23,8 @@ bool IsTaskPath(std::string_view path);
 // tasks): no hidden component, valid UTF-8.
 bool IsTaskFolderPath(std::string_view path);
 
-// Checks one path component the kernel handed us; InvalidArgument for names taskfs can't keep.
+// Checks one path component the kernel handed us; InvalidArgument for names taskfs can't keep
+// (empty, NUL, a control character, over 255 bytes).
 Status CheckComponent(std::string_view name);
 
 // The task's name: its path without ".yaml" ("work/buy-milk.yaml" -> "work/buy-milk").

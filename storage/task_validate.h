@@ -11,8 +11,9 @@
 
 namespace taskfs::storage {
 
-// OK when `content` is a valid task (within storage/task_limits.h too); otherwise InvalidArgument with a message that says what is
-// wrong and where ("line 3: status must be one of pending, active, ...").
+// OK when `content` is a valid task (within storage/task_limits.h too); otherwise InvalidArgument
+// with a message that says what is wrong and where ("line 3: status must be one of pending, active,
+// ...").
 Status ValidateTask(std::string_view content);
 
 }  // namespace taskfs::storage

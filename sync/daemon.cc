@@ -200,6 +200,7 @@ struct SyncDaemon::Impl {
     r.record.error_since = 0;
     r.record.failures = 0;
     r.record.waiting = report.waiting;
+    r.record.garbage = report.garbage;
     r.not_before = {};
     if (report.waiting) {
       r.due = now + kWaitingRetry;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "storage/incoming_history.h"
 #include "storage/task_name.h"
 #include "sync/merge_tree.h"
 
@@ -74,7 +75,15 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
 
 }  // namespace
 
-Status Integrate(storage::Store& store, const std::string& theirs, SyncReport* report) {
+Status Integrate(storage::Store& store, const std::string& theirs, const std::string& peer,
+                 SyncReport* report) {
+  if (theirs.empty()) return Status::OK();
+  auto current = store.Refresh();
+  if (!current.ok()) return current.status();
+  if (Status st = storage::CheckIncomingHistory(store, (*current)->commit_id(), theirs, peer);
+      !st.ok()) {
+    return st;
+  }
   Status last = Status::OK();
   for (int attempt = 0; attempt < kMaxSyncAttempts; ++attempt) {
     auto ours = store.Refresh();
@@ -97,6 +106,12 @@ Status Integrate(storage::Store& store, const std::string& theirs, SyncReport* r
     if (last.code() != Status::Code::kConflict) return last;  // else a local commit raced us
   }
   return last;
+}
+
+bool IsRefusedHistory(const Status& status) {
+  return (status.code() == Status::Code::kInvalidArgument ||
+          status.code() == Status::Code::kTooLarge) &&
+         status.message().starts_with("refused commit ");
 }
 
 }  // namespace taskfs::sync

@@ -17,6 +17,7 @@
 #include "storage/file_util.h"
 #include "storage/log.h"
 #include "storage/packs.h"
+#include "storage/quarantine.h"
 #include "storage/store_location.h"
 #include "sync/integrate.h"
 #include "sync/tls.h"
@@ -184,10 +185,9 @@ Result<std::string> Fetch(storage::Store& store, Connection& c, const std::strin
   if (!res.ok()) return res.status();
   const std::string server_head = res->get_header_value("X-Taskfs-Head");
   if (server_head.empty()) return std::string();
-  TASKFS_RETURN_IF_ERROR(storage::ImportPack(store, res->body, "the pack from " + remote));
-  if (!storage::HasEverything(store, server_head, {store.branch_ref(), tracking})) {
-    return Status::Corruption("the pack from " + remote + " lacks objects of " + server_head);
-  }
+  TASKFS_RETURN_IF_ERROR(storage::AdmitPack(store, res->body, server_head,
+                                            {store.branch_ref(), tracking}, head,
+                                            "server remote " + remote, "the pack from " + remote));
   TASKFS_RETURN_IF_ERROR(storage::SetRef(store, tracking, server_head));
   return server_head;
 }
@@ -233,7 +233,7 @@ Status SyncWithServer(storage::Store& store, const storage::RemoteInfo& remote,
   if (!c.ok()) return c.status();
   auto theirs = Fetch(store, **c, remote.name);
   if (!theirs.ok()) return theirs.status();
-  TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, report));
+  TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, "server remote " + remote.name, report));
   auto head = store.Refresh();
   if (!head.ok()) return head.status();
   const std::string ours = (*head)->commit_id();
@@ -245,7 +245,7 @@ Status SyncWithServer(storage::Store& store, const storage::RemoteInfo& remote,
   // Others pushed first and the server merged ours onto theirs: take that merge.
   theirs = Fetch(store, **c, remote.name);
   if (!theirs.ok()) return theirs.status();
-  return Integrate(store, *theirs, report);
+  return Integrate(store, *theirs, "server remote " + remote.name, report);
 }
 
 }  // namespace taskfs::sync

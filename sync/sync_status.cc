@@ -8,6 +8,7 @@
 #include "storage/file_util.h"
 #include "storage/format_time.h"
 #include "storage/remote.h"
+#include "storage/task_limits.h"
 
 namespace taskfs::sync {
 namespace {
@@ -32,7 +33,7 @@ bool DaemonAlive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RemoteSyncState, name, url, kind, last_success,
                                                 last_attempt, last_error, error_since, next_attempt,
-                                                failures, waiting, syncs)
+                                                failures, waiting, garbage, syncs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SyncStatus, pid, started, remotes)
 
 std::string SyncStatusFile(const storage::Store& store) {
@@ -80,7 +81,8 @@ std::string RenderSyncStatus(const storage::Store& store) {
            "\n";
     if (st && !st->last_error.empty()) {
       out += "    failing since " + When(st->error_since, now) + " (" +
-             std::to_string(st->failures) + " attempts): " + st->last_error + "\n";
+             std::to_string(st->failures) +
+             " attempts): " + storage::EscapeForDisplay(st->last_error) + "\n";
       if (st->next_attempt > now) {
         out += "    next try:   in " + std::to_string(st->next_attempt - now) + " s\n";
       }
@@ -88,6 +90,12 @@ std::string RenderSyncStatus(const storage::Store& store) {
     if (st && st->waiting) {
       out += "    waiting for the files of " + std::to_string(st->waiting) +
              " client(s) to arrive in the folder\n";
+    }
+    if (st && !st->garbage.empty()) {
+      std::string files;
+      for (const std::string& f : st->garbage) files += (files.empty() ? "" : ", ") + f;
+      out += "    ignored in the folder (no client's ref; delete them): " +
+             storage::EscapeForDisplay(files) + "\n";
     }
     auto pending = storage::PendingCommits(store, remote.name);
     out += "    not yet sent: " +

@@ -12,6 +12,7 @@
 #include "storage/committer.h"
 #include "storage/folder_remote.h"
 #include "storage/log.h"
+#include "storage/task_limits.h"
 #include "sync/integrate.h"
 #include "sync/server_remote.h"
 
@@ -23,13 +24,19 @@ std::string WaitingNote(int waiting) {
   return "; waiting for the files of " + std::to_string(waiting) +
          " client(s) to arrive in the folder";
 }
+std::string GarbageNote(const std::vector<std::string>& garbage) {
+  std::string files;
+  for (const std::string& f : garbage) files += (files.empty() ? "" : ", ") + f;
+  return "; ignored file(s) in the folder that are no client's ref (delete them): " +
+         storage::EscapeForDisplay(files);
+}
 }  // namespace
 
 std::string SyncReport::Summary() const {
   std::string s = remote + ":";
-  if (!fast_forwarded && !merged && !pushed) {
-    return s + " up to date" + (waiting ? WaitingNote(waiting) : "");
-  }
+  std::string notes = waiting ? WaitingNote(waiting) : "";
+  if (!garbage.empty()) notes += GarbageNote(garbage);
+  if (!fast_forwarded && !merged && !pushed) return s + " up to date" + notes;
   if (fast_forwarded) s += " received changes;";
   if (merged) {
     s += " merged (" + std::to_string(merged_tasks) + " task(s) changed on both sides";
@@ -40,7 +47,7 @@ std::string SyncReport::Summary() const {
   if (pushed) s += " sent changes;";
   s.pop_back();
   if (conflicts || conflict_copies) s += " (see `taskfs conflicts`)";
-  return s + (waiting ? WaitingNote(waiting) : "");
+  return s + notes;
 }
 
 // Held while a sync runs: one sync of a store at a time. The kernel drops it when the process
@@ -105,7 +112,7 @@ Status SyncWithGit(storage::Store& store, const std::string& remote,
   for (report->attempts = 1; report->attempts <= kMaxSyncAttempts; ++report->attempts) {
     auto theirs = storage::Fetch(store, remote, options);
     if (!theirs.ok()) return theirs.status();
-    TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, report));
+    TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, "remote " + remote, report));
     auto head = store.Refresh();
     if (!head.ok()) return head.status();
     if ((*head)->commit_id().empty() || (*head)->commit_id() == *theirs) return Status::OK();
@@ -131,13 +138,17 @@ Status SyncWithFolder(storage::Store& store, const storage::RemoteInfo& remote,
   auto fetched = storage::FetchFromFolder(store, remote.name, remote.url);
   if (!fetched.ok()) return fetched.status();
   report->waiting = fetched->waiting;
+  report->garbage = fetched->garbage;
   for (const std::string& head : fetched->heads) {
-    TASKFS_RETURN_IF_ERROR(Integrate(store, head, report));
+    TASKFS_RETURN_IF_ERROR(
+        Integrate(store, head, "a client of folder remote " + remote.name, report));
   }
   auto published = storage::PublishToFolder(store, remote.name, remote.url);
   if (!published.ok()) return published.status();
   report->pushed = *published;
-  return Status::OK();
+  // A client whose history was refused holds back neither the others nor our publishing; the
+  // refusal is this sync's error, so it shows in `taskfs status` until that client fixes it.
+  return fetched->refused.empty() ? Status::OK() : fetched->refused.front();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "storage/remote.h"
 #include "storage/status.h"
@@ -24,8 +25,9 @@ struct SyncReport {
   int merged_tasks = 0;
   int conflicts = 0;  // values recorded in `conflicts:` keys
   int conflict_copies = 0;
-  int attempts = 0;  // fetch-merge-push rounds (more than 1 when a push raced)
-  int waiting = 0;   // folder remotes: clients whose files have not all arrived yet
+  int attempts = 0;                  // fetch-merge-push rounds (more than 1 when a push raced)
+  int waiting = 0;                   // folder remotes: clients whose files have not all arrived yet
+  std::vector<std::string> garbage;  // folder remotes: ref files that are no client's ref
 
   std::string Summary() const;
 };

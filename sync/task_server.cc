@@ -7,16 +7,20 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "storage/file_util.h"
 #include "storage/log.h"
 #include "storage/packs.h"
+#include "storage/quarantine.h"
 #include "storage/store.h"
+#include "storage/task_limits.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
 #include "sync/client_registry.h"
@@ -131,6 +135,40 @@ void SendJson(httplib::Response& res, const json& body) {
 }
 
 int64_t Now() { return std::time(nullptr); }
+
+// A git object id as the protocol writes it: 40 lower-case hex digits.
+bool IsObjectId(const json& value) {
+  if (!value.is_string()) return false;
+  const std::string& s = value.get_ref<const std::string&>();
+  return s.size() == 40 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The JSON body of a request, or nullopt when it is not a JSON object or nests deeper than a task
+// may (storage/task_limits.h): a 400 saying `expected` is sent then. A body over the size limit
+// never gets here (httplib answers 413).
+template <class Json = json>
+std::optional<Json> ParseBody(const httplib::Request& req, httplib::Response& res,
+                              const std::string& expected) {
+  int deepest = 0;
+  Json body = Json::parse(
+      req.body,
+      [&](int depth, typename Json::parse_event_t, Json&) {
+        deepest = std::max(deepest, depth);
+        return true;
+      },
+      /*allow_exceptions=*/false);
+  if (deepest > storage::kMaxTaskDepth + 2) {  // the body and its task object hold the task
+    SendError(res, 400,
+              "the JSON is nested more than " + std::to_string(storage::kMaxTaskDepth) +
+                  " deep; expected " + expected);
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    SendError(res, 400, "expected " + expected);
+    return std::nullopt;
+  }
+  return body;
+}
 
 }  // namespace
 
@@ -267,15 +305,22 @@ struct TaskServer::Impl {
 
   // POST /sync/fetch {"have": [commit...], "applied": commit}: a pack of what the client lacks.
   void Fetch(const httplib::Request& req, httplib::Response& res, const std::string& client) {
-    json body = json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.value("have", json::array()).is_array()) {
-      return SendError(res, 400, "expected {\"have\": [commit ids], \"applied\": commit id}");
+    const std::string expected = "{\"have\": [commit ids], \"applied\": commit id or \"\"}";
+    auto parsed = ParseBody(req, res, expected);
+    if (!parsed) return;
+    const json& body = *parsed;
+    const json no_ids = json::array();
+    const json& have_ids = body.contains("have") ? body["have"] : no_ids;
+    const json applied_id = body.value("applied", json(""));
+    if (!have_ids.is_array() || !(applied_id == "" || IsObjectId(applied_id))) {
+      return SendError(res, 400, "expected " + expected);
     }
     std::vector<std::string> have;
-    for (const auto& h : body.value("have", json::array())) {
-      if (h.is_string()) have.push_back(h.get<std::string>());
+    for (const auto& h : have_ids) {
+      if (!IsObjectId(h)) return SendError(res, 400, "not a commit id in \"have\": " + h.dump());
+      have.push_back(h.get<std::string>());
     }
-    if (const std::string applied = body.value("applied", ""); !applied.empty()) {
+    if (const std::string applied = applied_id.get<std::string>(); !applied.empty()) {
       std::lock_guard lock(update_mu);
       const int64_t v = log.VersionOf(applied);
       SaveLog(v && log.Acknowledge(client, v));
@@ -298,18 +343,23 @@ struct TaskServer::Impl {
   void Push(const httplib::Request& req, httplib::Response& res, const std::string& client) {
     const std::string pushed = req.get_param_value("new");
     if (pushed.size() != 40) return SendError(res, 400, "missing ?new=COMMIT");
-    if (Status st = storage::ImportPack(*store, req.body, "the pushed pack"); !st.ok()) {
+    // Checked aside before anything enters the store: a refused push leaves no trace.
+    if (Status st = storage::AdmitPack(*store, req.body, pushed, {store->branch_ref()},
+                                       storage::RefTarget(*store, store->branch_ref()),
+                                       "client " + client, "the pushed pack");
+        !st.ok()) {
+      if (IsRefusedHistory(st)) {
+        LogWarning(storage::EscapeForDisplay(st.message()));
+        return SendError(res, 422, st.message());
+      }
       return SendError(res, 400, st.message());
-    }
-    if (!storage::HasEverything(*store, pushed, {store->branch_ref()})) {
-      return SendError(res, 400, "the pack does not hold everything commit " + pushed + " needs");
     }
     std::lock_guard lock(update_mu);
     auto before = store->Refresh();
     if (!before.ok()) return SendError(res, 500, before.status().message());
     SyncReport report;
-    if (Status st = Integrate(*store, pushed, &report); !st.ok()) {
-      return SendError(res, 500, st.message());
+    if (Status st = Integrate(*store, pushed, "client " + client, &report); !st.ok()) {
+      return SendError(res, IsRefusedHistory(st) ? 422 : 500, st.message());
     }
     auto after = store->Refresh();
     if (!after.ok()) return SendError(res, 500, after.status().message());
@@ -353,9 +403,13 @@ struct TaskServer::Impl {
       }
       start = slash + 1;
     }
-    nlohmann::ordered_json body = nlohmann::ordered_json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("client_state")) {
-      return SendError(res, 400, "expected {\"client_state\": null | {...}, \"base\": hash}");
+    const std::string expected = "{\"client_state\": null | {...}, \"base\": hash or null}";
+    auto parsed = ParseBody<nlohmann::ordered_json>(req, res, expected);
+    if (!parsed) return;
+    nlohmann::ordered_json& body = *parsed;
+    if (!body.contains("client_state") ||
+        (body.contains("base") && !body["base"].is_null() && !IsObjectId(body["base"]))) {
+      return SendError(res, 400, "expected " + expected);
     }
     std::optional<std::string> theirs;
     if (!body["client_state"].is_null()) {
@@ -375,7 +429,12 @@ struct TaskServer::Impl {
     std::optional<std::string> base;
     if (body.contains("base") && body["base"].is_string()) {
       auto blob = store->ReadBlob(body["base"].get<std::string>());
-      if (blob.ok()) base = *blob;
+      if (!blob.ok()) {
+        return SendError(res, 400,
+                         "unknown base " + body["base"].get<std::string>() +
+                             ": not a version of a task this server has");
+      }
+      base = *blob;
     } else if (!theirs) {
       base = ours;  // a delete that names no version deletes the current one
     }
@@ -414,12 +473,14 @@ struct TaskServer::Impl {
   }
 
   void Ack(const httplib::Request& req, httplib::Response& res, const std::string& client) {
-    json body = json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.value("version", json()).is_number_integer()) {
-      return SendError(res, 400, "expected {\"version\": N} (from X-Taskfs-Version)");
+    const std::string expected = "{\"version\": N} (from X-Taskfs-Version)";
+    auto body = ParseBody(req, res, expected);
+    if (!body) return;
+    if (!body->value("version", json()).is_number_integer()) {
+      return SendError(res, 400, "expected " + expected);
     }
     std::lock_guard lock(update_mu);
-    SaveLog(log.Acknowledge(client, body["version"].get<int64_t>()));
+    SaveLog(log.Acknowledge(client, (*body)["version"].get<int64_t>()));
     SendJson(res, {{"acknowledged", log.acknowledged(client)}});
   }
 

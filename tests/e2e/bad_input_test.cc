@@ -26,6 +26,76 @@ PY
   EXPECT_EQ(Committed("good.yaml"), "title: good\n");
 }
 
+TEST_F(BadInputTest, NamesWithControlCharactersAreRefused) {
+  // A newline in a draft's name used to forge lines in `taskfs status`; an escape sequence in a
+  // name reached the terminal through `taskfs log`.
+  CommandResult r =
+      InMount(std::string(kPythonErrPrelude) +
+              R"(for name in ["x.yaml\ndrafts: 0", "\x1b[2Jx.yaml", "tab\t.yaml", "del\x7f",
+             "cr\r.yaml~"]:
+    print(err(lambda: os.open(name, os.O_CREAT | os.O_WRONLY)))
+print(err(lambda: os.mkdir("dir\nname")))
+open("ok.yaml", "w").write("title: ok\n")
+print(err(lambda: os.rename("ok.yaml", "ok\n.yaml")))
+PY
+)");
+  EXPECT_EQ(r.output, "EINVAL\nEINVAL\nEINVAL\nEINVAL\nEINVAL\nEINVAL\nEINVAL\n");
+  EXPECT_EQ(Committed("ok.yaml"), "title: ok\n");
+  EXPECT_EQ(InMount("ls").output, "ok.yaml\n");
+}
+
+TEST_F(BadInputTest, StatusAndLogPrintNamesAndReasonsEscaped) {
+  // Control characters in a task are not YAML: the save is a draft, and the reason names the
+  // byte without sending it to the terminal.
+  InMount("printf 'title: \\033[2Jred\\n' > esc.yaml; printf 'title: a\\000b\\n' > nul.yaml; true");
+  CommandResult status = Taskfs("status");
+  EXPECT_EQ(status.output.find('\x1b'), std::string::npos) << status.output;
+  EXPECT_EQ(status.output.find('\0'), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("  esc.yaml: not valid YAML: line 1: a control character (\\x1b)"),
+            std::string::npos)
+      << status.output;
+  EXPECT_NE(status.output.find("  nul.yaml: not valid YAML: line 1: a control character (\\x00)"),
+            std::string::npos)
+      << status.output;
+  // Authors come from any machine's commits: `taskfs log` escapes them too.
+  ASSERT_EQ(InMount("echo 'title: t' > t.yaml").exit_code, 0);
+  WaitForJournal(store());
+  const std::string work = dir_ / "work";
+  CommandResult pushed = RunCommand(
+      "git clone -q " + Quote(store()) + " " + Quote(work) + " && cd " + Quote(work) +
+      " && echo 'status: done' >> t.yaml && git -c user.name=\"$(printf 'Mal\\033[2Jlory')\" "
+      "-c user.email=m@x commit -qam edit && git push -q origin main 2>&1");
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
+  CommandResult log = Taskfs("log t");
+  EXPECT_EQ(log.exit_code, 0) << log.output;
+  EXPECT_EQ(log.output.find('\x1b'), std::string::npos) << log.output;
+  EXPECT_NE(log.output.find("Mal\\x1b[2Jlory"), std::string::npos) << log.output;
+}
+
+TEST_F(BadInputTest, AFailedFallocateLeavesTheTaskAsItWas) {
+  ASSERT_EQ(InMount("echo 'title: small' > small.yaml").exit_code, 0);
+  CommandResult r = InMount(std::string(kPythonErrPrelude) +
+                            R"(fd = os.open("small.yaml", os.O_WRONLY)
+print(err(lambda: os.posix_fallocate(fd, 0, 8 << 20)))
+print(os.fstat(fd).st_size)
+print(err(lambda: os.posix_fallocate(fd, 0, 4096)))
+os.close(fd)
+PY
+)");
+  // Refused up front (glibc used to emulate it by writing zeros up to the 1 MiB limit first).
+  EXPECT_EQ(r.output, "EFBIG\n13\nok\n");
+  EXPECT_EQ(ReadFile(M("small.yaml")).size(), 4096u);  // extended with zeros, as asked
+  WaitForJournal(store());
+}
+
+TEST_F(BadInputTest, LocalOnlyFilesAreCappedAt16MiB) {
+  CommandResult r = InMount("head -c 17000000 /dev/zero 2>&1 > big.bin; stat -c %s big.bin");
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\n16777216\n"), std::string::npos) << r.output;  // not a byte more
+  EXPECT_EQ(InMount("truncate -s 20M big.bin").exit_code, 1);
+  EXPECT_EQ(InMount("rm big.bin").exit_code, 0);
+}
+
 TEST_F(BadInputTest, TaskOverOneMebibyteIsRefusedWithEFBIG) {
   CommandResult r = InMount(R"(python3 - <<'PY'
 import os, errno
@@ -40,7 +110,7 @@ os.close(fd)
 PY
 )");
   EXPECT_EQ(r.output, "EFBIG True\n");
-  // A large scratch file is fine: the limit is for tasks.
+  // A larger scratch file is fine: the 1 MiB limit is for tasks.
   EXPECT_EQ(InMount("head -c 2000000 /dev/zero > big.bin && stat -c %s big.bin").output,
             "2000000\n");
 }
@@ -143,6 +213,22 @@ TEST(BadStore, MountOfACorruptStoreFailsWithTheReason) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("refs/heads/main"), std::string::npos) << r.output;
   EXPECT_EQ(RunCommand("grep -c " + Quote(dir / "mnt") + " /proc/mounts").output, "0\n");
+}
+
+TEST(BadStore, MountOnANonEmptyFolderIsRefusedUnlessAsked) {
+  TempDir dir;
+  const std::string taskfs = std::string(TASKFS_BIN) + " --store " + Quote(dir / "store");
+  ASSERT_EQ(RunCommand(taskfs + " init --name x").exit_code, 0);
+  RunCommand("mkdir " + Quote(dir / "mnt") + " && echo mine > " + Quote(dir / "mnt/notes.txt"));
+  CommandResult r = RunCommand(taskfs + " mount " + Quote(dir / "mnt"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is not empty"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--nonempty"), std::string::npos) << r.output;
+  EXPECT_EQ(RunCommand("grep -c " + Quote(dir / "mnt") + " /proc/mounts").output, "0\n");
+  ASSERT_EQ(RunCommand(taskfs + " mount --nonempty " + Quote(dir / "mnt")).exit_code, 0);
+  EXPECT_EQ(RunCommand("ls " + Quote(dir / "mnt")).output, "");  // hidden while mounted
+  EXPECT_EQ(RunCommand(taskfs + " umount " + Quote(dir / "mnt")).exit_code, 0);
+  EXPECT_EQ(ReadFile(dir / "mnt/notes.txt"), "mine\n");
 }
 
 TEST(BadStore, SecondMountOfOneStoreIsRefused) {

@@ -111,5 +111,36 @@ TEST(Cli, LogAndStatusSeeSavesACrashLeftInTheJournal) {
   EXPECT_EQ(GitFsckErrors(store_path), "");
 }
 
+TEST(Cli, CloneOfASharedFolderSyncsThroughTheFolder) {
+  TempDir dir;
+  const std::string laptop = kTaskfs + " --store " + Quote(dir / "laptop");
+  const std::string desktop = kTaskfs + " --store " + Quote(dir / "desktop");
+  const std::string folder = dir / "Dropbox/tasks";
+  ASSERT_EQ(RunCommand(laptop + " init --name laptop").exit_code, 0);
+  ASSERT_EQ(RunCommand(laptop + " remote add origin " + Quote(folder)).exit_code, 0);
+  {
+    auto store = storage::Store::Open(dir / "laptop");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  }
+  ASSERT_EQ(RunCommand(laptop + " sync").exit_code, 0);
+  // Cloned from the folder, the desktop reads and writes the folder's layout, not a branch of
+  // it that no other machine reads.
+  CommandResult clone = RunCommand(desktop + " clone " + Quote(folder) + " --name desktop");
+  ASSERT_EQ(clone.exit_code, 0) << clone.output;
+  EXPECT_NE(clone.output.find("(files: 1)"), std::string::npos) << clone.output;
+  EXPECT_NE(RunCommand(desktop + " remote").output.find("origin\tfolder\t" + folder),
+            std::string::npos);
+  {
+    auto store = storage::Store::Open(dir / "desktop");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Commit({{"b.yaml", "title: b\n"}}, "create b").ok());
+  }
+  ASSERT_EQ(RunCommand(desktop + " sync").exit_code, 0);
+  ASSERT_EQ(RunCommand(laptop + " sync").exit_code, 0);
+  EXPECT_EQ(GitShow(dir / "laptop", "b.yaml"), "title: b\n");
+  EXPECT_FALSE(std::filesystem::exists(folder + "/refs/heads/main"));
+}
+
 }  // namespace
 }  // namespace taskfs::testing

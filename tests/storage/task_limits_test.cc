@@ -66,6 +66,14 @@ TEST(TaskLimitsTest, AQuoteTheEndOfTheFileCutsOffIsRefused) {
   }
 }
 
+TEST(TaskLimitsTest, ControlCharactersAreRefusedWithTheirLine) {
+  EXPECT_EQ(CheckTaskLimits("title: a\nnotes: b\x1b[31mred\n").message(),
+            "not valid YAML: line 2: a control character (\\x1b)");
+  EXPECT_FALSE(CheckTaskLimits(std::string("title: a\0b\n", 11)).ok());
+  EXPECT_FALSE(CheckTaskLimits("title: a\x7f\n").ok());
+  EXPECT_TRUE(CheckTaskLimits("title: a\tb\r\nnotes: ü\n").ok());
+}
+
 TEST(TaskLimitsTest, NotYamlIsLeftToValidation) {
   EXPECT_TRUE(CheckTaskLimits("title: [unclosed\n").ok());
   EXPECT_NE(ValidateTask("title: [unclosed\n").message().find("not valid YAML"), std::string::npos);

@@ -179,6 +179,20 @@ TEST_F(FolderRemoteTest, ARefBeforeItsObjectsWaitsAndIsTakenOnceThePackArrives) 
   EXPECT_EQ(c2.Read("a.yaml"), "title: a\n");
 }
 
+TEST_F(FolderRemoteTest, GarbageRefFilesAreReportedNotWaitedFor) {
+  SyncClient c1(dir_.path(), "c1", folder_, RemoteKind::kFolder);
+  c1.Write("a.yaml", "title: a\n");
+  c1.Sync();
+  WriteFile(folder_ + "/refs/clients/stray-file", "hello, this is not a commit id\n");
+  WriteFile(folder_ + "/refs/clients/halfway", "0123456789abcdef");  // a ref still arriving
+  auto r = c1.Sync();
+  EXPECT_EQ(r.waiting, 1);  // only the one that can still become a ref
+  EXPECT_EQ(r.garbage, (std::vector<std::string>{"refs/clients/stray-file"}));
+  EXPECT_NE(r.Summary().find("no client's ref (delete them): refs/clients/stray-file"),
+            std::string::npos)
+      << r.Summary();
+}
+
 TEST_F(FolderRemoteTest, ADeletedClientRefLosesNothingAndIsWrittenAgain) {
   SyncClient c1(dir_.path(), "c1", folder_, RemoteKind::kFolder);
   SyncClient c2(dir_.path(), "c2", folder_, RemoteKind::kFolder);

@@ -14,6 +14,7 @@ namespace taskfs::testing {
 namespace {
 
 using storage::RemoteKind;
+using taskfs::testing::YamlAliasBomb;
 
 int CountOf(const std::string& text, const std::string& what) {
   int n = 0;
@@ -198,6 +199,55 @@ TEST_F(ServerTest, JsonInterchangeMergesOnTheServerAndShowsDeletionsAsTombstones
   EXPECT_NE(Post(web, "/ack", R"({"version": "x"})").output.find("\n400"), std::string::npos);
   EXPECT_EQ(git_client.Read("a.yaml"), "title: a\nstatus: done\npriority: H\n");
   EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
+TEST_F(ServerTest, EveryFieldOfTheJsonProtocolIsValidated) {
+  SyncClient laptop(dir_.path(), "laptop", server_.url(), RemoteKind::kServer, server_.cert());
+  server_.Enroll(laptop, "laptop");
+  const std::string web = server_.MakeIdentity(dir_ / "web", "web");
+  laptop.Write("a.yaml", "title: a\n");
+  laptop.Sync();
+  // Each body is malformed in one field: 400 with what was expected, and nothing changes.
+  const std::string deep = std::string(200, '[') + std::string(200, ']');
+  const std::pair<std::string, std::string> bad[] = {
+      {"/task/a", R"({"client_state": {"title": "b"}, "base": "zzzz"})"},
+      {"/task/a", R"({"client_state": {"title": "b"}, "base": 42})"},
+      {"/task/a", R"({"client_state": {"title": "b"}, "base": ")" + std::string(40, 'a') + "\"}"},
+      {"/task/a", R"({"client_state": {"title": "b", "x": )" + deep + "}}"},
+      {"/task/a", R"({"base": null})"},
+      {"/task/a", "[]"},
+      {"/sync/fetch", R"({"have": ["nope"]})"},
+      {"/sync/fetch", R"({"have": "x"})"},
+      {"/sync/fetch", R"({"have": [], "applied": 7})"},
+      {"/sync/fetch", R"({"have": )" + deep + "}"},
+      {"/ack", deep},
+  };
+  for (const auto& [path, body] : bad) {
+    CommandResult r = Post(web, path, body);
+    EXPECT_NE(r.output.find("\n400"), std::string::npos)
+        << path << " " << body.substr(0, 80) << ": " << r.output;
+    EXPECT_NE(r.output.find("{\"error\":"), std::string::npos) << r.output;
+  }
+  laptop.Sync();
+  EXPECT_EQ(laptop.Read("a.yaml"), "title: a\n");
+  EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
+TEST_F(ServerTest, AnAliasBombChangedByTwoClientsMergesWithoutHangingAnything) {
+  auto clients = MakeClients(2, 0);
+  clients[0]->Write("bomb.yaml", YamlAliasBomb("lol"));
+  clients[0]->Sync();
+  clients[1]->Sync();
+  // Both change it; the second push races the first and the server merges the two.
+  clients[0]->Write("bomb.yaml", YamlAliasBomb("first"));
+  clients[1]->Write("bomb.yaml", YamlAliasBomb("lol") + "status: done\n");
+  clients[0]->Sync();
+  clients[1]->Sync();
+  clients[0]->Sync();
+  EXPECT_EQ(clients[0]->Read("bomb.yaml"), YamlAliasBomb("first") + "status: done\n");
+  EXPECT_EQ(clients[1]->Read("bomb.yaml"), clients[0]->Read("bomb.yaml"));
+  const std::string web = server_.MakeIdentity(dir_ / "web", "web");
+  EXPECT_EQ(Hashes(web).exit_code, 0);  // the server still answers
 }
 
 TEST_F(ServerTest, OversizeBodiesAreRefusedWithA413) {

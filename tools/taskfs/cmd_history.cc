@@ -6,6 +6,7 @@
 #include "storage/history.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
+#include "storage/task_limits.h"
 #include "storage/task_name.h"
 #include "tools/taskfs/commands.h"
 
@@ -23,12 +24,13 @@ int RunLog(const GlobalOptions& g, const std::string& name) {
     return 1;
   }
   for (const auto& e : *history) {
-    std::cout << e.commit_id.substr(0, 12) << "  " << FormatTime(e.time) << "  " << e.author << "  "
-              << e.action << " ";
+    // Authors and names come from any machine's commits: printed escaped.
+    std::cout << e.commit_id.substr(0, 12) << "  " << FormatTime(e.time) << "  "
+              << storage::EscapeForDisplay(e.author) << "  " << e.action << " ";
     if (e.action == "rename") {
-      std::cout << storage::TaskNameOf(e.old_path) << " -> ";
+      std::cout << storage::EscapeForDisplay(storage::TaskNameOf(e.old_path)) << " -> ";
     }
-    std::cout << storage::TaskNameOf(e.path) << "\n";
+    std::cout << storage::EscapeForDisplay(storage::TaskNameOf(e.path)) << "\n";
   }
   return 0;
 }

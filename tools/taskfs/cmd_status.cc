@@ -12,10 +12,17 @@
 #include "storage/history.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
+#include "storage/task_limits.h"
 #include "sync/sync_status.h"
 #include "tools/taskfs/commands.h"
 
 namespace taskfs::cli {
+namespace {
+
+// Names and messages may hold anything a file name or a peer held: printed escaped.
+std::string Shown(const std::string& text) { return storage::EscapeForDisplay(text); }
+
+}  // namespace
 
 int RunStatus(const GlobalOptions& g) {
   const std::string path = storage::ResolveStorePath(g.store);
@@ -40,7 +47,7 @@ int RunStatus(const GlobalOptions& g) {
   pid_t pid = 0;
   std::string mountpoint;
   if (mount_record >> pid >> mountpoint && ::kill(pid, 0) == 0) {
-    std::cout << "mount:    " << mountpoint << " (pid " << pid << ")\n";
+    std::cout << "mount:    " << Shown(mountpoint) << " (pid " << pid << ")\n";
   } else {
     std::cout << "mount:    not mounted\n";
   }
@@ -55,7 +62,9 @@ int RunStatus(const GlobalOptions& g) {
   drafts.Load();
   std::cout << "drafts:   " << drafts.all().size()
             << (drafts.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
-  for (const auto& [p, d] : drafts.all()) std::cout << "  " << p << ": " << d.reason << "\n";
+  for (const auto& [p, d] : drafts.all()) {
+    std::cout << "  " << Shown(p) << ": " << Shown(d.reason) << "\n";
+  }
 
   size_t scratch = 0;
   std::error_code ec;
@@ -72,7 +81,7 @@ int RunStatus(const GlobalOptions& g) {
   int64_t when = 0;
   std::string message;
   if (last_error >> when && std::getline(last_error, message)) {
-    std::cout << "last error: " << FormatTime(when, "%Y-%m-%d %H:%M:%S") << message << "\n";
+    std::cout << "last error: " << FormatTime(when, "%Y-%m-%d %H:%M:%S") << Shown(message) << "\n";
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -52,6 +53,17 @@ int RunMount(const GlobalOptions& g, const MountArgs& args) {
   if (!::realpath(args.mountpoint.c_str(), resolved)) {
     std::cerr << "taskfs mount: " << args.mountpoint
               << " does not exist (create the folder first)\n";
+    return 1;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(resolved, ec)) {
+    std::cerr << "taskfs mount: " << args.mountpoint << " is not a folder\n";
+    return 1;
+  }
+  if (!args.nonempty && !std::filesystem::is_empty(resolved, ec)) {
+    std::cerr << "taskfs mount: " << args.mountpoint
+              << " is not empty: the mount would hide its files. Mount on an empty folder, or "
+                 "pass --nonempty to mount over them anyway\n";
     return 1;
   }
   auto store = storage::Store::Open(path);

@@ -14,6 +14,7 @@
 #include "storage/remote.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
+#include "storage/task_limits.h"
 #include "sync/conflicts.h"
 #include "sync/syncer.h"
 #include "tools/taskfs/commands.h"
@@ -44,6 +45,20 @@ bool IsGitRepository(const std::string& path) {
   return fs::exists(fs::path(path) / "HEAD", ec) || fs::exists(fs::path(path) / ".git", ec);
 }
 
+// True when `url` is a local path, not a URL or an scp-like `host:path`.
+bool IsPath(const std::string& url) {
+  return url.find("://") == std::string::npos &&
+         (url.find(':') == std::string::npos || url.find('/') < url.find(':'));
+}
+
+// `url` as stored in the remote: a path made absolute (it would only work from this folder).
+std::string RemoteUrlOf(const std::string& url) {
+  std::string where =
+      IsPath(url) ? std::filesystem::absolute(url).lexically_normal().string() : url;
+  while (where.size() > 1 && where.back() == '/') where.pop_back();
+  return where;
+}
+
 int Fail(const std::string& command, const Status& st) {
   std::cerr << "taskfs " << command << ": " << st.message() << "\n";
   return 1;
@@ -55,12 +70,8 @@ int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::str
                  RemoteKindChoice choice, const std::string& server_cert) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote add", store.status());
-  // A relative path would only work from this folder: store it absolute.
-  const bool is_path = url.find("://") == std::string::npos &&
-                       (url.find(':') == std::string::npos || url.find('/') < url.find(':'));
-  std::string where = url;
-  if (is_path) where = std::filesystem::absolute(url).lexically_normal().string();
-  while (where.size() > 1 && where.back() == '/') where.pop_back();
+  const bool is_path = IsPath(url);
+  const std::string where = RemoteUrlOf(url);
   storage::RemoteKind kind = storage::RemoteKind::kGit;
   if (choice == RemoteKindChoice::kFolder) {
     kind = storage::RemoteKind::kFolder;
@@ -135,7 +146,15 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
   const std::string path = storage::ResolveStorePath(g.store);
   auto store = storage::Store::Init(path, name);
   if (!store.ok()) return Fail("clone", store.status());
-  if (Status st = storage::AddRemote(**store, "origin", url); !st.ok()) return Fail("clone", st);
+  // A shared folder is recognised by its layout: taken for a plain git repository, its clients
+  // would each read and write a branch the others never look at.
+  const std::string where = RemoteUrlOf(url);
+  const storage::RemoteKind kind = IsPath(url) && storage::IsFolderRemote(where)
+                                       ? storage::RemoteKind::kFolder
+                                       : storage::RemoteKind::kGit;
+  if (Status st = storage::AddRemote(**store, "origin", where, kind); !st.ok()) {
+    return Fail("clone", st);
+  }
   storage::TransferOptions options;
   options.progress = ::isatty(2);
   auto report = sync::SyncWithRemote(**store, "origin", options);
@@ -153,17 +172,19 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
 int RunConflicts(const GlobalOptions& g) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("conflicts", store.status());
+  // Names and values come from any machine's commits: printed escaped.
+  const auto shown = [](const std::string& s) { return storage::EscapeForDisplay(s); };
   for (const auto& task : sync::FindConflicts(*(*store)->snapshot())) {
     if (!task.copy_of.empty()) {
-      std::cout << task.path << "\n  another version of " << task.copy_of
+      std::cout << shown(task.path) << "\n  another version of " << shown(task.copy_of)
                 << " that could not be merged: keep what you need, then delete this file\n";
       continue;
     }
-    std::cout << task.path << "\n";
+    std::cout << shown(task.path) << "\n";
     for (const auto& r : task.records) {
-      std::cout << "  " << r.key << ": kept the other value; lost " << r.value;
-      if (!r.by.empty()) std::cout << " by " << r.by;
-      if (!r.at.empty()) std::cout << " at " << r.at;
+      std::cout << "  " << shown(r.key) << ": kept the other value; lost " << shown(r.value);
+      if (!r.by.empty()) std::cout << " by " << shown(r.by);
+      if (!r.at.empty()) std::cout << " at " << shown(r.at);
       std::cout << "\n";
     }
   }

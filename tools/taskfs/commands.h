@@ -27,7 +27,8 @@ struct MountArgs {
   bool foreground = false;
   bool debug = false;
   bool allow_other = false;
-  bool sync = true;  // start the sync daemon when the store has remotes
+  bool nonempty = false;  // mount over a folder that holds files (hiding them)
+  bool sync = true;       // start the sync daemon when the store has remotes
 };
 int RunMount(const GlobalOptions& g, const MountArgs& args);
 int RunUmount(const GlobalOptions& g, const std::string& mountpoint, bool lazy);

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
                   "Stay in the foreground, log to stderr");
   mount->add_flag("-d,--debug", mount_args.debug, "Log every FUSE request (implies --foreground)");
   mount->add_flag("--allow-other", mount_args.allow_other, "Let other users see the mount");
+  mount->add_flag("--nonempty", mount_args.nonempty,
+                  "Mount over a folder that holds files (they are hidden while mounted)");
   mount->add_flag("--no-sync", no_sync,
                   "Do not start the sync daemon (by default it starts when remotes exist)");
 
