@@ -43,10 +43,19 @@ int TaskFilesystem::OpenInfo(const std::string& path, int flags, std::unique_ptr
   if (path != kStatusFile) return -ENOENT;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return -EROFS;
   std::function<std::string()> text;
-  std::string drafts;
+  std::string unsaved, drafts;
   {
     std::lock_guard lock(mu_);
     text = status_text_;
+    // Saves the journal could not take (a full disk): held in memory and retried.
+    size_t held = 0;
+    for (const auto& [p, node] : nodes_) held += node->dirty && node->failed;
+    if (held) {
+      unsaved =
+          "unsaved:  " + std::to_string(held) +
+          " save(s) held in memory, retried every 5 s: " + storage::EscapeForDisplay(last_error_) +
+          "\n";
+    }
     drafts = "drafts:   " + std::to_string(drafts_.all().size()) +
              (drafts_.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
     for (const auto& [p, d] : drafts_.all()) {
@@ -66,7 +75,7 @@ int TaskFilesystem::OpenInfo(const std::string& path, int flags, std::unique_ptr
   h->kind = Handle::Kind::kTreeFile;
   h->generated = true;
   h->content = std::make_shared<const std::string>((text ? text() : "sync:     not available\n") +
-                                                   journal + drafts);
+                                                   journal + unsaved + drafts);
   h->mtime = std::time(nullptr);
   *out = std::move(h);
   return 0;

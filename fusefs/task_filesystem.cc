@@ -389,6 +389,7 @@ std::vector<std::string> TaskFilesystem::Refresh() {
 void TaskFilesystem::RecordError(const std::string& message) {
   LogError(message);
   error_recorded_ = true;
+  last_error_ = message;
   std::ofstream out(last_error_file_, std::ios::trunc);
   out << std::time(nullptr) << ' ' << message << '\n';
 }

@@ -203,6 +203,7 @@ class TaskFilesystem {
   const std::string last_error_file_;
   const std::string deferred_delete_dir_;  // storage/deferred_deletes.h
   bool error_recorded_ = false;            // last_error_file_ holds an error (guarded by mu_)
+  std::string last_error_;                 // guarded by mu_: also when the disk took no file
 
   // A save journaled and not yet committed: its bytes (null for a delete) and when it was made.
   struct PendingSave {

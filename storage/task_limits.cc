@@ -124,7 +124,13 @@ Status CheckTaskLimits(std::string_view content) {
   LimitsHandler handler;
   try {
     YAML::Parser parser(in);
-    while (parser.HandleNextDocument(handler)) {
+    // One document only: a second would be lost by every reader that takes the first, and
+    // yaml-cpp 0.7 finds empty documents without end in some broken input (",\xa1").
+    for (int documents = 0; parser.HandleNextDocument(handler);) {
+      if (++documents > 1) {
+        return Status::InvalidArgument(
+            "a task is one YAML document, this file holds more (a line '---' starts another)");
+      }
     }
   } catch (const LimitExceeded& e) {
     return Status::InvalidArgument(e.message);

@@ -23,8 +23,8 @@ inline constexpr int kMaxTaskDepth = 64;
 inline constexpr size_t kMaxPathBytes = 4096;
 
 // OK when `content` stays within the limits: at most kMaxTaskBytes, no control character but
-// tab, newline and carriage return (YAML allows none), lists and maps nested at most
-// kMaxTaskDepth deep, no YAML anchors (&a) or aliases (*a). Reads the YAML's events only,
+// tab, newline and carriage return (YAML allows none), one YAML document, lists and maps nested
+// at most kMaxTaskDepth deep, no YAML anchors (&a) or aliases (*a). Reads the YAML's events only,
 // once; content that is not YAML passes (ValidateTask says what is wrong with it). TooLarge or
 // InvalidArgument otherwise, saying what and where.
 Status CheckTaskLimits(std::string_view content);

@@ -29,6 +29,7 @@
 #include "sync/integrate.h"
 #include "sync/merge_task.h"
 #include "sync/task_json.h"
+#include "sync/task_request.h"
 #include "sync/tls.h"
 #include "sync/update_log.h"
 
@@ -136,37 +137,13 @@ void SendJson(httplib::Response& res, const json& body) {
 
 int64_t Now() { return std::time(nullptr); }
 
-// A git object id as the protocol writes it: 40 lower-case hex digits.
-bool IsObjectId(const json& value) {
-  if (!value.is_string()) return false;
-  const std::string& s = value.get_ref<const std::string&>();
-  return s.size() == 40 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-// The JSON body of a request, or nullopt when it is not a JSON object or nests deeper than a task
-// may (storage/task_limits.h): a 400 saying `expected` is sent then. A body over the size limit
-// never gets here (httplib answers 413).
+// The JSON object of a request (sync/task_request.h), or nullopt once a 400 is sent.
 template <class Json = json>
 std::optional<Json> ParseBody(const httplib::Request& req, httplib::Response& res,
                               const std::string& expected) {
-  int deepest = 0;
-  Json body = Json::parse(
-      req.body,
-      [&](int depth, typename Json::parse_event_t, Json&) {
-        deepest = std::max(deepest, depth);
-        return true;
-      },
-      /*allow_exceptions=*/false);
-  if (deepest > storage::kMaxTaskDepth + 2) {  // the body and its task object hold the task
-    SendError(res, 400,
-              "the JSON is nested more than " + std::to_string(storage::kMaxTaskDepth) +
-                  " deep; expected " + expected);
-    return std::nullopt;
-  }
-  if (!body.is_object()) {
-    SendError(res, 400, "expected " + expected);
-    return std::nullopt;
-  }
+  RequestError error;
+  auto body = ParseRequestBody<Json>(req.body, expected, &error);
+  if (!body) SendError(res, error.http_status, error.message);
   return body;
 }
 
@@ -403,23 +380,10 @@ struct TaskServer::Impl {
       }
       start = slash + 1;
     }
-    const std::string expected = "{\"client_state\": null | {...}, \"base\": hash or null}";
-    auto parsed = ParseBody<nlohmann::ordered_json>(req, res, expected);
-    if (!parsed) return;
-    nlohmann::ordered_json& body = *parsed;
-    if (!body.contains("client_state") ||
-        (body.contains("base") && !body["base"].is_null() && !IsObjectId(body["base"]))) {
-      return SendError(res, 400, "expected " + expected);
-    }
-    std::optional<std::string> theirs;
-    if (!body["client_state"].is_null()) {
-      auto text = TaskFromJson(body["client_state"]);
-      if (!text.ok()) return SendError(res, 400, text.status().message());
-      if (Status st = storage::ValidateTask(*text); !st.ok()) {
-        return SendError(res, 422, st.message());
-      }
-      theirs = *text;
-    }
+    RequestError error;
+    auto update = ParseTaskUpdate(req.body, &error);
+    if (!update) return SendError(res, error.http_status, error.message);
+    const std::optional<std::string>& theirs = update->text;
     std::lock_guard lock(update_mu);
     auto before = store->Refresh();
     if (!before.ok()) return SendError(res, 500, before.status().message());
@@ -427,12 +391,12 @@ struct TaskServer::Impl {
     std::optional<std::string> ours;
     if (current) ours = *current->content;
     std::optional<std::string> base;
-    if (body.contains("base") && body["base"].is_string()) {
-      auto blob = store->ReadBlob(body["base"].get<std::string>());
+    if (update->base) {
+      auto blob = store->ReadBlob(*update->base);
       if (!blob.ok()) {
-        return SendError(res, 400,
-                         "unknown base " + body["base"].get<std::string>() +
-                             ": not a version of a task this server has");
+        return SendError(
+            res, 400,
+            "unknown base " + *update->base + ": not a version of a task this server has");
       }
       base = *blob;
     } else if (!theirs) {

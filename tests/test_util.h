@@ -66,6 +66,7 @@ std::string GitShow(const std::string& git_dir, const std::string& path,
 unsigned TestSeed();
 // `count` moments in [min_ms, max_ms], ascending, drawn from TestSeed(): when a test kills a
 // process, so that every run tries other moments and a failing one can be replayed.
+// TASKFS_KILL_ITERATIONS=N makes it N moments instead (tools/test.sh's kill loop: 30).
 std::vector<int> RandomMomentsMs(int count, int min_ms, int max_ms);
 
 // A task that is a YAML "billion laughs": about 1 KB whose nine levels of ten aliases expand to

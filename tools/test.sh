@@ -2,7 +2,7 @@
 # Installs what is missing, builds taskfs (warnings as errors) and runs every test: unit tests,
 # FUSE logic tests and end-to-end tests on real mounts; then the same suite once more under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and the multithreaded parts under
-# ThreadSanitizer; then checks `cmake --install`.
+# ThreadSanitizer; then a kill -9 loop, 30 s of fuzzing a target, and `cmake --install`.
 # Usage: tools/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,16 @@ if [[ "${1:-}" != "--no-sanitizers" ]]; then
     ctest --output-on-failure --timeout 300 \
     -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|TaskFilesystemTest")
 fi
+
+# The kill -9 loop: the mount killed during commits (50 times), `taskfs sync`, the daemon and
+# taskfs-server killed at 30 random moments each, every store checked with git fsck after each.
+echo "== kill -9 loop (mount, sync, daemon, server)"
+(cd "$root/build" && TASKFS_KILL_ITERATIONS=30 ctest --output-on-failure --timeout 600 \
+  -R "KilledDuringCommitsFiftyTimes|SyncKilledAtRandomMoments|KilledMidSyncLeavesValidStores|AServerKilledDuringSyncs")
+
+# Fuzzing: each libFuzzer target for 30 s (tools/fuzz.sh runs them longer).
+echo "== fuzz (30 s a target)"
+"$root/tools/fuzz.sh" 30
 
 echo "== cmake --install"
 prefix=$(mktemp -d /var/tmp/taskfs-install-XXXXXX)

@@ -74,6 +74,16 @@ TEST(TaskLimitsTest, ControlCharactersAreRefusedWithTheirLine) {
   EXPECT_TRUE(CheckTaskLimits("title: a\tb\r\nnotes: ü\n").ok());
 }
 
+TEST(TaskLimitsTest, ATaskIsOneDocument) {
+  EXPECT_TRUE(CheckTaskLimits("---\ntitle: a\n").ok());
+  EXPECT_NE(CheckTaskLimits("title: a\n---\ntitle: b\n").message().find("one YAML document"),
+            std::string::npos);
+  // Found by fuzzing: yaml-cpp 0.7 reads empty documents without end from these two bytes (its
+  // LoadAll never returns). Refused at once.
+  EXPECT_FALSE(CheckTaskLimits(",\xa1").ok());
+  EXPECT_FALSE(ValidateTask(",\xa1").ok());
+}
+
 TEST(TaskLimitsTest, NotYamlIsLeftToValidation) {
   EXPECT_TRUE(CheckTaskLimits("title: [unclosed\n").ok());
   EXPECT_NE(ValidateTask("title: [unclosed\n").message().find("not valid YAML"), std::string::npos);

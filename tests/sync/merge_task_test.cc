@@ -648,5 +648,12 @@ TEST(MergeTask, AnAliasBombChangedOnBothSidesIsMergedByLinesWithoutExpandingIt) 
   EXPECT_FALSE(r.conflict_copy.has_value());
 }
 
+TEST(MergeTask, BytesThatMadeYamlCppLoopForeverAreMergedByLines) {
+  // Found by fuzzing: YAML::LoadAll never returns for ",\xa1"; the field merge used to call it.
+  const std::string odd = ",\xa1\n";
+  TaskMergeResult r = Merge(odd, odd + "x\n", kAlice, "y\n" + odd, kBob);
+  EXPECT_EQ(r.content, "y\n" + odd + "x\n");
+}
+
 }  // namespace
 }  // namespace taskfs::sync
