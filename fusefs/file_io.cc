@@ -217,6 +217,8 @@ int TaskFilesystem::Fallocate(Handle* h, int mode, off_t offset, off_t length) {
   if (offset < 0 || length <= 0) return -EINVAL;
   const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
   if (h->kind == Handle::Kind::kScratch) {
+    // Only modes that cannot grow the file past `end` (INSERT_RANGE would shift it by `length`).
+    if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
     if (end > kMaxScratchBytes) return -EFBIG;
     return ::fallocate(h->fd, mode, offset, length) == 0 ? 0 : -errno;
   }
@@ -306,10 +308,10 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
     return {-kInvalidTaskErrno, true};
   }
   auto snap = store_->snapshot();
-  CancelDeferredDelete(path);  // saved again after being renamed away: an edit
   const bool existed = SavedContent(path, *snap) != nullptr;
   int rc = JournalChanges({{path, content}}, (existed ? "edit " : "create ") + name, {base});
   if (rc == 0) {
+    CancelDeferredDelete(path);  // saved again after being renamed away: an edit
     drafts_.Remove(path);
     return {0, true, true};
   }

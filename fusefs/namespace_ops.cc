@@ -140,7 +140,6 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     it->second->path.clear();
     nodes_.erase(it);
   }
-  CancelDeferredDelete(to);
   const bool valid = !content->empty() && storage::ValidateTask(*content).ok();
   std::vector<Change> changes;
   if (SavedContent(from, *snap)) changes.push_back({from, std::nullopt});
@@ -153,6 +152,7 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     int rc = JournalChanges(changes, "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to));
     if (rc != 0) return rc;
   }
+  CancelDeferredDelete(to);  // replaced by the rename (a delete that failed above stays)
   if (valid) drafts_.Remove(to);
   drafts_.Remove(from);
   if (auto it = nodes_.find(from); it != nodes_.end()) {

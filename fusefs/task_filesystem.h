@@ -53,7 +53,7 @@ namespace taskfs::fusefs {
 
 inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
 // Largest local-only file (an editor's swap file, a tool's temp file): past it, EFBIG, so that
-// the store's scratch area cannot fill the disk. Documented in taskfs(1).
+// one runaway program cannot fill the disk through a single scratch file. Documented in taskfs(1).
 inline constexpr uint64_t kMaxScratchBytes = uint64_t{16} << 20;
 
 // `.taskfs/` at the root: read-only files about the mount, not in the store. `.taskfs/status`

@@ -5,39 +5,23 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
-#include <optional>
+
+#include "storage/file_util.h"
 
 namespace taskfs::storage {
 namespace {
 
-// A task path as a file name: its bytes in hex (a path holds '/', and may hold any UTF-8).
+// A record's file name: a hash of the task's path (a path may be far longer than a file name
+// may be); the path itself is the file's content.
 std::string RecordName(const std::string& path) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string name;
-  for (unsigned char c : path) {
-    name += kHex[c >> 4];
-    name += kHex[c & 0xf];
-  }
+  uint64_t h = 14695981039346656037u;  // FNV-1a
+  for (unsigned char c : path) h = (h ^ c) * 1099511628211u;
+  char name[17];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(h));
   return name;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// The task path a record names; nullopt for any other file.
-std::optional<std::string> PathOfRecord(const std::string& name) {
-  if (name.empty() || name.size() % 2 != 0) return std::nullopt;
-  std::string path;
-  for (size_t i = 0; i < name.size(); i += 2) {
-    const int hi = HexDigit(name[i]), lo = HexDigit(name[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    path += static_cast<char>(hi << 4 | lo);
-  }
-  return path;
 }
 
 }  // namespace
@@ -50,9 +34,15 @@ Status RecordDeferredDelete(const std::string& dir, const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const std::string file = dir + "/" + RecordName(path);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(errno, "recording the delete of " + path + " in " + dir);
+  const bool written = ::write(fd, path.data(), path.size()) == static_cast<ssize_t>(path.size());
+  const int err = errno;
   ::close(fd);
+  if (!written) {
+    ::unlink(file.c_str());
+    return Status::FromErrno(err, "recording the delete of " + path + " in " + dir);
+  }
   return Status::OK();
 }
 
@@ -64,7 +54,11 @@ std::vector<std::string> DeferredDeletes(const std::string& dir) {
   std::vector<std::string> paths;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (auto path = PathOfRecord(entry.path().filename().string())) paths.push_back(*path);
+    // A record cut short by a crash names no task: skipped (its delete was not acknowledged).
+    auto path = ReadWholeFile(entry.path().string());
+    if (path && *path != "" && RecordName(*path) == entry.path().filename().string()) {
+      paths.push_back(*path);
+    }
   }
   std::sort(paths.begin(), paths.end());
   return paths;

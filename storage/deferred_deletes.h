@@ -2,7 +2,8 @@
 //
 // The mount commits a delete about two seconds late, so that an editor's rename dance (rename
 // x away, write a new x) stays one `edit`. Such a delete is acknowledged at once, so it is
-// recorded here at once (one empty file per task, in the page cache: safe against `kill -9`), and
+// recorded here at once (one file per task, holding its path, in the page cache: safe against
+// `kill -9`), and
 // forgotten when it is journaled or cancelled by a new save of the task. If the mount dies in
 // between, the next mount or sync commits what is recorded (Committer::CommitRecovered): a
 // `kill -9` right after `rm x.yaml` never brings x back.

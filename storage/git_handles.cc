@@ -70,6 +70,14 @@ Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, cons
   return walk;
 }
 
+void RefreshObjects(git_repository* repo) {
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, repo) == 0) {
+    git_odb_refresh(odb);
+    git_odb_free(odb);
+  }
+}
+
 Status SyncFilesystemOf(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "opening " + path);

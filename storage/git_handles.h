@@ -49,6 +49,9 @@ Result<RepoPtr> OpenBareRepository(const std::string& git_dir);
 Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, const std::string& to,
                              unsigned int sorting);
 
+// Makes `repo` see packs added to its objects folder since it last looked.
+void RefreshObjects(git_repository* repo);
+
 // Flushes the filesystem holding `path` to disk (syncfs).
 Status SyncFilesystemOf(const std::string& path);
 

@@ -10,6 +10,33 @@ namespace {
 using PackbuilderPtr = GitPtr<git_packbuilder, git_packbuilder_free>;
 using IndexerPtr = GitPtr<git_indexer, git_indexer_free>;
 
+// True if every object is present that the entries of `tree` lacking from `old` (the same folder
+// in a complete commit; null: none) reach. Each tree is looked at once (`seen`), so a tree that
+// lists one subtree many times costs its distinct objects, not the paths it spells.
+bool TreeComplete(git_repository* repo, git_odb* odb, const git_tree* tree, const git_tree* old,
+                  std::set<std::string>* seen) {
+  for (size_t i = 0; i < git_tree_entrycount(tree); ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+    const git_oid* id = git_tree_entry_id(e);
+    const git_tree_entry* before =
+        old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : nullptr;
+    if (before && git_oid_equal(git_tree_entry_id(before), id)) continue;
+    if (git_tree_entry_filemode(e) == GIT_FILEMODE_COMMIT) continue;  // a submodule's commit
+    if (!git_odb_exists(odb, id)) return false;
+    if (git_tree_entry_type(e) != GIT_OBJECT_TREE || !seen->insert(OidToHex(*id)).second) continue;
+    git_tree* sub = nullptr;
+    if (git_tree_lookup(&sub, repo, id) != 0) return false;
+    TreePtr sub_ptr(sub);
+    TreePtr old_sub;
+    if (before && git_tree_entry_type(before) == GIT_OBJECT_TREE) {
+      git_tree* raw = nullptr;
+      if (git_tree_lookup(&raw, repo, git_tree_entry_id(before)) == 0) old_sub.reset(raw);
+    }
+    if (!TreeComplete(repo, odb, sub, old_sub.get(), seen)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::string> BuildPack(const Store& store, const std::string& tip,
@@ -62,11 +89,7 @@ Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack
 Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what) {
   auto written = WritePack(std::string(git_repository_path(repo)) + "objects/pack", pack, what);
   if (!written.ok()) return written.status();
-  git_odb* odb = nullptr;
-  if (git_repository_odb(&odb, repo) == 0) {
-    git_odb_refresh(odb);
-    git_odb_free(odb);
-  }
+  RefreshObjects(repo);
   return Status::OK();
 }
 
@@ -100,7 +123,7 @@ bool HasEverything(git_repository* repo, const std::string& tip,
   if (git_repository_odb(&raw_odb, repo) != 0) return false;
   OdbPtr odb(raw_odb);
   std::vector<git_oid> todo = {tip_oid};
-  std::set<std::string> seen;
+  std::set<std::string> seen, seen_trees;
   while (!todo.empty()) {
     id = todo.back();
     todo.pop_back();
@@ -120,16 +143,7 @@ bool HasEverything(git_repository* repo, const std::string& tip,
       if (git_commit_tree(&raw_parent_tree, parent.get()) != 0) return false;
     }
     TreePtr parent_tree(raw_parent_tree);
-    git_diff* raw_diff = nullptr;
-    if (git_diff_tree_to_tree(&raw_diff, repo, parent_tree.get(), tree.get(), nullptr) != 0) {
-      return false;  // a folder of the tree is missing
-    }
-    DiffPtr diff(raw_diff);
-    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-      if (d->status == GIT_DELTA_DELETED || d->new_file.mode == GIT_FILEMODE_COMMIT) continue;
-      if (!git_odb_exists(odb.get(), &d->new_file.id)) return false;
-    }
+    if (!TreeComplete(repo, odb.get(), tree.get(), parent_tree.get(), &seen_trees)) return false;
     for (unsigned i = 0; i < git_commit_parentcount(commit.get()); ++i) {
       todo.push_back(*git_commit_parent_id(commit.get(), i));
     }

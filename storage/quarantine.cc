@@ -32,19 +32,19 @@ void RemoveStaleQuarantines(const std::string& root) {
   }
 }
 
-// True if the pack whose .idx is `idx` holds one of `ids`.
+// True if the pack whose .idx is `idx` holds one of `ids`, or cannot be read (then it must go).
 bool PackHoldsAny(const std::string& idx, const std::set<std::string>& ids) {
   git_odb_backend* backend = nullptr;
-  if (git_odb_backend_one_pack(&backend, idx.c_str()) != 0) return false;
+  if (git_odb_backend_one_pack(&backend, idx.c_str()) != 0) return true;
   git_odb* raw = nullptr;
   if (git_odb_new(&raw) != 0) {
     backend->free(backend);
-    return false;
+    return true;
   }
   OdbPtr odb(raw);
   if (git_odb_add_backend(raw, backend, 1) != 0) {
     backend->free(backend);
-    return false;
+    return true;
   }
   for (const std::string& hex : ids) {
     git_oid oid;
@@ -74,6 +74,7 @@ Result<std::unique_ptr<Quarantine>> Quarantine::Create(const Store& store) {
   const std::string dir =
       root + "/q-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   std::error_code ec;
+  fs::remove_all(dir, ec);  // one a crashed process of the same pid left: never admitted unchecked
   fs::create_directories(dir + "/pack", ec);
   if (ec) return Status::FromErrno(ec.value(), "creating " + dir);
   std::unique_ptr<Quarantine> q(new Quarantine(store, dir));
@@ -104,11 +105,7 @@ Status Quarantine::AttachTo(git_repository* repo) {
 Status Quarantine::AddPack(std::string_view pack, const std::string& what) {
   auto name = WritePack(dir_ + "/pack", pack, what);
   if (!name.ok()) return name.status();
-  git_odb* odb = nullptr;
-  if (git_repository_odb(&odb, repo_.get()) == 0) {
-    git_odb_refresh(odb);
-    git_odb_free(odb);
-  }
+  RefreshObjects(repo_.get());
   return Status::OK();
 }
 
@@ -125,17 +122,15 @@ std::vector<std::string> Quarantine::Packs() const {
 
 Status Quarantine::Check(const std::string& known, const std::string& theirs,
                          const std::string& peer) {
-  git_odb* odb = nullptr;
-  if (git_repository_odb(&odb, repo_.get()) == 0) {
-    git_odb_refresh(odb);  // packs a fetch wrote meanwhile
-    git_odb_free(odb);
-  }
+  RefreshObjects(repo_.get());  // packs a fetch wrote meanwhile
   std::set<std::string> hostile;
   Status st = CheckIncomingHistory(repo_.get(), known, theirs, peer, &hostile);
   if (st.ok()) return st;
+  // Without a hostile object to point at (a history that could not be read whole), every pack
+  // goes: only what was checked may enter.
   bool dropped = false;
   for (const std::string& pack : Packs()) {
-    if (!PackHoldsAny(IdxOf(pack), hostile)) continue;
+    if (!hostile.empty() && !PackHoldsAny(IdxOf(pack), hostile)) continue;
     std::error_code ec;
     fs::remove(IdxOf(pack), ec);
     fs::remove(pack, ec);
@@ -159,11 +154,13 @@ Status Quarantine::Admit() {
   for (const std::string& pack : packs) {
     const std::string name = fs::path(pack).filename().string();
     const std::string target = store_packs + "/" + name;
-    for (const auto& [from, to] :
-         {std::pair{pack, target}, std::pair{IdxOf(pack), IdxOf(target)}}) {
-      if (::rename(from.c_str(), to.c_str()) != 0) {
-        return Status::FromErrno(errno, "moving " + from + " into the store");
-      }
+    if (::rename(pack.c_str(), target.c_str()) != 0) {
+      return Status::FromErrno(errno, "moving " + pack + " into the store");
+    }
+    if (::rename(IdxOf(pack).c_str(), IdxOf(target).c_str()) != 0) {
+      const int err = errno;
+      ::rename(target.c_str(), pack.c_str());  // no pack without its index in the store
+      return Status::FromErrno(err, "moving " + IdxOf(pack) + " into the store");
     }
   }
   return SyncToDisk(store_packs);

@@ -158,6 +158,9 @@ Status CheckEntryName(std::string_view name) {
     if (c < 0x20 || c == 0x7f) return Status::InvalidArgument("a name with a control character");
   }
   if (!IsValidUtf8(name)) return Status::InvalidArgument("a name that is not valid UTF-8");
+  if (EscapeForDisplay(name) != name) {
+    return Status::InvalidArgument("a name with a control character");  // C1 (U+0080..U+009F)
+  }
   return Status::OK();
 }
 

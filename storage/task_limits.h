@@ -21,6 +21,9 @@ inline constexpr size_t kMaxTaskBytes = 1 << 20;
 inline constexpr int kMaxTaskDepth = 64;
 // Longest path in a store, in bytes.
 inline constexpr size_t kMaxPathBytes = 4096;
+// Most files and folders one commit's tree may hold (a tree that lists one subtree twice at each
+// of 40 levels spells 2^40 paths in a few kilobytes).
+inline constexpr uint64_t kMaxTreePaths = 10'000'000;
 
 // OK when `content` stays within the limits: at most kMaxTaskBytes, no control character but
 // tab, newline and carriage return (YAML allows none), one YAML document, lists and maps nested

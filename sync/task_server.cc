@@ -319,7 +319,7 @@ struct TaskServer::Impl {
   // fast-forward, or a merge when others pushed since the client fetched).
   void Push(const httplib::Request& req, httplib::Response& res, const std::string& client) {
     const std::string pushed = req.get_param_value("new");
-    if (pushed.size() != 40) return SendError(res, 400, "missing ?new=COMMIT");
+    if (!IsObjectId(json(pushed))) return SendError(res, 400, "missing ?new=COMMIT");
     // Checked aside before anything enters the store: a refused push leaves no trace.
     if (Status st = storage::AdmitPack(*store, req.body, pushed, {store->branch_ref()},
                                        storage::RefTarget(*store, store->branch_ref()),

@@ -195,6 +195,11 @@ TEST_F(CommitterTest, DeletesACrashLeftRecordedAreCommittedByTheNextRunOrBySync)
   EXPECT_EQ(DeferredDeletes(dir), (std::vector<std::string>{"a.yaml", "gone.yaml"}));
   ForgetDeferredDelete(dir, "gone.yaml");
   ASSERT_TRUE(RecordDeferredDelete(dir, "gone.yaml").ok());
+  // A path far longer than a file name may be is recorded too.
+  const std::string deep = std::string(200, 'd') + "/" + std::string(200, 'e') + "/x.yaml";
+  ASSERT_TRUE(RecordDeferredDelete(dir, deep).ok());
+  EXPECT_EQ(DeferredDeletes(dir).size(), 3u);
+  ForgetDeferredDelete(dir, deep);
   ASSERT_TRUE(CommitJournal(*store_).ok());
   EXPECT_EQ(GitSubjects(store_->git_dir()).front(), "delete a");
   EXPECT_EQ(GitTreePaths(store_->git_dir()), (std::vector<std::string>{"b.yaml"}));

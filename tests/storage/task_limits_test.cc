@@ -93,9 +93,19 @@ TEST(TaskLimitsTest, EntryNamesFollowTheStoreRules) {
   for (const char* good : {"buy milk.yaml", "ünïcødé.yaml", "README", "a-b_c"}) {
     EXPECT_TRUE(CheckEntryName(good).ok()) << good;
   }
-  const std::string bad[] = {
-      "",     ".",    "..",          ".git",    "a/b",       "a\nb",
-      "a\rb", "a\tb", "\x1b[31mred", "del\x7f", "\xff.yaml", std::string(256, 'a')};
+  const std::string bad[] = {"",
+                             ".",
+                             "..",
+                             ".git",
+                             "a/b",
+                             "a\nb",
+                             "a\rb",
+                             "a\tb",
+                             "\x1b[31mred",
+                             "del\x7f",
+                             "c1\xc2\x9b.yaml",
+                             "\xff.yaml",
+                             std::string(256, 'a')};
   for (const std::string& name : bad) {
     EXPECT_EQ(CheckEntryName(name).code(), Status::Code::kInvalidArgument)
         << EscapeForDisplay(name);
