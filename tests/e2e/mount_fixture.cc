@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -64,6 +65,7 @@ void TestMount::Mount() {
     int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
+    for (const std::string& e : env) ::putenv(::strdup(e.c_str()));
     execl(TASKFS_BIN, "taskfs", "--store", store.c_str(), "mount", "-f", mnt_.c_str(),
           sync_daemon ? "--foreground" : "--no-sync", nullptr);
     _exit(127);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "tests/test_util.h"
 
@@ -50,6 +51,8 @@ class TestMount {
   std::string mnt_;
   // Let the mount start its sync daemon (by default tests mount with --no-sync and sync by hand).
   bool sync_daemon = false;
+  // NAME=VALUE pairs added to the mount process's environment (fault injection).
+  std::vector<std::string> env;
 
  private:
   std::string log_;
