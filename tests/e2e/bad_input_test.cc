@@ -193,6 +193,8 @@ TEST_F(FullDiskTest, SaveOnAFullDiskFailsClearlyAndIsCommittedWhenSpaceReturns) 
     const std::string status = ReadFile(M(".taskfs/status"));
     EXPECT_NE(status.find("unsaved:  1 save(s) held in memory"), std::string::npos) << status;
     EXPECT_NE(status.find("No space left on device"), std::string::npos) << status;
+    const std::string cli = Taskfs("status").output;
+    EXPECT_NE(cli.find("unsaved:  1 save(s) held in memory"), std::string::npos) << cli;
   }
   std::remove((small_ + "/filler").c_str());
   WaitUntil([&] { return Committed("a.yaml") == "title: written on a full disk\n"; });

@@ -46,8 +46,15 @@ int RunStatus(const GlobalOptions& g) {
   std::ifstream mount_record(store.local_dir() + "/mount");
   pid_t pid = 0;
   std::string mountpoint;
+  std::string unsaved;
   if (mount_record >> pid >> mountpoint && ::kill(pid, 0) == 0) {
     std::cout << "mount:    " << Shown(mountpoint) << " (pid " << pid << ")\n";
+    // Saves the mount holds in memory (the journal could not take them: a full disk) are known
+    // only to it; its .taskfs/status says, without needing a byte of disk.
+    std::ifstream mount_status(mountpoint + "/.taskfs/status");
+    for (std::string line; std::getline(mount_status, line);) {
+      if (line.starts_with("unsaved:")) unsaved = line + "\n";
+    }
   } else {
     std::cout << "mount:    not mounted\n";
   }
@@ -56,7 +63,8 @@ int RunStatus(const GlobalOptions& g) {
   std::cout << "journal:  " << pending
             << (pending ? " save(s) acknowledged and not committed yet (the mount, or the next "
                           "`taskfs sync`, commits them)\n"
-                        : " saves waiting\n");
+                        : " saves waiting\n")
+            << unsaved;
 
   fusefs::Drafts drafts(store.local_dir() + "/drafts");
   drafts.Load();
