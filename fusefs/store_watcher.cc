@@ -63,7 +63,8 @@ void StoreWatcher::Stop() {
 
 void StoreWatcher::Run() {
   char buf[8192];
-  bool pending = false;
+  // Watched folders (requests) may hold files written before the watch began: look at once.
+  bool pending = !folders_.empty();
   while (true) {
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     // While a change is pending, wait only the debounce interval for more events.

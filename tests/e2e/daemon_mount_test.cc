@@ -118,7 +118,9 @@ TEST_P(MountsWithDaemons, AKilledMountLeavesSyncingOnAndItsUnmountStopsIt) {
   a_.Mount();  // its own daemon finds one running and leaves it be
   EXPECT_EQ(ReadFile(a_.M("late.yaml")), "title: while a was down\n");
   ASSERT_EQ(a_.InMount("printf 'title: after\\n' > after.yaml").exit_code, 0);
-  EXPECT_TRUE(Shows(b_, "after.yaml", "title: after\n"));
+  EXPECT_TRUE(Shows(b_, "after.yaml", "title: after\n")) << "a:\n"
+                                                         << a_.Log() << "b:\n"
+                                                         << b_.Log();
   a_.Unmount();  // fails the test if a daemon of a's store is still running afterwards
   EXPECT_EQ(RunningDaemonOf(a_.store), 0);
 }
