@@ -59,20 +59,7 @@ std::string GroupMessage(const std::vector<std::string>& messages, size_t tasks)
 }
 
 bool RemoveStaleBranchLock(const Store& store, std::chrono::seconds min_age, bool wait) {
-  namespace fs = std::filesystem;
-  const fs::path lock = store.git_dir() + store.branch_ref() + ".lock";
-  std::error_code ec;
-  const auto written = fs::last_write_time(lock, ec);
-  if (ec) return false;
-  const auto age = fs::file_time_type::clock::now() - written;
-  if (age < min_age) {
-    if (!wait) return false;
-    std::this_thread::sleep_for(min_age - age);
-    if (fs::last_write_time(lock, ec) != written || ec) return false;  // gone, or a new one
-  }
-  if (!fs::remove(lock, ec)) return false;
-  LogWarning("removed the branch lock " + lock.string() + " that a crashed process left");
-  return true;
+  return RemoveStaleLockFile(store.git_dir() + store.branch_ref() + ".lock", min_age, wait);
 }
 
 void RemoveBranchLockOfCrashedWriter(const Store& store) {

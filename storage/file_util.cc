@@ -10,6 +10,9 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
+
+#include "storage/log.h"
 
 namespace taskfs::storage {
 namespace {
@@ -101,6 +104,21 @@ std::optional<std::string> ReadWholeFile(const std::string& file) {
   out << in.rdbuf();
   if (in.bad()) return std::nullopt;
   return out.str();
+}
+
+bool RemoveStaleLockFile(const std::string& lock, std::chrono::seconds min_age, bool wait) {
+  std::error_code ec;
+  const auto written = fs::last_write_time(lock, ec);
+  if (ec) return false;
+  const auto age = fs::file_time_type::clock::now() - written;
+  if (age < min_age) {
+    if (!wait) return false;
+    std::this_thread::sleep_for(min_age - age);
+    if (fs::last_write_time(lock, ec) != written || ec) return false;  // gone, or a new one
+  }
+  if (!fs::remove(lock, ec)) return false;
+  LogWarning("removed the lock " + lock + " that a crashed process left");
+  return true;
 }
 
 }  // namespace taskfs::storage

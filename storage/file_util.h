@@ -50,6 +50,11 @@ class FileLock {
   bool held_ = false;
 };
 
+// Removes the lock file `lock` (a git `.lock`) when it is older than `min_age`; with `wait`, a
+// younger one is waited for until it is that old, and removed if it is still the same file.
+// Returns true if it removed one. Call it only where no live holder can be older than `min_age`.
+bool RemoveStaleLockFile(const std::string& lock, std::chrono::seconds min_age, bool wait);
+
 // The whole file, or nullopt if it cannot be read.
 std::optional<std::string> ReadWholeFile(const std::string& file);
 

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "storage/file_util.h"
@@ -421,6 +423,20 @@ Result<std::string> Fetch(const Store& store, const std::string& name,
 Status Push(const Store& store, const std::string& name, const TransferOptions& options) {
   auto c = Connect(store, name, options);
   if (!c.ok()) return c.status();
+  // A repository on a local path: taskfs pushers hold this flock on it, so with it held a branch
+  // lock older than 2 s belongs to no live taskfs push (a killed one left it) and a live git
+  // command's is gone within that time: it is removed instead of refusing every push for good.
+  std::optional<FileLock> local_pushers;
+  const char* url = git_remote_url((*c)->remote.get());
+  if (std::string path = LocalPathOf(url ? url : ""); !path.empty()) {
+    std::error_code ec;
+    if (std::filesystem::exists(path + "/.git", ec)) path += "/.git";
+    local_pushers.emplace(path + "/taskfs-push.lock");
+    if (local_pushers->held()) {
+      RemoveStaleLockFile(path + "/" + store.branch_ref() + ".lock", std::chrono::seconds(2),
+                          /*wait=*/true);
+    }
+  }
   CallbackState& state = (*c)->state;
   git_push_options opts = GIT_PUSH_OPTIONS_INIT;
   opts.callbacks = MakeCallbacks(&state);

@@ -1,5 +1,6 @@
 // Sync through a real bare repository with two and three client stores: the scenarios of the
 // original requirements, the rows of DESIGN.md's merge table at repository level, and races.
+#include <filesystem>
 #include <thread>
 
 #include "storage/committer.h"
@@ -293,9 +294,11 @@ TEST_P(GitSyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
   c1_->Write("b.yaml", "title: b\n");
   c2_->Write("c.yaml", "title: c\n");
   c2_->Sync();
-  // The remote refuses pushes for a while: its branch is locked (another git process, or one
-  // that crashed there).
+  // The remote refuses pushes for a while: its branch is locked by another push that is still
+  // running (it holds the pushers' flock too, so the lock is not taken for a crashed one's).
   const std::string lock = remote_ + "/refs/heads/main.lock";
+  auto other_pusher = std::make_unique<storage::FileLock>(remote_ + "/taskfs-push.lock");
+  ASSERT_TRUE(other_pusher->held());
   WriteFile(lock, "");
   auto refused = sync::SyncWithRemote(c1_->store(), "origin", {});
   EXPECT_FALSE(refused.ok());
@@ -304,8 +307,22 @@ TEST_P(GitSyncTest, RefusedPushLeavesBothValidAndTheNextSyncFinishes) {
   EXPECT_EQ(c1_->Read("c.yaml"), "title: c\n");  // merged locally already
   EXPECT_NE(refused.status().message().find("origin"), std::string::npos);
   std::remove(lock.c_str());
+  other_pusher.reset();
   Converge();
   EXPECT_EQ(c2_->Tree().size(), 3u);
+}
+
+TEST_P(GitSyncTest, ABranchLockAKilledPushLeftOnTheRemoteIsCleared) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  // A `taskfs sync` killed in the middle of its push left the remote's branch locked.
+  const std::string lock = remote_ + "/refs/heads/main.lock";
+  WriteFile(lock, "");
+  c1_->Write("b.yaml", "title: b\n");
+  EXPECT_TRUE(c1_->Sync().pushed);  // after the lock is two seconds old
+  EXPECT_FALSE(std::filesystem::exists(lock));
+  c2_->Sync();
+  EXPECT_EQ(c2_->Read("b.yaml"), "title: b\n");
 }
 
 TEST_P(SyncTest, SyncKilledAtRandomMomentsLosesNothing) {
