@@ -208,11 +208,4 @@ Status CheckIncomingHistory(git_repository* repo, const std::string& known,
   return Status::OK();
 }
 
-Status CheckIncomingHistory(const Store& store, const std::string& known, const std::string& theirs,
-                            const std::string& peer) {
-  auto repo = OpenBareRepository(store.git_dir());
-  if (!repo.ok()) return repo.status();
-  return CheckIncomingHistory(repo->get(), known, theirs, peer, nullptr);
-}
-
 }  // namespace taskfs::storage

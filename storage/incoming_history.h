@@ -17,19 +17,14 @@
 #include <string>
 
 #include "storage/status.h"
-#include "storage/store.h"
 
 struct git_repository;
 
 namespace taskfs::storage {
 
-// Checks the commits of `theirs`'s history that `known` (our branch head; empty: none) does not
-// have. InvalidArgument or TooLarge, beginning "refused commit ID from PEER: entry 'PATH': ...",
-// when one breaks a rule.
-Status CheckIncomingHistory(const Store& store, const std::string& known, const std::string& theirs,
-                            const std::string& peer);
-
-// The same in `repo` (storage/ internals: a quarantine's view). On refusal, `hostile` (if given)
+// Checks, in `repo` (a quarantine's view), the commits of `theirs`'s history that `known` (our
+// branch head; empty: none) does not have. InvalidArgument or TooLarge, beginning "refused commit
+// ID from PEER: entry 'PATH': ...", when one breaks a rule. On refusal, `hostile` (if given)
 // receives the ids of the objects that break the rules: the commits whose tree holds a bad entry
 // or that descend from one, and the trees that hold one (at any depth). No other object, so
 // nothing an honest history may share is in it.

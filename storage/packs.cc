@@ -86,20 +86,6 @@ Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack
   return "pack-" + std::string(git_indexer_name(indexer.get())) + ".pack";
 }
 
-Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what) {
-  auto written = WritePack(std::string(git_repository_path(repo)) + "objects/pack", pack, what);
-  if (!written.ok()) return written.status();
-  RefreshObjects(repo);
-  return Status::OK();
-}
-
-Status ImportPack(const Store& store, std::string_view pack, const std::string& what) {
-  if (pack.empty()) return Status::OK();
-  auto repo = OpenBareRepository(store.git_dir());
-  if (!repo.ok()) return repo.status();
-  return ImportPack(repo->get(), pack, what);
-}
-
 // Walks back from `tip` to commits known complete (those `complete_refs` reach). Each commit on
 // the way must exist, and its tree's entries that differ from its first parent's too: the parent
 // is complete or checked the same way. (A walk of our own over what may be incomplete: libgit2
@@ -149,12 +135,6 @@ bool HasEverything(git_repository* repo, const std::string& tip,
     }
   }
   return true;
-}
-
-bool HasEverything(const Store& store, const std::string& tip,
-                   const std::vector<std::string>& complete_refs) {
-  auto repo = OpenBareRepository(store.git_dir());
-  return repo.ok() && HasEverything(repo->get(), tip, complete_refs);
 }
 
 }  // namespace taskfs::storage

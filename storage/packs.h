@@ -26,17 +26,8 @@ Result<std::string> BuildPack(const Store& store, const std::string& tip,
 Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack,
                               const std::string& what);
 
-// Indexes `pack` into the store's objects. Fails, adding nothing, if it is incomplete or damaged.
-// `what` names it in errors.
-Status ImportPack(const Store& store, std::string_view pack, const std::string& what);
-
-// True if every object `tip` reaches is in the store. The commits that `complete_refs` (ref
-// names) reach are known complete.
-bool HasEverything(const Store& store, const std::string& tip,
-                   const std::vector<std::string>& complete_refs);
-
-// The same on a repository handle of one's own (storage/ internals).
-Status ImportPack(git_repository* repo, std::string_view pack, const std::string& what);
+// True if every object `tip` reaches is in `repo` (a handle of one's own, storage/ internals).
+// The commits that `complete_refs` (ref names) reach are known complete.
 bool HasEverything(git_repository* repo, const std::string& tip,
                    const std::vector<std::string>& complete_refs);
 

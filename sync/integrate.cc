@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "storage/incoming_history.h"
 #include "storage/task_name.h"
 #include "sync/merge_tree.h"
 
@@ -75,15 +74,7 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
 
 }  // namespace
 
-Status Integrate(storage::Store& store, const std::string& theirs, const std::string& peer,
-                 SyncReport* report) {
-  if (theirs.empty()) return Status::OK();
-  auto current = store.Refresh();
-  if (!current.ok()) return current.status();
-  if (Status st = storage::CheckIncomingHistory(store, (*current)->commit_id(), theirs, peer);
-      !st.ok()) {
-    return st;
-  }
+Status Integrate(storage::Store& store, const std::string& theirs, SyncReport* report) {
   Status last = Status::OK();
   for (int attempt = 0; attempt < kMaxSyncAttempts; ++attempt) {
     auto ours = store.Refresh();

@@ -3,9 +3,8 @@
 // three-way merge on git's merge base (MergeTrees) committed with both parents. A local commit
 // that races it is merged too (the branch moves by compare-and-swap; we retry).
 //
-// The history it brings is checked first (storage/incoming_history.h): a commit with an entry
-// that breaks the store's rules is refused with a message naming `peer` ("remote origin",
-// "client laptop"), and nothing of it is taken in.
+// What it brings was checked before it entered the store: every transport takes a peer's objects
+// through a quarantine (storage/quarantine.h).
 #pragma once
 
 #include <string>
@@ -16,10 +15,9 @@
 
 namespace taskfs::sync {
 
-Status Integrate(storage::Store& store, const std::string& theirs, const std::string& peer,
-                 SyncReport* report);
+Status Integrate(storage::Store& store, const std::string& theirs, SyncReport* report);
 
-// True for the status Integrate returns when it refused the history (a peer's fault).
+// True for the status a quarantine returns when it refused a peer's history (a peer's fault).
 bool IsRefusedHistory(const Status& status);
 
 }  // namespace taskfs::sync

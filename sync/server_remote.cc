@@ -233,7 +233,7 @@ Status SyncWithServer(storage::Store& store, const storage::RemoteInfo& remote,
   if (!c.ok()) return c.status();
   auto theirs = Fetch(store, **c, remote.name);
   if (!theirs.ok()) return theirs.status();
-  TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, "server remote " + remote.name, report));
+  TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, report));
   auto head = store.Refresh();
   if (!head.ok()) return head.status();
   const std::string ours = (*head)->commit_id();
@@ -245,7 +245,7 @@ Status SyncWithServer(storage::Store& store, const storage::RemoteInfo& remote,
   // Others pushed first and the server merged ours onto theirs: take that merge.
   theirs = Fetch(store, **c, remote.name);
   if (!theirs.ok()) return theirs.status();
-  return Integrate(store, *theirs, "server remote " + remote.name, report);
+  return Integrate(store, *theirs, report);
 }
 
 }  // namespace taskfs::sync

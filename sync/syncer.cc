@@ -112,7 +112,7 @@ Status SyncWithGit(storage::Store& store, const std::string& remote,
   for (report->attempts = 1; report->attempts <= kMaxSyncAttempts; ++report->attempts) {
     auto theirs = storage::Fetch(store, remote, options);
     if (!theirs.ok()) return theirs.status();
-    TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, "remote " + remote, report));
+    TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, report));
     auto head = store.Refresh();
     if (!head.ok()) return head.status();
     if ((*head)->commit_id().empty() || (*head)->commit_id() == *theirs) return Status::OK();
@@ -140,8 +140,7 @@ Status SyncWithFolder(storage::Store& store, const storage::RemoteInfo& remote,
   report->waiting = fetched->waiting;
   report->garbage = fetched->garbage;
   for (const std::string& head : fetched->heads) {
-    TASKFS_RETURN_IF_ERROR(
-        Integrate(store, head, "a client of folder remote " + remote.name, report));
+    TASKFS_RETURN_IF_ERROR(Integrate(store, head, report));
   }
   auto published = storage::PublishToFolder(store, remote.name, remote.url);
   if (!published.ok()) return published.status();

@@ -335,8 +335,8 @@ struct TaskServer::Impl {
     auto before = store->Refresh();
     if (!before.ok()) return SendError(res, 500, before.status().message());
     SyncReport report;
-    if (Status st = Integrate(*store, pushed, "client " + client, &report); !st.ok()) {
-      return SendError(res, IsRefusedHistory(st) ? 422 : 500, st.message());
+    if (Status st = Integrate(*store, pushed, &report); !st.ok()) {
+      return SendError(res, 500, st.message());
     }
     auto after = store->Refresh();
     if (!after.ok()) return SendError(res, 500, after.status().message());
