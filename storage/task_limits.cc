@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "storage/task_events.h"
 #include "storage/task_name.h"
 
 namespace taskfs::storage {
@@ -22,35 +23,65 @@ std::string LineOf(const YAML::Mark& mark) {
 }
 
 // Follows the parser's events: refuses anchors and aliases, counts the nesting, and remembers
-// the last quoted scalar (see UnterminatedQuote).
+// the last quoted scalar (see UnterminatedQuote); hands every event it let pass to `observer_`.
 class LimitsHandler : public YAML::EventHandler {
  public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Node(mark, anchor); }
+  explicit LimitsHandler(YAML::EventHandler* observer) : observer_(observer ? observer : &none_) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override { observer_->OnDocumentStart(mark); }
+  void OnDocumentEnd() override { observer_->OnDocumentEnd(); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Node(mark, anchor);
+    observer_->OnNull(mark, anchor);
+  }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
     throw LimitExceeded{LineOf(mark) + "YAML aliases (*name) are not allowed in a task"};
   }
   void OnAnchor(const YAML::Mark& mark, const std::string&) override { Refuse(mark); }
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string&) override {
+                const std::string& value) override {
     Node(mark, anchor);
     if (tag == "!") last_quoted_ = mark;  // yaml-cpp's tag for a quoted scalar
+    observer_->OnScalar(mark, tag, anchor, value);
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value style) override {
     Open(mark, anchor);
+    observer_->OnSequenceStart(mark, tag, anchor, style);
   }
-  void OnSequenceEnd() override { --depth_; }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
+  void OnSequenceEnd() override {
+    --depth_;
+    observer_->OnSequenceEnd();
+  }
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value style) override {
     Open(mark, anchor);
+    observer_->OnMapStart(mark, tag, anchor, style);
   }
-  void OnMapEnd() override { --depth_; }
+  void OnMapEnd() override {
+    --depth_;
+    observer_->OnMapEnd();
+  }
 
   const YAML::Mark& last_quoted() const { return last_quoted_; }
 
  private:
+  // Takes the events when nobody else wants them.
+  struct NoObserver : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  };
+
   static void Refuse(const YAML::Mark& mark) {
     throw LimitExceeded{LineOf(mark) + "YAML anchors (&name) are not allowed in a task"};
   }
@@ -65,6 +96,8 @@ class LimitsHandler : public YAML::EventHandler {
     }
   }
 
+  NoObserver none_;
+  YAML::EventHandler* observer_;
   int depth_ = 0;
   YAML::Mark last_quoted_ = YAML::Mark::null_mark();
 };
@@ -103,7 +136,8 @@ size_t PrintableUtf8Length(std::string_view s) {
 
 }  // namespace
 
-Status CheckTaskLimits(std::string_view content) {
+Status ReadTaskEvents(std::string_view content, YAML::EventHandler* observer,
+                      std::string* syntax_error) {
   if (content.size() > kMaxTaskBytes) {
     return Status::TooLarge("task is larger than 1 MiB");
   }
@@ -121,7 +155,7 @@ Status CheckTaskLimits(std::string_view content) {
     }
   }
   std::istringstream in{std::string(content)};
-  LimitsHandler handler;
+  LimitsHandler handler(observer);
   try {
     YAML::Parser parser(in);
     // One document only: a second would be lost by every reader that takes the first, and
@@ -137,8 +171,10 @@ Status CheckTaskLimits(std::string_view content) {
   } catch (const YAML::DeepRecursion& e) {
     return Status::InvalidArgument(LineOf(e.mark) + "lists and maps nested more than " +
                                    std::to_string(kMaxTaskDepth) + " deep");
-  } catch (const YAML::Exception&) {
-    return Status::OK();  // not YAML: not a question of limits
+  } catch (const YAML::Exception& e) {
+    // Not YAML: not a question of limits.
+    if (syntax_error) *syntax_error = LineOf(e.mark) + e.msg;
+    return Status::OK();
   }
   if (UnterminatedQuote(content, handler.last_quoted().pos)) {
     return Status::InvalidArgument("not valid YAML: " + LineOf(handler.last_quoted()) +
@@ -146,6 +182,8 @@ Status CheckTaskLimits(std::string_view content) {
   }
   return Status::OK();
 }
+
+Status CheckTaskLimits(std::string_view content) { return ReadTaskEvents(content, nullptr, nullptr); }
 
 Status CheckEntryName(std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("an empty name");

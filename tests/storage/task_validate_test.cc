@@ -52,6 +52,26 @@ TEST(TaskValidate, MistypedKnownKeysAreRejected) {
   }
 }
 
+// Validation reads the whole file: broken YAML after a complete mapping is still broken (a reading
+// that stops at the first node would take `{title: x}` and lose the rest).
+TEST(TaskValidate, BrokenYamlAfterTheMappingIsRefused) {
+  EXPECT_EQ(ValidateTask("{title: x}\nstatus: done\n").code(), Status::Code::kInvalidArgument);
+  Status st = ValidateTask("{a: 1}\nk: v\n  bad: indent\n");
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("not valid YAML: line 3"), std::string::npos) << st.message();
+}
+
+TEST(TaskValidate, KeysAndListItemsAreCheckedWhereverTheyStand) {
+  EXPECT_TRUE(ValidateTask("x: {tags: 3, status: later}\ntags: [a, b]\n").ok());
+  EXPECT_TRUE(ValidateTask("? [a, b]\n: 1\n").code() == Status::Code::kInvalidArgument);
+  Status st = ValidateTask("title: t\nnotes: |\n  a\ntags:\n  - a\n  - [b]\nstatus: done\n");
+  EXPECT_NE(st.message().find("line 6: every item of tags"), std::string::npos) << st.message();
+  st = ValidateTask("tags: [a]\nstatus: soon\n");
+  EXPECT_NE(st.message().find("line 2: status must be one of"), std::string::npos) << st.message();
+  EXPECT_NE(ValidateTask("- title: x\n").message().find("mapping"), std::string::npos);
+  EXPECT_NE(ValidateTask("# only a comment\n").message().find("mapping"), std::string::npos);
+}
+
 TEST(TaskValidate, OverOneMebibyteIsTooLarge) {
   std::string big = "notes: " + std::string(kMaxTaskBytes, 'a') + "\n";
   EXPECT_EQ(ValidateTask(big).code(), Status::Code::kTooLarge);
