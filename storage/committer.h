@@ -3,18 +3,21 @@
 //
 // Idle, it commits a lone save at once (no timer): a save made by a person is its own commit with
 // its own message (`edit x`). Whatever arrives while a commit is being written goes into the next
-// one (group commit: `edit 120 tasks`, the names in the body). A batch's journal segments are
+// one (group commit: `edit 120 tasks`, the names in the body); in such a burst, commits are paced
+// so that committing takes at most a fifth of the time, and each holds more saves. A batch's journal segments are
 // dropped only once its commit is durable. A failed commit keeps every entry, in order, and is
 // retried with back-off (0.1 s doubling to 5 s); a branch lock a crashed process left is cleared
 // (RemoveStaleBranchLock). What an earlier run left in the journal is committed by
-// CommitRecovered() before anything new, and so are the deletes it had deferred. Between commits it
-// packs the loose objects once there are many (storage/repack.h), so the store stays small.
+// CommitRecovered() before anything new, and so are the deletes it had deferred. A second thread
+// merges the small packs commits leave (storage/repack.h) when the saves pause, so the store stays
+// small and no commit waits for a merge.
 //
 // Each change carries the bytes its writer started from (its base): if another process changed
 // the task since, the commit merges the two with the store's TaskMerger instead of overwriting.
 //
 // Thread-safety: Append/SyncJournal/WaitCommitted/stats from any thread. The callbacks run on the
-// committer thread with no lock of the committer held. Lock order: a caller's locks, then mu_,
+// committer thread with no lock of the committer held. The repack thread touches only files (with
+// its own repository handle), never the Store's handle. Lock order: a caller's locks, then mu_,
 // then the store's. mu_ is never held across a commit (git I/O) or an fdatasync; it is held
 // across a journal append (a write() into the page cache) so that the journal's order is the
 // order of Append().
@@ -92,12 +95,13 @@ class Committer {
   };
 
   struct Options {
-    // Loose objects (a number, or bytes: a flat folder's trees are large) past which the
-    // committer packs them (storage/repack.h), checked every `repack_check_every` commits, and
-    // at Stop() past a tenth of either.
+    // Every `repack_check_every` commits, once no save came for a moment (or at once after 8
+    // times as many in saves that never pause), and at Stop(), the repack thread merges small
+    // packs (storage/repack.h) and packs loose objects (git commands run in the store write
+    // them) past these numbers or bytes (a tenth of either at Stop()).
     size_t repack_loose_objects = 2000;
     uint64_t repack_loose_bytes = uint64_t{8} << 20;
-    int repack_check_every = 16;
+    int repack_check_every = 8;
   };
 
   Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks callbacks, Options options);
@@ -133,6 +137,8 @@ class Committer {
     std::vector<uint64_t> segments;  // to drop once committed
   };
   void Run();
+  // The repack thread: merges packs when the committer asks and the saves pause.
+  void RunRepacks();
   // Commits `entries` in order (one commit, or one per run of saves the store must keep apart).
   // Returns how many entries are committed, and the status of the first failure.
   std::pair<size_t, Status> CommitEntries(const std::vector<JournalEntry>& entries,
@@ -140,8 +146,8 @@ class Committer {
   // Commits the recorded deferred deletes of earlier runs and forgets them.
   Status CommitRecordedDeletes();
   Result<CommitOutcome> CommitGroup(const std::vector<const JournalEntry*>& group);
-  // Packs the loose objects once there are more than `objects` or `bytes` (on the committer
-  // thread, between commits, or at Stop()).
+  // Merges small packs, and packs the loose objects once there are more than `objects` or
+  // `bytes` (on the repack thread, or at Stop()).
   void Repack(size_t objects, uint64_t bytes);
 
   Store* const store_;
@@ -159,7 +165,11 @@ class Committer {
   uint64_t committed_seq_ = 0;             // guarded by mu_
   Stats stats_;                            // guarded by mu_ (pending is computed)
   bool stopping_ = false;                  // guarded by mu_
+  std::condition_variable repack_work_;    // guarded by mu_: repacks_asked_, last_append_, stopping_
+  int repacks_asked_ = 0;                  // guarded by mu_: checks due since the last repack
+  std::chrono::steady_clock::time_point last_append_;  // guarded by mu_
   std::thread thread_;
+  std::thread repack_thread_;
 };
 
 }  // namespace taskfs::storage

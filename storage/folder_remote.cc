@@ -244,7 +244,7 @@ Result<bool> PublishToFolder(const Store& store, const std::string& remote,
     if (!name.ok()) return name.status();
     ImportedPacks(store, remote).Add(*name);
     // The pack must be on disk before the ref that needs it.
-    TASKFS_RETURN_IF_ERROR(SyncFilesystemOf(path));
+    TASKFS_RETURN_IF_ERROR(SyncPackToDisk(PackDir(path), *name));
   }
   TASKFS_RETURN_IF_ERROR(WriteFileAtomically(ref_file, head_hex + "\n", 0644, TempDir(path)));
   git_reference* out = nullptr;

@@ -1,10 +1,8 @@
 #include "storage/git_handles.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <mutex>
+
+#include "storage/file_util.h"
 
 namespace taskfs::storage {
 
@@ -44,9 +42,8 @@ void EnsureLibgit2() {
   static std::once_flag once;
   std::call_once(once, [] {
     git_libgit2_init();
-    // No fsync per object file: MoveBranch makes a commit durable with one syncfs before and
-    // one after the ref moves, several times cheaper than libgit2's fsync of every file and
-    // folder it writes.
+    // No fsync of every file and folder libgit2 writes: taskfs fsyncs what a durability point
+    // needs (a commit's pack, the branch; storage/object_buffer.h, MoveBranch).
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
   });
 }
@@ -78,15 +75,6 @@ void RefreshObjects(git_repository* repo) {
   }
 }
 
-Status SyncFilesystemOf(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "opening " + path);
-  int rc = ::syncfs(fd);
-  int err = errno;
-  ::close(fd);
-  return rc == 0 ? Status::OK() : Status::FromErrno(err, "flushing " + path + " to disk");
-}
-
 Result<RepoPtr> OpenBareRepository(const std::string& git_dir) {
   EnsureLibgit2();
   git_repository* raw = nullptr;
@@ -97,8 +85,6 @@ Result<RepoPtr> OpenBareRepository(const std::string& git_dir) {
 
 Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& target,
                   const git_oid* expected, const std::string& log_message) {
-  const std::string git_dir = git_repository_path(repo);
-  TASKFS_RETURN_IF_ERROR(SyncFilesystemOf(git_dir));
   git_reference* out = nullptr;
   int rc;
   if (!expected) {
@@ -110,7 +96,10 @@ Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& t
   }
   git_reference_free(out);
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "moving " + ref));
-  return SyncFilesystemOf(git_dir);
+  // libgit2 wrote the ref loose (a lock file renamed over it): the file, then its folder.
+  const std::string file = std::string(git_repository_path(repo)) + ref;
+  TASKFS_RETURN_IF_ERROR(SyncToDisk(file));
+  return SyncToDisk(file.substr(0, file.rfind('/')));
 }
 
 std::string OidToHex(const git_oid& oid) {

@@ -52,13 +52,11 @@ Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, cons
 // Makes `repo` see packs added to its objects folder since it last looked.
 void RefreshObjects(git_repository* repo);
 
-// Flushes the filesystem holding `path` to disk (syncfs).
-Status SyncFilesystemOf(const std::string& path);
 
-// Moves branch `ref` to `target` durably: first every object written so far reaches the disk
-// (one syncfs of the repository's filesystem instead of an fsync per object file and folder),
-// then the ref moves with a compare-and-swap from `expected` (nullptr: the branch must not exist
-// yet; GIT_EMODIFIED as Conflict when it moved), then the move itself reaches the disk.
+// Moves branch `ref` to `target` durably: the ref moves with a compare-and-swap from `expected`
+// (nullptr: the branch must not exist yet; GIT_EMODIFIED as Conflict when it moved), then the ref
+// file and its folder are fsynced. The objects `target` needs must be on disk already (the
+// store's ObjectBuffer::Flush, or the quarantine for history from peers).
 Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& target,
                   const git_oid* expected, const std::string& log_message);
 

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "storage/file_util.h"
 #include "storage/git_handles.h"
 
 namespace taskfs::storage {
@@ -84,6 +85,14 @@ Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack
       git_indexer_append(indexer.get(), pack.data(), pack.size(), &stats), "reading " + what));
   TASKFS_RETURN_IF_ERROR(GitStatus(git_indexer_commit(indexer.get(), &stats), "checking " + what));
   return "pack-" + std::string(git_indexer_name(indexer.get())) + ".pack";
+}
+
+Status SyncPackToDisk(const std::string& pack_dir, const std::string& pack_name) {
+  const std::string base = pack_dir + "/" + pack_name.substr(0, pack_name.size() - 5);
+  for (const std::string& file : {base + ".pack", base + ".idx", pack_dir}) {
+    TASKFS_RETURN_IF_ERROR(SyncToDisk(file));
+  }
+  return Status::OK();
 }
 
 // Walks back from `tip` to commits known complete (those `complete_refs` reach). Each commit on

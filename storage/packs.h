@@ -25,6 +25,9 @@ Result<std::string> BuildPack(const Store& store, const std::string& tip,
 // pack is incomplete or damaged. `what` names it in errors.
 Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack,
                               const std::string& what);
+// fsync of the pack `pack_name` (as WritePack returns it) in `pack_dir`, its index, and the
+// folder: the pack is on disk once this returns (before any ref that needs it moves).
+Status SyncPackToDisk(const std::string& pack_dir, const std::string& pack_name);
 
 // True if every object `tip` reaches is in `repo` (a handle of one's own, storage/ internals).
 // The commits that `complete_refs` (ref names) reach are known complete.

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <optional>
 #include <filesystem>
 #include <vector>
 
@@ -74,12 +77,19 @@ Result<fs::path> WriteDurablePack(const Store& store, const std::vector<git_oid>
   auto name = WritePack(pack_dir, pack, what);
   if (!name.ok()) return name.status();
   // The pack must be on disk before the only other copies go.
+  TASKFS_RETURN_IF_ERROR(SyncPackToDisk(pack_dir, *name));
   const std::string base = pack_dir + "/" + name->substr(0, name->size() - 5);
-  for (const std::string& file : {base + ".pack", base + ".idx"}) {
-    TASKFS_RETURN_IF_ERROR(SyncToDisk(file));
-  }
-  TASKFS_RETURN_IF_ERROR(SyncToDisk(pack_dir));
   return fs::path(base + ".pack");
+}
+
+// The number of objects in `pack`, from its header ("PACK", version, count; big-endian).
+std::optional<uint64_t> PackObjectCount(const fs::path& pack) {
+  std::ifstream in(pack, std::ios::binary);
+  unsigned char header[12];
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return std::nullopt;
+  if (std::memcmp(header, "PACK", 4) != 0) return std::nullopt;
+  return (uint64_t{header[8]} << 24) | (uint64_t{header[9]} << 16) | (uint64_t{header[10]} << 8) |
+         header[11];
 }
 
 int CollectId(const git_oid* id, void* payload) {
@@ -131,6 +141,41 @@ LooseObjects CountLooseObjects(const std::string& git_dir) {
     if (!ec) out.bytes += size;
   }
   return out;
+}
+
+size_t SmallestPacksToMerge(const std::vector<uint64_t>& ascending) {
+  // A pack's tier: the number of times its object count divides by kPackFanout.
+  auto tier = [](uint64_t objects) {
+    int t = 0;
+    for (; objects >= kPackFanout; objects /= kPackFanout) ++t;
+    return t;
+  };
+  for (size_t first = 0; first < ascending.size();) {
+    size_t end = first;
+    while (end < ascending.size() && tier(ascending[end]) == tier(ascending[first])) ++end;
+    if (end - first >= kPackFanout) return end;  // this tier, and the few packs below it
+    first = end;
+  }
+  return 0;
+}
+
+Result<size_t> MergeSmallPacks(const Store& store) {
+  size_t merged = 0;
+  while (true) {  // a merge may fill the next tier
+    std::vector<std::pair<uint64_t, fs::path>> packs;
+    for (const fs::path& pack : ListPacks(store.git_dir())) {
+      if (auto objects = PackObjectCount(pack)) packs.emplace_back(*objects, pack);
+    }
+    std::sort(packs.begin(), packs.end());
+    std::vector<uint64_t> sizes;
+    for (const auto& p : packs) sizes.push_back(p.first);
+    const size_t count = SmallestPacksToMerge(sizes);
+    if (count < 2) return merged;
+    std::vector<fs::path> smallest;
+    for (size_t i = 0; i < count; ++i) smallest.push_back(packs[i].second);
+    TASKFS_RETURN_IF_ERROR(MergePacks(store, smallest));
+    merged += count;
+  }
 }
 
 Result<size_t> PackLooseObjects(const Store& store, size_t max_packs) {

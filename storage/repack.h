@@ -1,7 +1,16 @@
-// Repack: keeps the store small. Every commit writes its objects loose, one file each, among them
-// a new root tree that lists every task (150 KB for 4,000 tasks); thousands of saves would leave
-// hundreds of megabytes. Once many are loose, they are packed together, where successive trees
-// are stored as small deltas, and the loose files removed: what `git gc --auto` does.
+// Repack: keeps the store small. Every commit writes its objects as a pack of its own
+// (storage/object_buffer.h), among them a new root tree that lists every task (150 KB for 4,000
+// tasks), stored whole; thousands of saves would leave hundreds of megabytes in thousands of packs.
+// Small packs are merged by tiers, as a log-structured store compacts its files: a tier holds the
+// packs of kPackFanout^t to kPackFanout^(t+1) objects, and once one holds kPackFanout packs they
+// are merged (with the few smaller packs below them) into one of the next tier. So a store holds a
+// few packs a tier, and an object is rewritten once a tier, a few times in all: libgit2 searches
+// deltas anew for every object it packs, and the trees of a flat folder (420 KB at 10,000 tasks)
+// make that the cost of a merge. Sizes are counted in objects, not bytes: a commit's pack holds
+// its root tree whole, and by bytes a few saves would weigh as much as the pack of every task.
+// A merged pack stores successive trees as small deltas.
+// Loose objects (from git commands run in the store, or older versions of taskfs) are packed
+// once there are many, what `git gc --auto` does.
 //
 // Thread-safety: uses its own repository handle; safe beside the store's other users and other
 // processes (it removes only loose files whose objects are in a pack already on disk).
@@ -10,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "storage/status.h"
 #include "storage/store.h"
@@ -28,5 +38,14 @@ LooseObjects CountLooseObjects(const std::string& git_dir);
 // are merged into one (every object of each, reachable or not, so nothing another process still
 // needs goes). Returns how many loose objects it packed.
 Result<size_t> PackLooseObjects(const Store& store, size_t max_packs = 32);
+
+// Packs a tier holds before they are merged into one.
+inline constexpr size_t kPackFanout = 8;
+// Of packs whose object counts are `ascending`, how many of the smallest to merge into one: those
+// up to the end of the lowest tier holding kPackFanout packs (0: none).
+size_t SmallestPacksToMerge(const std::vector<uint64_t>& ascending);
+// Merges the store's smallest packs that way (every object of each kept), until no tier is full.
+// Returns how many packs it merged.
+Result<size_t> MergeSmallPacks(const Store& store);
 
 }  // namespace taskfs::storage

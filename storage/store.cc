@@ -18,15 +18,14 @@
 
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
+#include "storage/object_buffer.h"
+#include "storage/tree_cache.h"
 
 namespace taskfs::storage {
 namespace {
 
 constexpr const char* kMtimeCacheFile = "mtimes";
 constexpr int kCommitAttempts = 8;
-// zlib level for objects this store writes. Trees of large flat folders are rewritten on every
-// save; level 1 compresses them several times faster than the default at a small cost in size.
-constexpr int kLooseCompressionLevel = 1;
 
 ObjectId ToObjectId(const git_oid& oid) {
   ObjectId id;
@@ -114,43 +113,6 @@ MtimeCache LoadMtimeCache(const std::string& file) {
 }
 
 }  // namespace
-
-using TreeBuilderPtr = GitPtr<git_treebuilder, git_treebuilder_free>;
-
-struct Store::TreeCache {
-  std::string commit_id;  // the commit whose tree the builders hold
-  git_oid tree_id{};
-  std::map<std::string, TreeBuilderPtr> builders;  // folder path ("" = root) -> its entries
-
-  // The builder of folder `dir`, loaded from the cached tree on first use.
-  Result<git_treebuilder*> Builder(git_repository* repo, const std::string& dir) {
-    if (auto it = builders.find(dir); it != builders.end()) return it->second.get();
-    TreePtr source;
-    if (!commit_id.empty()) {
-      git_tree* root = nullptr;
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_tree_lookup(&root, repo, &tree_id), "reading tree"));
-      TreePtr root_ptr(root);
-      if (dir.empty()) {
-        source = std::move(root_ptr);
-      } else {
-        git_tree_entry* entry = nullptr;
-        if (git_tree_entry_bypath(&entry, root, dir.c_str()) == 0) {
-          TreeEntryPtr entry_ptr(entry);
-          git_tree* sub = nullptr;
-          if (git_tree_entry_type(entry) == GIT_OBJECT_TREE &&
-              git_tree_lookup(&sub, repo, git_tree_entry_id(entry)) == 0) {
-            source.reset(sub);
-          }
-        }
-      }
-    }
-    git_treebuilder* raw = nullptr;
-    TASKFS_RETURN_IF_ERROR(
-        GitStatus(git_treebuilder_new(&raw, repo, source.get()), "reading folder " + dir));
-    builders[dir].reset(raw);
-    return raw;
-  }
-};
 
 Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
                                            const std::string& client_name) {
@@ -241,17 +203,11 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   if (!writer) return Status::OK();
   const std::string objects_dir = git_dir_ + "objects";
   RemoveStaleTempObjects(objects_dir);
+  RemoveStaleTempFiles(objects_dir + "/pack");  // of a commit's pack a crash cut short
   RemoveStaleTempFiles(local_dir_);
-  git_odb* odb_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_odb(&odb_raw, repo_), "opening object db"));
-  OdbPtr odb(odb_raw);
-  git_odb_backend* fast_loose = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(
-      git_odb_backend_loose(&fast_loose, objects_dir.c_str(), kLooseCompressionLevel, 0, 0, 0),
-      "opening object db"));
-  // Higher priority than libgit2's own loose backend (1) and packs (2): new objects go here.
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_odb_add_backend(odb_raw, fast_loose, 10), "opening object db"));
+  auto objects = ObjectBuffer::Attach(repo_);
+  if (!objects.ok()) return objects.status();
+  objects_ = *objects;
   return Status::OK();
 }
 
@@ -347,21 +303,25 @@ void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
 Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                        const std::string& message, std::vector<ObjectId>* blob_ids,
                                        const std::string& merge_parent) {
-  if (!tree_cache_ || tree_cache_->commit_id != base.commit_id()) {
-    tree_cache_ = std::make_unique<TreeCache>();
-    tree_cache_->commit_id = base.commit_id();
+  if (!tree_cache_ || tree_cache_->commit_id() != base.commit_id()) {
+    git_oid tree_id{};
     if (!base.commit_id().empty()) {
       git_oid commit_oid;
       git_oid_fromstr(&commit_oid, base.commit_id().c_str());
       git_commit* c = nullptr;
       TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_, &commit_oid), "commit"));
-      git_oid_cpy(&tree_cache_->tree_id, git_commit_tree_id(c));
+      git_oid_cpy(&tree_id, git_commit_tree_id(c));
       git_commit_free(c);
     }
+    tree_cache_ = std::make_unique<TreeCache>(base.commit_id(), tree_id);
   }
-  // Any failure below leaves the builders half-changed: drop them.
+  // Any failure below leaves the cached folders half-changed, and buffered objects nothing will
+  // refer to: drop both.
   auto result = WriteCommitWithCache(base, changes, message, blob_ids, merge_parent);
-  if (!result.ok()) tree_cache_.reset();
+  if (!result.ok()) {
+    tree_cache_.reset();
+    objects_.Discard();
+  }
   return result;
 }
 
@@ -384,23 +344,17 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
       }
       touched.insert(dir);
     }
-    auto builder = cache.Builder(repo_, dir);
-    if (!builder.ok()) return builder.status();
     if (c.content) {
-      git_oid blob;
-      TASKFS_RETURN_IF_ERROR(
-          GitStatus(git_blob_create_from_buffer(&blob, repo_, c.content->data(), c.content->size()),
-                    "writing " + c.path));
-      blob_ids->push_back(ToObjectId(blob));
-      TASKFS_RETURN_IF_ERROR(GitStatus(
-          git_treebuilder_insert(nullptr, *builder, name.c_str(), &blob, GIT_FILEMODE_BLOB),
-          "adding " + c.path));
+      ObjectId id;
+      TASKFS_RETURN_IF_ERROR(objects_.Add(GIT_OBJECT_BLOB, *c.content, &id));
+      blob_ids->push_back(id);
+      TASKFS_RETURN_IF_ERROR(cache.Set(repo_, dir, name, ToGitOid(id), GIT_FILEMODE_BLOB));
     } else {
       blob_ids->push_back({});
-      git_treebuilder_remove(*builder, name.c_str());  // absent already: nothing to do
+      TASKFS_RETURN_IF_ERROR(cache.Remove(repo_, dir, name));  // absent already: nothing to do
     }
   }
-  // Write the deepest folders first; each result goes into its parent's builder.
+  // Write the deepest folders first; each result goes into its parent.
   std::vector<std::string> order(touched.begin(), touched.end());
   std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
     auto depth = [](const std::string& s) {
@@ -410,33 +364,26 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
   });
   git_oid root_id{};
   for (const std::string& dir : order) {
-    auto builder = cache.Builder(repo_, dir);
-    if (!builder.ok()) return builder.status();
+    auto empty = cache.Empty(repo_, dir);
+    if (!empty.ok()) return empty.status();
     git_oid tree_id;
-    const bool empty = git_treebuilder_entrycount(*builder) == 0;
-    if (!empty || dir.empty()) {
-      TASKFS_RETURN_IF_ERROR(
-          GitStatus(git_treebuilder_write(&tree_id, *builder), "writing folder " + dir));
-    }
+    if (!*empty || dir.empty()) TASKFS_RETURN_IF_ERROR(cache.Write(repo_, &objects_, dir, &tree_id));
     if (dir.empty()) {
       root_id = tree_id;
       break;
     }
     const size_t slash = dir.rfind('/');
-    auto parent = cache.Builder(repo_, slash == std::string::npos ? "" : dir.substr(0, slash));
-    if (!parent.ok()) return parent.status();
+    const std::string parent = slash == std::string::npos ? "" : dir.substr(0, slash);
     const std::string name = dir.substr(slash == std::string::npos ? 0 : slash + 1);
-    if (empty) {
-      git_treebuilder_remove(*parent, name.c_str());
-      cache.builders.erase(dir);
+    if (*empty) {
+      TASKFS_RETURN_IF_ERROR(cache.Remove(repo_, parent, name));
+      cache.Forget(dir);
     } else {
-      TASKFS_RETURN_IF_ERROR(GitStatus(
-          git_treebuilder_insert(nullptr, *parent, name.c_str(), &tree_id, GIT_FILEMODE_TREE),
-          "writing folder " + dir));
+      TASKFS_RETURN_IF_ERROR(cache.Set(repo_, parent, name, tree_id, GIT_FILEMODE_TREE));
     }
   }
   if (!base.commit_id().empty() && merge_parent.empty() &&
-      git_oid_equal(&root_id, &cache.tree_id)) {
+      git_oid_equal(&root_id, &cache.tree_id())) {
     return base.commit_id();  // nothing changed
   }
 
@@ -470,12 +417,13 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
                                            message.c_str(), &root_id, parent_count, parents),
                 "writing commit"));
 
+  // The commit's objects reach the disk (one pack) before the branch names them.
+  TASKFS_RETURN_IF_ERROR(objects_.Flush());
   TASKFS_RETURN_IF_ERROR(MoveBranch(repo_, branch_ref_, commit_oid,
                                     base.commit_id().empty() ? nullptr : &parent_oid,
                                     "taskfs: " + message));
-  cache.commit_id = OidToHex(commit_oid);
-  cache.tree_id = root_id;
-  return cache.commit_id;
+  cache.Advance(OidToHex(commit_oid), root_id);
+  return cache.commit_id();
 }
 
 Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,

@@ -2,8 +2,8 @@
 // the mount shows, plus the local-only state kept beside it (never committed).
 //
 // A Store loads the branch's tree into an immutable Snapshot; readers take snapshot() and never
-// wait. Commit() writes blobs and only the changed paths' trees, makes one commit and moves the
-// branch with a compare-and-swap: if another process (the sync daemon, a `git` command) moved it
+// wait. Commit() writes blobs and only the changed paths' trees, makes one commit, writes them all
+// as one durable pack (storage/object_buffer.h) and moves the branch with a compare-and-swap: if another process (the sync daemon, a `git` command) moved it
 // first, the store merges its change onto theirs with its TaskMerger and tries again, so nothing
 // is overwritten. Refresh() picks up commits made by others.
 //
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "storage/change.h"
+#include "storage/object_buffer.h"
 #include "storage/snapshot.h"
 #include "storage/status.h"
 #include "storage/task_merger.h"
@@ -151,10 +152,10 @@ class Store {
   std::string client_name_;
   std::string client_id_;
   Access access_ = Access::kReadWrite;
-  // Tree builders of the folders commits touched, kept so that a save rewrites only its own
-  // path's trees without reading them back; valid while the branch is at tree_cache_commit_.
-  struct TreeCache;
-  std::unique_ptr<TreeCache> tree_cache_;
+  // The folders commits touched (storage/tree_cache.h), valid while the branch is at its commit.
+  std::unique_ptr<class TreeCache> tree_cache_;
+  // Every object the store writes, until its commit is durable as one pack (read-only: none).
+  ObjectBuffer objects_;
 };
 
 }  // namespace taskfs::storage

@@ -12,6 +12,7 @@
 #include "storage/committer.h"
 #include "storage/folder_remote.h"
 #include "storage/log.h"
+#include "storage/repack.h"
 #include "storage/task_limits.h"
 #include "sync/integrate.h"
 #include "sync/server_remote.h"
@@ -181,6 +182,12 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
       break;
   }
   if (!st.ok()) return st;
+  // A sync leaves packs (what it fetched, the merge it made): merged a tier at a time, as a
+  // mount's committer does (the two may run at once: a merge keeps every object).
+  if (auto merged = storage::MergeSmallPacks(store); !merged.ok()) {
+    LogWarning("could not merge the store's packs (retried at the next sync): " +
+               merged.status().message());
+  }
   return report;
 }
 

@@ -19,6 +19,7 @@
 #include "storage/log.h"
 #include "storage/packs.h"
 #include "storage/quarantine.h"
+#include "storage/repack.h"
 #include "storage/store.h"
 #include "storage/task_limits.h"
 #include "storage/task_name.h"
@@ -190,6 +191,13 @@ struct TaskServer::Impl {
 
   std::atomic<int> requests_in_flight{0};  // admitted requests being served
 
+  // Every push and every task update leaves a pack in the store: merged a tier at a time
+  // (storage/repack.h), after the response of every kUpdatesPerRepack-th update, by one request
+  // thread at a time and under no other lock (a merge keeps every object: readers are safe).
+  static constexpr int kUpdatesPerRepack = 8;
+  std::atomic<int> updates_since_repack{0};
+  std::mutex repack_mu;  // held by the thread merging packs; guards nothing else
+
   // --- who may connect ---
 
   // The registry as the admin last wrote it.
@@ -275,7 +283,18 @@ struct TaskServer::Impl {
       if (!storage::IsTaskPath(p)) continue;
       (after.FindFile(p) ? written : deleted).push_back(storage::TaskNameOf(p));
     }
+    updates_since_repack.fetch_add(1);
     return log.Record(after.commit_id(), deleted, written);
+  }
+
+  void MergePacksIfDue() {
+    if (updates_since_repack.load() < kUpdatesPerRepack) return;
+    std::unique_lock lock(repack_mu, std::try_to_lock);
+    if (!lock.owns_lock()) return;  // another request thread merges them
+    updates_since_repack.store(0);
+    if (auto merged = storage::MergeSmallPacks(*store); !merged.ok()) {
+      LogWarning("could not merge the store's packs (retried later): " + merged.status().message());
+    }
   }
 
   // --- commit sync ---
@@ -482,6 +501,7 @@ struct TaskServer::Impl {
     http->Post(R"(/task/(.+))",
                Authenticated([this](auto& q, auto& r, auto& c) { PostTask(q, r, c); }));
     http->Post("/ack", Authenticated([this](auto& q, auto& r, auto& c) { Ack(q, r, c); }));
+    http->set_post_routing_handler([this](const auto&, auto&) { MergePacksIfDue(); });
     http->set_exception_handler([](const auto&, auto& res, std::exception_ptr ep) {
       try {
         std::rethrow_exception(ep);

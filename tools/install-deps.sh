@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
-  libfuse3-dev fuse3 libgit2-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev libgtest-dev googletest
+  libfuse3-dev fuse3 libgit2-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcpp-httplib-dev libgtest-dev googletest
   python3 perl vim nano rsync util-linux man-db groff-base openssh-client systemd curl
   clang-14 libclang-rt-14-dev
 )

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/storage/store_fixture.h"
 #include "tests/test_util.h"
 
 namespace taskfs::storage {
@@ -14,18 +15,7 @@ using taskfs::testing::Quote;
 using taskfs::testing::RunCommand;
 using taskfs::testing::TempDir;
 
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto s = Store::Init(dir_.path() + "/store", "Ada laptop");
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s.value());
-  }
-  void TearDown() override { EXPECT_EQ(GitFsckErrors(store_->git_dir()), ""); }
-
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
-};
+class StoreTest : public StoreFixture {};
 
 TEST_F(StoreTest, NewStoreIsEmptyBareRepositoryOnMain) {
   EXPECT_EQ(store_->snapshot()->file_count(), 0u);

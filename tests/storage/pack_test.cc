@@ -1,0 +1,132 @@
+// A commit's objects as one pack (storage/object_buffer.h, storage/pack_writer.h) and the merging
+// of small packs (storage/repack.h), checked by git itself: fsck, verify-pack, ls-tree.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "storage/repack.h"
+#include "storage/store.h"
+#include "tests/storage/store_fixture.h"
+#include "tests/test_util.h"
+
+namespace taskfs::storage {
+namespace {
+
+using taskfs::testing::GitShow;
+using taskfs::testing::Quote;
+using taskfs::testing::RunCommand;
+
+std::vector<std::string> Packs(const std::string& git_dir) {
+  std::vector<std::string> packs;
+  for (const auto& e : std::filesystem::directory_iterator(git_dir + "objects/pack")) {
+    if (e.path().extension() == ".pack") packs.push_back(e.path().string());
+  }
+  std::sort(packs.begin(), packs.end());
+  return packs;
+}
+
+std::string Git(const std::string& git_dir, const std::string& args) {
+  auto r = RunCommand("git --git-dir=" + Quote(git_dir) + " " + args);
+  EXPECT_EQ(r.exit_code, 0) << args << ": " << r.output;
+  return r.output;
+}
+
+class PackTest : public StoreFixture {};
+
+// Names around '/' in git's tree order: a folder sorts as if its name ended in '/', between '.'
+// and '0'. A wrong order is what fsck --strict calls treeNotSorted.
+TEST_F(PackTest, ACommitIsOnePackThatGitVerifiesWithNoLooseObject) {
+  ASSERT_TRUE(store_
+                  ->Commit({{"a.yaml", "title: a\n"},
+                            {"a/x.yaml", "title: x\n"},
+                            {"a-b.yaml", "title: a-b\n"},
+                            {"a0.yaml", "title: a0\n"},
+                            {"a/b/deep.yaml", "title: deep\n"}},
+                           "import")
+                  .ok());
+  const auto packs = Packs(store_->git_dir());
+  ASSERT_EQ(packs.size(), 1u);
+  Git(store_->git_dir(), "verify-pack " + Quote(packs[0]));
+  EXPECT_EQ(Git(store_->git_dir(), "count-objects -v").find("count: 0\n"), 0u);
+  EXPECT_EQ(Git(store_->git_dir(), "ls-tree --name-only main"), "a-b.yaml\na.yaml\na\na0.yaml\n");
+  EXPECT_EQ(GitShow(store_->git_dir(), "a/b/deep.yaml"), "title: deep\n");
+
+  // The next commit is a pack of its own holding only what it changed: a blob, the trees on its
+  // path (root, a, a/b) and the commit.
+  ASSERT_TRUE(store_->Commit({{"a/b/deep.yaml", "title: deeper\n"}}, "edit deep").ok());
+  const auto after = Packs(store_->git_dir());
+  ASSERT_EQ(after.size(), 2u);
+  const std::string added = after[0] == packs[0] ? after[1] : after[0];
+  const std::string listing = Git(store_->git_dir(), "verify-pack -v " + Quote(added));
+  EXPECT_NE(listing.find("non delta: 5 objects"), std::string::npos) << listing;
+  EXPECT_EQ(GitShow(store_->git_dir(), "a/b/deep.yaml", "main~1"), "title: deep\n");
+}
+
+TEST_F(PackTest, ATaskRemovedLastFromItsFolderRemovesTheFolder) {
+  ASSERT_TRUE(store_->Commit({{"home/a.yaml", "title: a\n"}, {"b.yaml", "b: 1\n"}}, "c").ok());
+  ASSERT_TRUE(store_->Commit({{"home/a.yaml", std::nullopt}}, "delete home/a").ok());
+  EXPECT_EQ(Git(store_->git_dir(), "ls-tree -r --name-only main"), "b.yaml\n");
+}
+
+TEST_F(PackTest, ANameGitCannotStoreIsRefusedAndNothingIsWritten) {
+  const auto before = Packs(store_->git_dir());
+  for (const char* path : {"../x.yaml", "a/.git/config", "a//b.yaml"}) {
+    auto r = store_->Commit({{path, "title: x\n"}}, "create x");
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << path;
+  }
+  EXPECT_EQ(Packs(store_->git_dir()), before);
+  ASSERT_TRUE(store_->Commit({{"fine.yaml", "title: x\n"}}, "create fine").ok());
+  EXPECT_EQ(Git(store_->git_dir(), "ls-tree -r --name-only main"), "fine.yaml\n");
+}
+
+TEST(Repack, PacksAreMergedATierAtATime) {
+  EXPECT_EQ(kPackFanout, 8u);
+  EXPECT_EQ(SmallestPacksToMerge({}), 0u);
+  EXPECT_EQ(SmallestPacksToMerge({3, 3, 3, 3, 3, 3, 3}), 0u);     // 7 in tier 0
+  EXPECT_EQ(SmallestPacksToMerge({3, 3, 3, 3, 3, 3, 3, 5}), 8u);  // 8 in tier 0
+  // Tier 1 (8..63 objects) is full: it goes, with the two packs of tier 0 below it; the large
+  // pack stays.
+  EXPECT_EQ(SmallestPacksToMerge({3, 4, 10, 10, 10, 10, 20, 20, 30, 60, 10000}), 10u);
+  EXPECT_EQ(SmallestPacksToMerge({3, 4, 10, 10, 10, 10, 20, 20, 30, 10000}), 0u);
+  // Whatever arrives, a tier never holds more than 8 packs after a merge, and an object is
+  // rewritten once a tier.
+  std::vector<uint64_t> sizes;
+  uint64_t rewritten = 0, written = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t objects = 3 + (i * 7919) % 40;
+    written += objects;
+    sizes.push_back(objects);
+    std::sort(sizes.begin(), sizes.end());
+    while (const size_t merged = SmallestPacksToMerge(sizes)) {
+      uint64_t total = 0;
+      for (size_t k = 0; k < merged; ++k) total += sizes[k];
+      rewritten += total;
+      sizes.erase(sizes.begin(), sizes.begin() + merged);
+      sizes.push_back(total);
+      std::sort(sizes.begin(), sizes.end());
+    }
+  }
+  EXPECT_LE(sizes.size(), 7u * 5);
+  EXPECT_LE(rewritten, written * 5);
+}
+
+TEST_F(PackTest, MergingSmallPacksKeepsEveryVersionInFewPacks) {
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "t" + std::to_string(i % 7) + ".yaml";
+    ASSERT_TRUE(store_->Commit({{name, "title: " + std::to_string(i) + "\n"}}, "edit").ok());
+    if (i % 8 == 7) {
+      ASSERT_TRUE(MergeSmallPacks(*store_).ok());
+    }
+  }
+  ASSERT_TRUE(MergeSmallPacks(*store_).ok());
+  EXPECT_LE(Packs(store_->git_dir()).size(), 2 * kPackFanout);
+  for (int back = 0; back < 60; ++back) {
+    const int i = 59 - back;
+    EXPECT_EQ(GitShow(store_->git_dir(), "t" + std::to_string(i % 7) + ".yaml",
+                      "main~" + std::to_string(back)),
+              "title: " + std::to_string(i) + "\n");
+  }
+}
+
+}  // namespace
+}  // namespace taskfs::storage
