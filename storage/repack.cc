@@ -130,6 +130,10 @@ Status MergePacks(const Store& store, const std::vector<fs::path>& packs) {
   return Status::OK();
 }
 
+// Held by whoever repacks the store (the mount's repack thread, a sync, taskfs-server), so that two
+// never merge the same packs at once (safe, as every object is kept, but wasted work).
+std::string RepackLockFile(const Store& store) { return store.local_dir() + "/repack.lock"; }
+
 }  // namespace
 
 LooseObjects CountLooseObjects(const std::string& git_dir) {
@@ -160,6 +164,8 @@ size_t SmallestPacksToMerge(const std::vector<uint64_t>& ascending) {
 }
 
 Result<size_t> MergeSmallPacks(const Store& store) {
+  FileLock lock(RepackLockFile(store));
+  if (!lock.held()) return size_t{0};  // another thread or process repacks: it does this too
   size_t merged = 0;
   while (true) {  // a merge may fill the next tier
     std::vector<std::pair<uint64_t, fs::path>> packs;
@@ -179,6 +185,8 @@ Result<size_t> MergeSmallPacks(const Store& store) {
 }
 
 Result<size_t> PackLooseObjects(const Store& store, size_t max_packs) {
+  FileLock lock(RepackLockFile(store));
+  if (!lock.held()) return size_t{0};  // another thread or process repacks
   const std::vector<LooseObject> loose = ListLooseObjects(store.git_dir());
   if (!loose.empty()) {
     std::vector<git_oid> ids;
