@@ -42,7 +42,6 @@ struct ObjectBuffer::Impl : git_odb_backend {
   git_repository* repo = nullptr;
   std::vector<git_oid> order;  // the objects in the order they were written
   std::unordered_map<git_oid, Object, OidHash, OidEqual> objects;
-  size_t bytes = 0;
 
   static Impl* From(git_odb_backend* b) { return static_cast<Impl*>(b); }
 
@@ -74,14 +73,15 @@ struct ObjectBuffer::Impl : git_odb_backend {
 
   static int Write(git_odb_backend* b, const git_oid* id, const void* data, size_t len,
                    git_object_t type) {
-    Impl* self = From(b);
-    auto [it, added] = self->objects.try_emplace(*id);
-    if (added) {
-      it->second = {type, std::string(static_cast<const char*>(data), len)};
-      self->order.push_back(*id);
-      self->bytes += len;
-    }
+    From(b)->Put(*id, type, std::string(static_cast<const char*>(data), len));
     return 0;
+  }
+
+  void Put(const git_oid& id, git_object_t type, std::string data) {
+    auto [it, added] = objects.try_emplace(id);
+    if (!added) return;
+    it->second = {type, std::move(data)};
+    order.push_back(id);
   }
 
   static int Exists(git_odb_backend* b, const git_oid* id) { return From(b)->Find(id) != nullptr; }
@@ -91,7 +91,6 @@ struct ObjectBuffer::Impl : git_odb_backend {
   void Clear() {
     order.clear();
     objects.clear();
-    bytes = 0;
   }
 
   std::vector<PackObject> InOrder() const {
@@ -149,20 +148,12 @@ Status ObjectBuffer::Add(int type, std::string data, ObjectId* id) {
   // Stored already (an older version a task went back to): nothing to write. No rescan of the
   // packs folder for it (libgit2 would rescan on every miss, and a new object is one).
   if (git_odb_exists_ext(impl_->odb, &oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1) return Status::OK();
-  auto [it, added] = impl_->objects.try_emplace(oid);
-  if (added) {
-    impl_->bytes += data.size();
-    it->second = {git_type, std::move(data)};
-    impl_->order.push_back(oid);
-  }
+  impl_->Put(oid, git_type, std::move(data));
   return Status::OK();
 }
 
 void ObjectBuffer::Discard() {
   if (impl_) impl_->Clear();
 }
-
-size_t ObjectBuffer::count() const { return impl_ ? impl_->order.size() : 0; }
-size_t ObjectBuffer::bytes() const { return impl_ ? impl_->bytes : 0; }
 
 }  // namespace taskfs::storage

@@ -42,9 +42,6 @@ class ObjectBuffer {
   Status Flush();
   // Forgets every buffered object (what a failed commit wrote and nothing refers to).
   void Discard();
-  // Objects buffered, and their bytes.
-  size_t count() const;
-  size_t bytes() const;
 
   struct Impl;
 
