@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
-#include <filesystem>
 #include <vector>
 
 #include "storage/file_util.h"
@@ -167,6 +167,7 @@ Result<size_t> MergeSmallPacks(const Store& store) {
   FileLock lock(RepackLockFile(store));
   if (!lock.held()) return size_t{0};  // another thread or process repacks: it does this too
   size_t merged = 0;
+  size_t packs_before = SIZE_MAX;
   while (true) {  // a merge may fill the next tier
     std::vector<std::pair<uint64_t, fs::path>> packs;
     for (const fs::path& pack : ListPacks(store.git_dir())) {
@@ -177,6 +178,10 @@ Result<size_t> MergeSmallPacks(const Store& store) {
     for (const auto& p : packs) sizes.push_back(p.first);
     const size_t count = SmallestPacksToMerge(sizes);
     if (count < 2) return merged;
+    if (packs.size() >= packs_before) {  // the last merge could not remove what it merged
+      return Status::IOError("merged packs in " + store.git_dir() + "objects/pack stay there");
+    }
+    packs_before = packs.size();
     std::vector<fs::path> smallest;
     for (size_t i = 0; i < count; ++i) smallest.push_back(packs[i].second);
     TASKFS_RETURN_IF_ERROR(MergePacks(store, smallest));
