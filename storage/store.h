@@ -3,9 +3,9 @@
 //
 // A Store loads the branch's tree into an immutable Snapshot; readers take snapshot() and never
 // wait. Commit() writes blobs and only the changed paths' trees, makes one commit, writes them all
-// as one durable pack (storage/object_buffer.h) and moves the branch with a compare-and-swap: if another process (the sync daemon, a `git` command) moved it
-// first, the store merges its change onto theirs with its TaskMerger and tries again, so nothing
-// is overwritten. Refresh() picks up commits made by others.
+// as one durable pack (storage/object_buffer.h) and moves the branch with a compare-and-swap: if
+// another process (the sync daemon, a `git` command) moved it first, the store merges its change
+// onto theirs with its TaskMerger and tries again, so nothing is overwritten. Refresh() picks up commits made by others.
 //
 // Thread-safety: every method may be called from any thread; libgit2 access is serialised by an
 // internal mutex (mu_: take it after any lock of a caller). snapshot() never waits for libgit2:

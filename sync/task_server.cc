@@ -192,11 +192,11 @@ struct TaskServer::Impl {
   std::atomic<int> requests_in_flight{0};  // admitted requests being served
 
   // Every push and every task update leaves a pack in the store: merged a tier at a time
-  // (storage/repack.h), after the response of every kUpdatesPerRepack-th update, by one request
-  // thread at a time and under no other lock (a merge keeps every object: readers are safe).
+  // (storage/repack.h) once kUpdatesPerRepack updates came, by the request that finds it due,
+  // before its response, under no lock of the server's (MergeSmallPacks takes the store's repack
+  // lock; a merge keeps every object, so readers are safe).
   static constexpr int kUpdatesPerRepack = 8;
   std::atomic<int> updates_since_repack{0};
-  std::mutex repack_mu;  // held by the thread merging packs; guards nothing else
 
   // --- who may connect ---
 
@@ -289,8 +289,6 @@ struct TaskServer::Impl {
 
   void MergePacksIfDue() {
     if (updates_since_repack.load() < kUpdatesPerRepack) return;
-    std::unique_lock lock(repack_mu, std::try_to_lock);
-    if (!lock.owns_lock()) return;  // another request thread merges them
     updates_since_repack.store(0);
     if (auto merged = storage::MergeSmallPacks(*store); !merged.ok()) {
       LogWarning("could not merge the store's packs (retried later): " + merged.status().message());

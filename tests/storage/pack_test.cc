@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "storage/file_util.h"
 #include "storage/repack.h"
 #include "storage/store.h"
 #include "tests/storage/store_fixture.h"
@@ -126,6 +127,23 @@ TEST_F(PackTest, MergingSmallPacksKeepsEveryVersionInFewPacks) {
                       "main~" + std::to_string(back)),
               "title: " + std::to_string(i) + "\n");
   }
+}
+
+// The mount's repack thread, a sync and taskfs-server may all merge: one at a time.
+TEST_F(PackTest, PacksAreMergedByOneProcessAtATime) {
+  for (int i = 0; i < 2 * static_cast<int>(kPackFanout); ++i) {
+    ASSERT_TRUE(store_->Commit({{"t.yaml", "title: " + std::to_string(i) + "\n"}}, "edit").ok());
+  }
+  const size_t before = Packs(store_->git_dir()).size();
+  {
+    FileLock other_merger(store_->local_dir() + "/repack.lock");
+    ASSERT_TRUE(other_merger.held());
+    EXPECT_EQ(MergeSmallPacks(*store_).value(), 0u);
+    EXPECT_EQ(Packs(store_->git_dir()).size(), before);
+  }
+  EXPECT_GE(MergeSmallPacks(*store_).value(), kPackFanout);
+  EXPECT_LT(Packs(store_->git_dir()).size(), before);
+  EXPECT_EQ(GitShow(store_->git_dir(), "t.yaml", "main~3"), "title: 12\n");
 }
 
 }  // namespace

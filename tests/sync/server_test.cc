@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "storage/remote.h"
+#include "storage/repack.h"
 #include "tests/sync/test_server.h"
 
 namespace taskfs::testing {
@@ -285,6 +286,34 @@ TEST_F(ServerTest, ATombstoneLivesUntilEveryActiveClientAcknowledgedIt) {
       << "c has not acknowledged it yet";
   ASSERT_EQ(server_.Admin("revoke c").exit_code, 0);
   EXPECT_EQ(Hashes(a).output, "{}\n") << "revoking c releases it";
+}
+
+size_t PackCount(const std::string& git_dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(git_dir + "/objects/pack")) {
+    n += e.path().extension() == ".pack";
+  }
+  return n;
+}
+
+// Every commit and every push leaves a pack: a client that syncs with no mount (so no committer
+// to merge them) and the server both merge them, and every version stays.
+TEST_F(ServerTest, PacksThatSavesAndSyncsLeaveAreMergedOnBothSides) {
+  SyncClient client(dir_.path(), "laptop", server_.url(), RemoteKind::kServer, server_.cert());
+  server_.Enroll(client, "laptop");
+  const int rounds = 4 * static_cast<int>(storage::kPackFanout);
+  for (int i = 0; i < rounds; ++i) {
+    client.Write("a.yaml", "title: " + std::to_string(i) + "\n");
+    client.Sync();
+  }
+  EXPECT_LE(PackCount(client.store().git_dir()), 2 * storage::kPackFanout);
+  EXPECT_LE(PackCount(server_.store()), 2 * storage::kPackFanout);
+  EXPECT_EQ(GitFsckErrors(server_.store()), "");
+  EXPECT_EQ(GitFsckErrors(client.store().git_dir()), "");
+  EXPECT_EQ(RunCommand("git --git-dir=" + Quote(server_.store()) + " show main~" +
+                       std::to_string(rounds - 1) + ":a.yaml")
+                .output,
+            "title: 0\n");
 }
 
 TEST_F(ServerTest, CommandLineVersionHelpAndATaskfsRemoteWithoutItsCertificate) {
