@@ -70,6 +70,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       } else {
         h->content = TaskContent(path, *snap);
         h->mtime = TaskMtime(path, *snap);
+        h->path = path;
       }
       break;
     case Kind::kTreeFile:
@@ -77,6 +78,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       h->kind = Handle::Kind::kTreeFile;
       h->content = snap->FindFile(path)->content;
       h->mtime = snap->FindFile(path)->mtime;
+      h->path = path;
       break;
     case Kind::kDir:
       return -EISDIR;
@@ -93,7 +95,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
 }
 
 int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
-                           std::unique_ptr<Handle>* out) {
+                           std::unique_ptr<Handle>* out, std::optional<Caller> caller) {
   if (IsInfoPath(path)) return -EROFS;
   if (int rc = CheckNewName(path); rc != 0) return rc;
   std::lock_guard lock(mu_);
@@ -117,6 +119,7 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
       if (auto saved = SavedContent(path, *snap)) node->base = *saved;
       nodes_[path] = node;
       h->wrote = true;
+      RecordCreated(path, mode, kTaskMode, caller.value_or(Owner()));
     }
     h->node = NodeFor(path, snap);
     ++h->node->open_count;
@@ -130,8 +133,19 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
   } else {
     if (int rc = EnsureScratchParent(path); rc != 0) return rc;
     h->kind = Handle::Kind::kScratch;
-    h->fd = ::open(ScratchPath(path).c_str(), flags | O_CREAT | O_CLOEXEC, mode);
+    const std::string file = ScratchPath(path);
+    h->fd = ::open(file.c_str(), flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const bool made = h->fd >= 0;
+    if (!made && errno == EEXIST && !(flags & O_EXCL)) {
+      h->fd = ::open(file.c_str(), (flags & ~O_CREAT) | O_CLOEXEC);
+    }
     if (h->fd < 0) return -errno;
+    if (made) {
+      if (int rc = AdoptScratch(path, mode, caller.value_or(Owner()), false); rc != 0) {
+        ::close(h->fd);
+        return rc;
+      }
+    }
   }
   *out = std::move(h);
   return 0;
@@ -337,6 +351,10 @@ int TaskFilesystem::JournalChanges(std::vector<storage::Change> changes, const s
     return -ToErrno(seq.status());
   }
   for (storage::Change& c : changes) {
+    // A change ends the times utimensat set on the task, and a new or deleted task those of
+    // its folder.
+    if (Status st = attrs_.ClearTimes(c.path); !st.ok()) LogWarning(st.ToString());
+    if (!c.content || !SavedContent(c.path, *snap)) ClearParentTimes(c.path);
     PendingSave& p = pending_[c.path];
     p.content = c.content ? std::make_shared<const std::string>(std::move(*c.content)) : nullptr;
     p.seq = *seq;

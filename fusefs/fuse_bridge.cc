@@ -44,6 +44,12 @@ std::string Rel(const char* path) {
   return path[0] == '/' ? path + 1 : path;
 }
 
+// The process making the request: what it makes is its own.
+Caller RequestCaller() {
+  const fuse_context* c = fuse_get_context();
+  return {c->uid, c->gid};
+}
+
 Handle* H(fuse_file_info* fi) { return fi ? reinterpret_cast<Handle*>(fi->fh) : nullptr; }
 
 // Runs one FUSE operation: exceptions become errnos, never escape into libfuse.
@@ -117,7 +123,9 @@ int OpOpen(const char* path, fuse_file_info* fi) {
 int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   return Guard("create", [&] {
     std::unique_ptr<Handle> h;
-    if (int rc = Fs().Create(Rel(path), mode, fi->flags, &h); rc != 0) return rc;
+    if (int rc = Fs().Create(Rel(path), mode, fi->flags, &h, RequestCaller()); rc != 0) {
+      return rc;
+    }
     SetOpenFlags(fi, *h);
     h.release();
     return 0;
@@ -164,7 +172,11 @@ int OpRename(const char* from, const char* to, unsigned int flags) {
 }
 
 int OpMkdir(const char* path, mode_t mode) {
-  return Guard("mkdir", [&] { return Fs().Mkdir(Rel(path), mode); });
+  return Guard("mkdir", [&] { return Fs().Mkdir(Rel(path), mode, RequestCaller()); });
+}
+
+int OpMknod(const char* path, mode_t mode, dev_t dev) {
+  return Guard("mknod", [&] { return Fs().Mknod(Rel(path), mode, dev, RequestCaller()); });
 }
 
 int OpRmdir(const char* path) {
@@ -172,7 +184,7 @@ int OpRmdir(const char* path) {
 }
 
 int OpSymlink(const char* target, const char* path) {
-  return Guard("symlink", [&] { return Fs().Symlink(target, Rel(path)); });
+  return Guard("symlink", [&] { return Fs().Symlink(target, Rel(path), RequestCaller()); });
 }
 
 int OpReadlink(const char* path, char* buf, size_t size) {
@@ -214,7 +226,9 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->negative_timeout = 0;
   cfg->kernel_cache = 1;
   cfg->nullpath_ok = 1;
-  cfg->hard_remove = 1;
+  // A file unlinked while open is renamed to a hidden name (.fuse_hiddenN, a local-only file
+  // that readdir does not show) until its last close, so fstat and reads on it keep working.
+  cfg->hard_remove = 0;
   MountContext* ctx = Ctx();
   struct fuse* f = fuse_get_context()->fuse;
   // Threads start here, after daemonizing (a fork would not carry them).
@@ -273,6 +287,7 @@ fuse_operations MakeOperations() {
   ops.getattr = OpGetattr;
   ops.readlink = OpReadlink;
   ops.mkdir = OpMkdir;
+  ops.mknod = OpMknod;
   ops.unlink = OpUnlink;
   ops.rmdir = OpRmdir;
   ops.symlink = OpSymlink;
@@ -319,8 +334,12 @@ int RunMount(storage::Store* store, const MountOptions& options) {
                    store->local_dir() + "/mount", nullptr};
   ctx.fs->SetStatusText(options.status_text);
   // noatime: reads don't change anything, and atime updates would cost a round trip per read.
-  std::vector<std::string> argv = {"taskfs", "-o", "fsname=taskfs,subtype=taskfs,noatime"};
+  // default_permissions: the kernel checks every request against the owners and modes the
+  // mount reports, as on a local disk (taskfs(1), PERMISSIONS).
+  std::vector<std::string> argv = {"taskfs", "-o",
+                                   "fsname=taskfs,subtype=taskfs,noatime,default_permissions"};
   if (options.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
+  if (options.read_only) argv.insert(argv.end(), {"-o", "ro"});
   if (options.debug) argv.push_back("-d");
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());

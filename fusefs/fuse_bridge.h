@@ -15,7 +15,8 @@ struct MountOptions {
   std::string mountpoint;
   bool foreground = false;
   bool debug = false;
-  bool allow_other = false;
+  bool allow_other = false;  // other users may use the mount (as their modes allow)
+  bool read_only = false;    // every change through the mount is refused with EROFS
   // Runs once the mount is live and its record written (the CLI starts the sync daemon here).
   std::function<void()> on_mounted;
   // The text of the read-only file .taskfs/status, made on each open.

@@ -33,8 +33,7 @@ int TaskFilesystem::InfoGetAttr(const std::string& path, struct stat* st) {
   // is opened is still read whole.
   std::unique_ptr<Handle> h;
   if (int rc = OpenInfo(path, O_RDONLY, &h); rc != 0) return rc;
-  FillTaskStat(st, h->content->size(), h->mtime);
-  st->st_mode = S_IFREG | 0444;
+  FillTaskStat(st, "", h->content->size(), h->mtime, /*read_only=*/true);
   return 0;
 }
 

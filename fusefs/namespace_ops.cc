@@ -40,6 +40,7 @@ int TaskFilesystem::Unlink(const std::string& path) {
         nodes_.erase(it);
       }
       if (Status st = drafts_.Remove(path); !st.ok()) return -ToErrno(st);
+      if (Status st = attrs_.Remove(path); !st.ok()) LogWarning(st.ToString());
       // Deferred like a rename away: `mv` from another filesystem unlinks, then creates.
       if (SavedContent(path, *snap)) DeferDelete(path);
       return 0;
@@ -56,7 +57,7 @@ int TaskFilesystem::Unlink(const std::string& path) {
   return -EIO;
 }
 
-int TaskFilesystem::Mkdir(const std::string& path, mode_t mode) {
+int TaskFilesystem::Mkdir(const std::string& path, mode_t mode, std::optional<Caller> caller) {
   if (IsInfoPath(path)) return -EROFS;
   if (int rc = CheckNewName(path); rc != 0) return rc;
   std::lock_guard lock(mu_);
@@ -64,7 +65,33 @@ int TaskFilesystem::Mkdir(const std::string& path, mode_t mode) {
   if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
   if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
   if (int rc = EnsureScratchParent(path); rc != 0) return rc;
-  return ::mkdir(ScratchPath(path).c_str(), mode | 0700) == 0 ? 0 : -errno;
+  // The folder's owner and mode live in attrs_, like those of a folder of the tree: the folder
+  // beside the store is the mount's own.
+  if (::mkdir(ScratchPath(path).c_str(), 0700) != 0) return -errno;
+  RecordCreated(path, mode, kFolderMode, caller.value_or(Owner()));
+  ClearParentTimes(path);
+  return 0;
+}
+
+int TaskFilesystem::Mknod(const std::string& path, mode_t mode, dev_t dev,
+                          std::optional<Caller> caller) {
+  if (IsTaskPath(path)) {
+    if (!S_ISREG(mode)) return -EPERM;  // a task is a regular file
+    std::unique_ptr<Handle> h;
+    if (int rc = Create(path, mode, O_CREAT | O_EXCL | O_WRONLY, &h, caller); rc != 0) return rc;
+    Flush(h.get());
+    return Release(h.get());
+  }
+  if (IsInfoPath(path)) return -EROFS;
+  if (int rc = CheckNewName(path); rc != 0) return rc;
+  std::lock_guard lock(mu_);
+  auto snap = store_->snapshot();
+  if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
+  if (snap->FindFile(path)) return -EROFS;
+  if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
+  if (int rc = EnsureScratchParent(path); rc != 0) return rc;
+  if (::mknod(ScratchPath(path).c_str(), mode, dev) != 0) return -errno;
+  return AdoptScratch(path, mode, caller.value_or(Owner()), false);
 }
 
 int TaskFilesystem::Rmdir(const std::string& path) {
@@ -75,12 +102,15 @@ int TaskFilesystem::Rmdir(const std::string& path) {
   if (int rc = ListLocked(path, *store_->snapshot(), &names); rc != 0) return rc;
   if (!names.empty()) return -ENOTEMPTY;
   if (::rmdir(ScratchPath(path).c_str()) != 0 && errno != ENOENT) return -errno;
+  if (Status st = attrs_.Remove(path); !st.ok()) LogWarning(st.ToString());
+  ClearParentTimes(path);
   // Tasks removed from this folder but not yet deleted in the store go now, with the folder.
   CommitDuePendingDeletes(/*all=*/false, path + "/");
   return 0;
 }
 
-int TaskFilesystem::Symlink(const std::string& target, const std::string& path) {
+int TaskFilesystem::Symlink(const std::string& target, const std::string& path,
+                            std::optional<Caller> caller) {
   if (IsInfoPath(path)) return -EROFS;
   if (int rc = CheckNewName(path); rc != 0) return rc;
   if (IsTaskPath(path)) return -EPERM;  // a task is a regular file
@@ -89,7 +119,8 @@ int TaskFilesystem::Symlink(const std::string& target, const std::string& path) 
   if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
   if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
   if (int rc = EnsureScratchParent(path); rc != 0) return rc;
-  return ::symlink(target.c_str(), ScratchPath(path).c_str()) == 0 ? 0 : -errno;
+  if (::symlink(target.c_str(), ScratchPath(path).c_str()) != 0) return -errno;
+  return AdoptScratch(path, 0777, caller.value_or(Owner()), /*is_symlink=*/true);
 }
 
 int TaskFilesystem::Readlink(const std::string& path, char* buf, size_t size) {
@@ -153,6 +184,7 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     if (rc != 0) return rc;
   }
   CancelDeferredDelete(to);  // replaced by the rename (a delete that failed above stays)
+  if (Status st = attrs_.Move(from, to); !st.ok()) LogWarning(st.ToString());
   if (valid) drafts_.Remove(to);
   drafts_.Remove(from);
   if (auto it = nodes_.find(from); it != nodes_.end()) {
@@ -178,6 +210,7 @@ int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to
     nodes_.erase(it);
   }
   drafts_.Remove(from);
+  AttributesToScratch(from, to);
   if (SavedContent(from, *snap)) DeferDelete(from);
   return 0;
 }
@@ -196,6 +229,7 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
   auto saved = SavedContent(to, *snap);
   SaveResult r = SaveTask(to, buf.str(), saved ? std::optional<std::string>(*saved) : std::nullopt);
   if (!r.kept) return r.rc;  // the scratch file stays: nothing lost
+  AttributesFromScratch(st, to);
   ::unlink(file.c_str());
   if (auto it = nodes_.find(to); it != nodes_.end()) {
     it->second->path.clear();
@@ -246,6 +280,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
     }
   }
   for (const auto& path : pending_inside) CancelDeferredDelete(path);  // journaled above
+  if (Status st = attrs_.Move(from, to); !st.ok()) LogWarning(st.ToString());
   std::vector<std::pair<std::string, Draft>> moved_drafts;
   for (const auto& [path, d] : drafts_.all()) {
     if (path.starts_with(from_prefix)) moved_drafts.emplace_back(path, d);

@@ -33,6 +33,18 @@ std::string ParentOf(const std::string& path) {
   return slash == std::string::npos ? "" : path.substr(0, slash);
 }
 
+size_t LongestNameIn(std::string_view path) {
+  size_t longest = 0;
+  while (!path.empty()) {
+    const size_t slash = path.find('/');
+    longest = std::max(longest, std::min(slash, path.size()));
+    path = slash == std::string_view::npos ? "" : path.substr(slash + 1);
+  }
+  return longest;
+}
+
+bool IsHiddenUnlinked(std::string_view name) { return name.starts_with(".fuse_hidden"); }
+
 int CheckNewName(const std::string& path) {
   const std::string name = path.substr(path.rfind('/') + 1);
   if (name.size() > storage::kMaxNameBytes) return -ENAMETOOLONG;
@@ -49,6 +61,7 @@ TaskFilesystem::TaskFilesystem(storage::Store* store)
       last_error_file_(store->local_dir() + "/last-error"),
       deferred_delete_dir_(storage::DeferredDeleteDir(store->local_dir())),
       drafts_(store->local_dir() + "/drafts"),
+      attrs_(store->local_dir() + "/attributes"),
       uid_(::getuid()),
       gid_(::getgid()) {
   shown_ = store_->snapshot();
@@ -75,6 +88,9 @@ Status TaskFilesystem::Start() {
         p.mtime = static_cast<int64_t>(std::time(nullptr));
       }
     }
+    auto snap = store_->snapshot();
+    TASKFS_RETURN_IF_ERROR(attrs_.Load(
+        [&](const std::string& path) { return Classify(path, *snap) != Kind::kNone; }));
   }
   storage::RemoveBranchLockOfCrashedWriter(*store_);
   storage::Committer::Callbacks callbacks;
@@ -224,9 +240,10 @@ TaskFilesystem::Kind TaskFilesystem::Classify(const std::string& path, const Sna
   return Kind::kNone;
 }
 
-void TaskFilesystem::FillTaskStat(struct stat* st, size_t size, int64_t mtime) const {
+void TaskFilesystem::FillTaskStat(struct stat* st, const std::string& path, size_t size,
+                                  int64_t mtime, bool read_only) const {
   *st = {};
-  st->st_mode = S_IFREG | 0644;
+  st->st_mode = S_IFREG | kTaskMode;
   st->st_nlink = 1;
   st->st_uid = uid_;
   st->st_gid = gid_;
@@ -234,40 +251,65 @@ void TaskFilesystem::FillTaskStat(struct stat* st, size_t size, int64_t mtime) c
   st->st_blksize = 4096;
   st->st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
   st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = mtime;
+  ApplyAttributes(path, st);
+  if (read_only) st->st_mode &= ~mode_t{0222};
+}
+
+size_t TaskFilesystem::CountSubfolders(const std::string& path, const Snapshot& snap) const {
+  std::set<std::string> folders;
+  const std::string prefix = path.empty() ? "" : path + "/";
+  for (const std::string& name : snap.ListFolders(path)) folders.insert(name);
+  for (const std::string& name : drafts_.ListDir(path)) {
+    if (drafts_.HoldsFolder(prefix + name)) folders.insert(name);
+  }
+  if (DIR* dir = ::opendir(ScratchPath(path).c_str())) {
+    while (struct dirent* e = ::readdir(dir)) {
+      const std::string name = e->d_name;
+      if (e->d_type == DT_DIR && name != "." && name != "..") folders.insert(name);
+    }
+    ::closedir(dir);
+  }
+  return folders.size();
+}
+
+void TaskFilesystem::FillDirStat(struct stat* st, const std::string& path,
+                                 const Snapshot& snap) const {
+  *st = {};
+  st->st_mode = S_IFDIR | kFolderMode;
+  st->st_nlink = 2 + CountSubfolders(path, snap);
+  st->st_uid = uid_;
+  st->st_gid = gid_;
+  st->st_size = 4096;
+  st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = snap.commit_time();
+  ApplyAttributes(path, st);
 }
 
 int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h) {
+  // Every lookup comes here first: a name no file can have is ENAMETOOLONG, not ENOENT.
+  if (!h && LongestNameIn(path) > storage::kMaxNameBytes) return -ENAMETOOLONG;
   if (!h && IsInfoPath(path)) return InfoGetAttr(path, st);
   if (h && h->kind == Handle::Kind::kScratch) return ::fstat(h->fd, st) == 0 ? 0 : -errno;
   std::lock_guard lock(mu_);
   if (h && h->node) {
-    FillTaskStat(st, h->node->content.size(), h->node->mtime);
+    FillTaskStat(st, h->node->path, h->node->content.size(), h->node->mtime);
     return 0;
   }
   if (h && h->content) {
-    FillTaskStat(st, h->content->size(), h->mtime);
-    if (h->kind == Handle::Kind::kTreeFile) st->st_mode = S_IFREG | 0444;
+    FillTaskStat(st, h->path, h->content->size(), h->mtime, h->kind == Handle::Kind::kTreeFile);
     return 0;
   }
   auto snap = store_->snapshot();
   switch (Classify(path, *snap)) {
     case Kind::kTask:
-      FillTaskStat(st, TaskContent(path, *snap)->size(), TaskMtime(path, *snap));
+      FillTaskStat(st, path, TaskContent(path, *snap)->size(), TaskMtime(path, *snap));
       return 0;
     case Kind::kTreeFile: {
       const storage::FileEntry* fe = snap->FindFile(path);
-      FillTaskStat(st, fe->content->size(), fe->mtime);
-      st->st_mode = S_IFREG | 0444;
+      FillTaskStat(st, path, fe->content->size(), fe->mtime, /*read_only=*/true);
       return 0;
     }
     case Kind::kDir:
-      *st = {};
-      st->st_mode = S_IFDIR | 0755;
-      st->st_nlink = 2;
-      st->st_uid = uid_;
-      st->st_gid = gid_;
-      st->st_size = 4096;
-      st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = snap->commit_time();
+      FillDirStat(st, path, *snap);
       return 0;
     case Kind::kScratch:
       return ::lstat(ScratchPath(path).c_str(), st) == 0 ? 0 : -errno;
@@ -321,43 +363,12 @@ int TaskFilesystem::ListLocked(const std::string& path, const Snapshot& snap_ref
   if (DIR* dir = ::opendir(ScratchPath(path).c_str())) {
     while (struct dirent* e = ::readdir(dir)) {
       std::string name = e->d_name;
-      if (name != "." && name != "..") all.insert(std::move(name));
+      if (name != "." && name != ".." && !IsHiddenUnlinked(name)) all.insert(std::move(name));
     }
     ::closedir(dir);
   }
   names->assign(all.begin(), all.end());
   return 0;
-}
-
-int TaskFilesystem::Chmod(const std::string& path, mode_t mode, Handle* h) {
-  if (IsInfoPath(path)) return -EROFS;
-  if (h && h->kind == Handle::Kind::kScratch) return ::fchmod(h->fd, mode) == 0 ? 0 : -errno;
-  std::lock_guard lock(mu_);
-  Kind kind = Classify(path, *store_->snapshot());
-  if (kind == Kind::kNone) return -ENOENT;
-  if (kind != Kind::kScratch) return 0;  // tasks are 0644 in git; accepted, nothing to keep
-  return ::chmod(ScratchPath(path).c_str(), mode) == 0 ? 0 : -errno;
-}
-
-int TaskFilesystem::Chown(const std::string& path, uid_t uid, gid_t gid, Handle* h) {
-  if (IsInfoPath(path)) return -EROFS;
-  if (h && h->kind == Handle::Kind::kScratch) return ::fchown(h->fd, uid, gid) == 0 ? 0 : -errno;
-  std::lock_guard lock(mu_);
-  Kind kind = Classify(path, *store_->snapshot());
-  if (kind == Kind::kNone) return -ENOENT;
-  if (kind != Kind::kScratch) return 0;
-  return ::lchown(ScratchPath(path).c_str(), uid, gid) == 0 ? 0 : -errno;
-}
-
-int TaskFilesystem::Utimens(const std::string& path, const struct timespec ts[2], Handle* h) {
-  if (IsInfoPath(path)) return -EROFS;
-  if (h && h->kind == Handle::Kind::kScratch) return ::futimens(h->fd, ts) == 0 ? 0 : -errno;
-  std::lock_guard lock(mu_);
-  Kind kind = Classify(path, *store_->snapshot());
-  if (kind == Kind::kNone) return -ENOENT;
-  if (kind != Kind::kScratch) return 0;  // a task's mtime is the time of its last change
-  return ::utimensat(AT_FDCWD, ScratchPath(path).c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0 ? 0
-                                                                                        : -errno;
 }
 
 int TaskFilesystem::StatFs(struct statvfs* st) {

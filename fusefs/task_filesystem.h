@@ -42,10 +42,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "fusefs/drafts.h"
+#include "fusefs/local_attributes.h"
 #include "storage/committer.h"
 #include "storage/store.h"
 
@@ -55,6 +57,9 @@ inline constexpr std::chrono::milliseconds kPendingDeleteDelay{2000};
 // Largest local-only file (an editor's swap file, a tool's temp file): past it, EFBIG, so that
 // one runaway program cannot fill the disk through a single scratch file. Documented in taskfs(1).
 inline constexpr uint64_t kMaxScratchBytes = uint64_t{16} << 20;
+// The modes of a task and of a folder that chmod did not change (git commits a task as 0644).
+inline constexpr mode_t kTaskMode = 0644;
+inline constexpr mode_t kFolderMode = 0755;
 
 // `.taskfs/` at the root: read-only files about the mount, not in the store. `.taskfs/status`
 // says how syncing goes (see sync/sync_status.h) and lists the drafts, made anew on each open.
@@ -65,8 +70,18 @@ bool IsInfoPath(const std::string& path);
 // 0 if `path`'s last component may be created; -ENAMETOOLONG or -EINVAL (empty, NUL, or a
 // ".yaml" name that is not UTF-8) otherwise.
 int CheckNewName(const std::string& path);
+// The length of the longest name in `path` (its components).
+size_t LongestNameIn(std::string_view path);
+// A file unlinked while still open, kept by libfuse under this name until its last close.
+bool IsHiddenUnlinked(std::string_view name);
 // "work/ops/x.yaml" -> "work/ops"; "x.yaml" -> "" (the root).
 std::string ParentOf(const std::string& path);
+
+// Who makes a file or folder (the FUSE request's uid and gid): what they make is theirs.
+struct Caller {
+  uid_t uid;
+  gid_t gid;
+};
 
 // A task open for writing; shared by every handle open on it.
 struct TaskNode {
@@ -86,6 +101,7 @@ struct Handle {
   enum class Kind { kTask, kTreeFile, kScratch } kind = Kind::kTask;
   std::shared_ptr<TaskNode> node;              // kTask opened for writing, or shared
   std::shared_ptr<const std::string> content;  // kTask read-only, or kTreeFile
+  std::string path;                            // with `content`: what was opened
   int64_t mtime = 0;                           // with `content`
   int fd = -1;                                 // kScratch
   bool writable = false;
@@ -117,7 +133,9 @@ class TaskFilesystem {
   int GetAttr(const std::string& path, struct stat* st, Handle* h);
   int ReadDir(const std::string& path, std::vector<std::string>* names);
   int Open(const std::string& path, int flags, std::unique_ptr<Handle>* out);
-  int Create(const std::string& path, mode_t mode, int flags, std::unique_ptr<Handle>* out);
+  // `caller` (default: the mounting user) owns what Create, Mkdir, Mknod and Symlink make.
+  int Create(const std::string& path, mode_t mode, int flags, std::unique_ptr<Handle>* out,
+             std::optional<Caller> caller = std::nullopt);
   int Read(Handle* h, char* buf, size_t size, off_t offset);
   int Write(Handle* h, const char* buf, size_t size, off_t offset);
   int Truncate(const std::string& path, off_t size, Handle* h);
@@ -129,9 +147,14 @@ class TaskFilesystem {
   int Release(Handle* h);
   int Unlink(const std::string& path);
   int Rename(const std::string& from, const std::string& to, unsigned flags);
-  int Mkdir(const std::string& path, mode_t mode);
+  int Mkdir(const std::string& path, mode_t mode, std::optional<Caller> caller = std::nullopt);
+  // FIFOs, sockets (and devices, if the mount may make them) under local-only names; a task
+  // name takes a regular file only (an empty new task), anything else is EPERM.
+  int Mknod(const std::string& path, mode_t mode, dev_t dev,
+            std::optional<Caller> caller = std::nullopt);
   int Rmdir(const std::string& path);
-  int Symlink(const std::string& target, const std::string& path);
+  int Symlink(const std::string& target, const std::string& path,
+              std::optional<Caller> caller = std::nullopt);
   int Readlink(const std::string& path, char* buf, size_t size);
   int Chmod(const std::string& path, mode_t mode, Handle* h);
   int Chown(const std::string& path, uid_t uid, gid_t gid, Handle* h);
@@ -194,7 +217,36 @@ class TaskFilesystem {
   std::string ScratchPath(const std::string& path) const;
   int EnsureScratchParent(const std::string& path) const;
   void BackgroundLoop();
-  void FillTaskStat(struct stat* st, size_t size, int64_t mtime) const;
+  // The attributes of a task (or tree file) at `path` ("" once unlinked): the defaults, with
+  // what attrs_ keeps for it on top.
+  void FillTaskStat(struct stat* st, const std::string& path, size_t size, int64_t mtime,
+                    bool read_only = false) const;
+  void FillDirStat(struct stat* st, const std::string& path, const storage::Snapshot& snap) const;
+  // Subfolders of `path`, for its link count (2 + this).
+  size_t CountSubfolders(const std::string& path, const storage::Snapshot& snap) const;
+  void ApplyAttributes(const std::string& path, struct stat* st) const;
+  // Makes a local-only entry just made the caller's, with exactly `mode` (the kernel applied the
+  // creator's umask; the mount's own must not be applied again). -EACCES, and the entry is
+  // removed, when the mount cannot give it to the caller (it does not run as root).
+  int AdoptScratch(const std::string& path, mode_t mode, const Caller& caller, bool is_symlink);
+  // A task or folder was just made at `path` by `caller` with `mode`: what attrs_ keeps of it
+  // (nothing when that is the default).
+  void RecordCreated(const std::string& path, mode_t mode, mode_t default_mode,
+                     const Caller& caller);
+  // Something was made or removed in the folder of `path`: its utimensat times are over.
+  void ClearParentTimes(const std::string& path);
+  // Attributes kept for a task that a rename turns into a local-only file, and back.
+  void AttributesToScratch(const std::string& task, const std::string& scratch);
+  void AttributesFromScratch(const struct stat& scratch, const std::string& task);
+  // chmod, chown or utimensat: `change` goes to attrs_ for a task, tree file or folder; a
+  // local-only file gets `real(fd, nullptr)` through its handle or `real(-1, file)`.
+  using RealSetattr = std::function<int(int fd, const char* file)>;
+  int SetAttributes(const std::string& path, Handle* h, const FileAttributes& change,
+                    const RealSetattr& real);
+  // The path a setattr acts on: `path`, or with a handle the file it has open (nullopt once
+  // unlinked).
+  static std::optional<std::string> TargetOf(const std::string& path, const Handle* h);
+  Caller Owner() const { return {uid_, gid_}; }
   int InfoGetAttr(const std::string& path, struct stat* st);
   int OpenInfo(const std::string& path, int flags, std::unique_ptr<Handle>* out);
 
@@ -214,6 +266,7 @@ class TaskFilesystem {
 
   mutable std::mutex mu_;  // lock order: see above; never held while invalidating
   Drafts drafts_;          // guarded by mu_
+  LocalAttributes attrs_;  // guarded by mu_
   std::map<std::string, std::shared_ptr<TaskNode>> nodes_;   // guarded by mu_: open for writing
   std::map<std::string, PendingDelete> pending_deletes_;     // guarded by mu_
   std::map<std::string, PendingSave, std::less<>> pending_;  // guarded by mu_

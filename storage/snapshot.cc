@@ -107,6 +107,23 @@ std::vector<std::string> Snapshot::List(std::string_view dir) const {
   return {names.begin(), names.end()};
 }
 
+std::vector<std::string> Snapshot::ListFolders(std::string_view dir) const {
+  std::set<std::string> names;
+  const std::string prefix = dir.empty() ? "" : std::string(dir) + "/";
+  auto collect = [&](const std::map<std::string, int, std::less<>>& counts) {
+    for (auto it = counts.lower_bound(prefix); it != counts.end() && it->first.starts_with(prefix);
+         ++it) {
+      const std::string_view rest = std::string_view(it->first).substr(prefix.size());
+      if (!rest.empty() && rest.find('/') == std::string_view::npos && IsDir(it->first)) {
+        names.emplace(rest);
+      }
+    }
+  };
+  collect(base_->dir_file_counts);
+  collect(dir_delta_);
+  return {names.begin(), names.end()};
+}
+
 size_t Snapshot::file_count() const { return static_cast<size_t>(DirFileCount("")); }
 
 void Snapshot::ForEachFile(

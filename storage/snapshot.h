@@ -50,6 +50,8 @@ class Snapshot {
   bool IsDir(std::string_view path) const;
   // Names directly inside folder `dir` ("" is the root), files and folders, sorted.
   std::vector<std::string> List(std::string_view dir) const;
+  // The folders directly inside folder `dir`, sorted; costs the number of folders below `dir`.
+  std::vector<std::string> ListFolders(std::string_view dir) const;
   size_t file_count() const;
   // Calls `fn` for every file in path order.
   void ForEachFile(const std::function<void(const std::string&, const FileEntry&)>& fn) const;

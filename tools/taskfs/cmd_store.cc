@@ -78,6 +78,7 @@ int RunMount(const GlobalOptions& g, const MountArgs& args) {
   opts.foreground = args.foreground;
   opts.debug = args.debug;
   opts.allow_other = args.allow_other;
+  opts.read_only = args.read_only;
   storage::Store* s = store->get();
   opts.status_text = [s] { return sync::RenderSyncStatus(*s); };
   if (args.sync && HasRemotes(**store)) {

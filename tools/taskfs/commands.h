@@ -27,6 +27,7 @@ struct MountArgs {
   bool foreground = false;
   bool debug = false;
   bool allow_other = false;
+  bool read_only = false;
   bool nonempty = false;  // mount over a folder that holds files (hiding them)
   bool sync = true;       // start the sync daemon when the store has remotes
 };

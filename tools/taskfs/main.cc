@@ -27,7 +27,11 @@ int main(int argc, char** argv) {
   mount->add_flag("-f,--foreground", mount_args.foreground,
                   "Stay in the foreground, log to stderr");
   mount->add_flag("-d,--debug", mount_args.debug, "Log every FUSE request (implies --foreground)");
-  mount->add_flag("--allow-other", mount_args.allow_other, "Let other users see the mount");
+  mount->add_flag("--allow-other", mount_args.allow_other,
+                  "Let other users use the mount, as the owners and modes of its files allow "
+                  "(see PERMISSIONS in taskfs(1))");
+  mount->add_flag("--read-only", mount_args.read_only,
+                  "Refuse every change through the mount (EROFS); syncs still update it");
   mount->add_flag("--nonempty", mount_args.nonempty,
                   "Mount over a folder that holds files (they are hidden while mounted)");
   mount->add_flag("--no-sync", no_sync,
