@@ -66,8 +66,11 @@ void TestMount::Mount() {
     dup2(fd, 1);
     dup2(fd, 2);
     for (const std::string& e : env) ::putenv(::strdup(e.c_str()));
-    execl(TASKFS_BIN, "taskfs", "--store", store.c_str(), "mount", "-f", mnt_.c_str(),
-          sync_daemon ? "--foreground" : "--no-sync", nullptr);
+    std::vector<const char*> argv = {"taskfs", "--store", store.c_str(), "mount", "-f",
+                                     mnt_.c_str(), sync_daemon ? "--foreground" : "--no-sync"};
+    for (const std::string& o : mount_options) argv.push_back(o.c_str());
+    argv.push_back(nullptr);
+    execv(TASKFS_BIN, const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -51,6 +51,8 @@ class TestMount {
   std::string mnt_;
   // Let the mount start its sync daemon (by default tests mount with --no-sync and sync by hand).
   bool sync_daemon = false;
+  // Options added to `taskfs mount` (--allow-other, --read-only).
+  std::vector<std::string> mount_options;
   // NAME=VALUE pairs added to the mount process's environment (fault injection).
   std::vector<std::string> env;
 
