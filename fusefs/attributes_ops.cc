@@ -42,16 +42,16 @@ void TaskFilesystem::RecordCreated(const std::string& path, mode_t mode, mode_t 
 
 int TaskFilesystem::AdoptScratch(const std::string& path, mode_t mode, const Caller& caller,
                                  bool is_symlink) {
-  const std::string file = ScratchPath(path);
   // chown first: it clears the set-user-ID bit that chmod may set.
-  if ((caller.uid != ::geteuid() || caller.gid != ::getegid()) &&
-      ::lchown(file.c_str(), caller.uid, caller.gid) != 0) {
-    const int err = errno;
-    ::remove(file.c_str());
-    return err == EPERM ? -EACCES : -err;  // a mount not run as root makes files as itself only
+  if (caller.uid != ::geteuid() || caller.gid != ::getegid()) {
+    if (int rc = scratch_.Chown(path, caller.uid, caller.gid); rc != 0) {
+      struct stat st;
+      const bool folder = scratch_.Lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+      folder ? scratch_.Rmdir(path) : scratch_.Unlink(path);
+      return rc == -EPERM ? -EACCES : rc;  // a mount not run as root makes files as itself only
+    }
   }
-  if (!is_symlink && ::chmod(file.c_str(), mode & 07777) != 0) return -errno;
-  return 0;
+  return is_symlink ? 0 : scratch_.Chmod(path, mode & 07777);
 }
 
 void TaskFilesystem::ClearParentTimes(const std::string& path) {
@@ -61,11 +61,11 @@ void TaskFilesystem::ClearParentTimes(const std::string& path) {
 void TaskFilesystem::AttributesToScratch(const std::string& task, const std::string& scratch) {
   struct stat st;
   FillTaskStat(&st, task, 0, 0);
-  const std::string file = ScratchPath(scratch);
-  if (::lchown(file.c_str(), st.st_uid, st.st_gid) != 0 ||
-      ::chmod(file.c_str(), st.st_mode & 07777) != 0) {
+  int rc = scratch_.Chown(scratch, st.st_uid, st.st_gid);
+  if (rc == 0) rc = scratch_.Chmod(scratch, st.st_mode & 07777);
+  if (rc != 0) {
     LogWarning("the owner and mode of " + task + " are not kept on " + scratch + ": " +
-               std::strerror(errno));
+               std::strerror(-rc));
   }
   if (Status s = attrs_.Remove(task); !s.ok()) LogWarning(s.ToString());
 }
@@ -85,13 +85,13 @@ std::optional<std::string> TaskFilesystem::TargetOf(const std::string& path, con
 int TaskFilesystem::SetAttributes(const std::string& path, Handle* h,
                                   const FileAttributes& change, const RealSetattr& real) {
   if (IsInfoPath(path)) return -EROFS;
-  if (h && h->kind == Handle::Kind::kScratch) return real(h->fd, nullptr) == 0 ? 0 : -errno;
+  if (h && h->kind == Handle::Kind::kScratch) return real(h->fd, "");
   std::lock_guard lock(mu_);
   const std::optional<std::string> target = TargetOf(path, h);
   if (!target) return 0;  // an unlinked task: nothing of it is kept
   Kind kind = Classify(*target, *store_->snapshot());
   if (kind == Kind::kNone) return -ENOENT;
-  if (kind == Kind::kScratch) return real(-1, ScratchPath(*target).c_str()) == 0 ? 0 : -errno;
+  if (kind == Kind::kScratch) return real(-1, *target);
   Status st = attrs_.Set(*target, change);
   return st.ok() ? 0 : -ToErrno(st);
 }
@@ -99,8 +99,8 @@ int TaskFilesystem::SetAttributes(const std::string& path, Handle* h,
 int TaskFilesystem::Chmod(const std::string& path, mode_t mode, Handle* h) {
   FileAttributes change;
   change.mode = mode & 07777;
-  return SetAttributes(path, h, change, [&](int fd, const char* file) {
-    return file ? ::chmod(file, mode) : ::fchmod(fd, mode);
+  return SetAttributes(path, h, change, [&](int fd, const std::string& rel) {
+    return fd >= 0 ? (::fchmod(fd, mode) == 0 ? 0 : -errno) : scratch_.Chmod(rel, mode);
   });
 }
 
@@ -108,8 +108,8 @@ int TaskFilesystem::Chown(const std::string& path, uid_t uid, gid_t gid, Handle*
   FileAttributes change;
   if (uid != static_cast<uid_t>(-1)) change.uid = uid;
   if (gid != static_cast<gid_t>(-1)) change.gid = gid;
-  return SetAttributes(path, h, change, [&](int fd, const char* file) {
-    return file ? ::lchown(file, uid, gid) : ::fchown(fd, uid, gid);
+  return SetAttributes(path, h, change, [&](int fd, const std::string& rel) {
+    return fd >= 0 ? (::fchown(fd, uid, gid) == 0 ? 0 : -errno) : scratch_.Chown(rel, uid, gid);
   });
 }
 
@@ -124,8 +124,8 @@ int TaskFilesystem::Utimens(const std::string& path, const struct timespec ts[2]
   FileAttributes change;
   change.atime = pick(ts[0]);
   change.mtime = pick(ts[1]);
-  return SetAttributes(path, h, change, [&](int fd, const char* file) {
-    return file ? ::utimensat(AT_FDCWD, file, ts, AT_SYMLINK_NOFOLLOW) : ::futimens(fd, ts);
+  return SetAttributes(path, h, change, [&](int fd, const std::string& rel) {
+    return fd >= 0 ? (::futimens(fd, ts) == 0 ? 0 : -errno) : scratch_.Utimens(rel, ts);
   });
 }
 

@@ -84,8 +84,8 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       return -EISDIR;
     case Kind::kScratch:
       h->kind = Handle::Kind::kScratch;
-      h->fd = ::open(ScratchPath(path).c_str(), (flags & ~O_CREAT) | O_CLOEXEC);
-      if (h->fd < 0) return -errno;
+      h->fd = scratch_.OpenFile(path, flags & ~O_CREAT);
+      if (h->fd < 0) return h->fd;
       break;
     case Kind::kNone:
       return -ENOENT;
@@ -131,15 +131,12 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
   } else if (snap->FindFile(path)) {
     return -EROFS;
   } else {
-    if (int rc = EnsureScratchParent(path); rc != 0) return rc;
+    if (int rc = scratch_.MakeParents(path); rc != 0) return rc;
     h->kind = Handle::Kind::kScratch;
-    const std::string file = ScratchPath(path);
-    h->fd = ::open(file.c_str(), flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    h->fd = scratch_.OpenFile(path, flags | O_CREAT | O_EXCL, 0600);
     const bool made = h->fd >= 0;
-    if (!made && errno == EEXIST && !(flags & O_EXCL)) {
-      h->fd = ::open(file.c_str(), (flags & ~O_CREAT) | O_CLOEXEC);
-    }
-    if (h->fd < 0) return -errno;
+    if (h->fd == -EEXIST && !(flags & O_EXCL)) h->fd = scratch_.OpenFile(path, flags & ~O_CREAT);
+    if (h->fd < 0) return h->fd;
     if (made) {
       if (int rc = AdoptScratch(path, mode, caller.value_or(Owner()), false); rc != 0) {
         ::close(h->fd);
@@ -207,7 +204,7 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
         return -EISDIR;
       case Kind::kScratch:
         if (static_cast<uint64_t>(size) > kMaxScratchBytes) return -EFBIG;
-        return ::truncate(ScratchPath(path).c_str(), size) == 0 ? 0 : -errno;
+        return scratch_.Truncate(path, size);
       case Kind::kNone:
         return -ENOENT;
     }

@@ -9,15 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "fusefs/errno_map.h"
 #include "fusefs/task_filesystem.h"
 #include "storage/deferred_deletes.h"
-#include "storage/file_util.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
@@ -50,7 +46,7 @@ int TaskFilesystem::Unlink(const std::string& path) {
     case Kind::kDir:
       return -EISDIR;
     case Kind::kScratch:
-      return ::unlink(ScratchPath(path).c_str()) == 0 ? 0 : -errno;
+      return scratch_.Unlink(path);
     case Kind::kNone:
       return -ENOENT;
   }
@@ -64,10 +60,10 @@ int TaskFilesystem::Mkdir(const std::string& path, mode_t mode, std::optional<Ca
   auto snap = store_->snapshot();
   if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
   if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
-  if (int rc = EnsureScratchParent(path); rc != 0) return rc;
+  if (int rc = scratch_.MakeParents(path); rc != 0) return rc;
   // The folder's owner and mode live in attrs_, like those of a folder of the tree: the folder
   // beside the store is the mount's own.
-  if (::mkdir(ScratchPath(path).c_str(), 0700) != 0) return -errno;
+  if (int rc = scratch_.Mkdir(path, 0700); rc != 0) return rc;
   RecordCreated(path, mode, kFolderMode, caller.value_or(Owner()));
   ClearParentTimes(path);
   return 0;
@@ -89,8 +85,8 @@ int TaskFilesystem::Mknod(const std::string& path, mode_t mode, dev_t dev,
   if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
   if (snap->FindFile(path)) return -EROFS;
   if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
-  if (int rc = EnsureScratchParent(path); rc != 0) return rc;
-  if (::mknod(ScratchPath(path).c_str(), mode, dev) != 0) return -errno;
+  if (int rc = scratch_.MakeParents(path); rc != 0) return rc;
+  if (int rc = scratch_.Mknod(path, mode, dev); rc != 0) return rc;
   return AdoptScratch(path, mode, caller.value_or(Owner()), false);
 }
 
@@ -101,7 +97,7 @@ int TaskFilesystem::Rmdir(const std::string& path) {
   std::vector<std::string> names;
   if (int rc = ListLocked(path, *store_->snapshot(), &names); rc != 0) return rc;
   if (!names.empty()) return -ENOTEMPTY;
-  if (::rmdir(ScratchPath(path).c_str()) != 0 && errno != ENOENT) return -errno;
+  if (int rc = scratch_.Rmdir(path); rc != 0 && rc != -ENOENT) return rc;
   if (Status st = attrs_.Remove(path); !st.ok()) LogWarning(st.ToString());
   ClearParentTimes(path);
   // Tasks removed from this folder but not yet deleted in the store go now, with the folder.
@@ -118,8 +114,8 @@ int TaskFilesystem::Symlink(const std::string& target, const std::string& path,
   auto snap = store_->snapshot();
   if (Classify(path, *snap) != Kind::kNone) return -EEXIST;
   if (!IsDir(ParentOf(path), *snap)) return -ENOENT;
-  if (int rc = EnsureScratchParent(path); rc != 0) return rc;
-  if (::symlink(target.c_str(), ScratchPath(path).c_str()) != 0) return -errno;
+  if (int rc = scratch_.MakeParents(path); rc != 0) return rc;
+  if (int rc = scratch_.Symlink(target, path); rc != 0) return rc;
   return AdoptScratch(path, 0777, caller.value_or(Owner()), /*is_symlink=*/true);
 }
 
@@ -127,10 +123,7 @@ int TaskFilesystem::Readlink(const std::string& path, char* buf, size_t size) {
   if (size == 0) return -EINVAL;
   std::lock_guard lock(mu_);
   if (Classify(path, *store_->snapshot()) != Kind::kScratch) return -EINVAL;
-  ssize_t n = ::readlink(ScratchPath(path).c_str(), buf, size - 1);
-  if (n < 0) return -errno;
-  buf[n] = '\0';
-  return 0;
+  return scratch_.Readlink(path, buf, size);
 }
 
 int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsigned flags) {
@@ -161,8 +154,8 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
   if (kf == Kind::kTask && !to_task) return TaskToScratch(from, to, snap);
   if (kf == Kind::kScratch && to_task) return ScratchToTask(from, to, snap);
   if (kf == Kind::kScratch) {
-    if (int rc = EnsureScratchParent(to); rc != 0) return rc;
-    return ::rename(ScratchPath(from).c_str(), ScratchPath(to).c_str()) == 0 ? 0 : -errno;
+    if (int rc = scratch_.MakeParents(to); rc != 0) return rc;
+    return scratch_.Rename(from, to);
   }
 
   // Task to task: one commit that moves the bytes (and replaces the target, if any).
@@ -201,10 +194,8 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
 int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to,
                                   const storage::SnapshotPtr& snap) {
   auto content = TaskContent(from, *snap);
-  if (int rc = EnsureScratchParent(to); rc != 0) return rc;
-  if (Status st = storage::WriteFileAtomically(ScratchPath(to), *content); !st.ok()) {
-    return -ToErrno(st);
-  }
+  if (int rc = scratch_.MakeParents(to); rc != 0) return rc;
+  if (int rc = scratch_.WriteWhole(to, *content); rc != 0) return rc;
   if (auto it = nodes_.find(from); it != nodes_.end()) {
     it->second->path.clear();
     nodes_.erase(it);
@@ -217,20 +208,18 @@ int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to
 
 int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to,
                                   const storage::SnapshotPtr& snap) {
-  const std::string file = ScratchPath(from);
   struct stat st;
-  if (::lstat(file.c_str(), &st) != 0) return -errno;
+  if (int rc = scratch_.Lstat(from, &st); rc != 0) return rc;
   if (!S_ISREG(st.st_mode)) return -EINVAL;
   if (static_cast<size_t>(st.st_size) > storage::kMaxTaskBytes) return -EFBIG;
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (!in.good() && !in.eof()) return -EIO;
+  std::string content;
+  if (int rc = scratch_.ReadWhole(from, &content); rc != 0) return rc;
+  if (content.size() > storage::kMaxTaskBytes) return -EFBIG;  // grew since the lstat
   auto saved = SavedContent(to, *snap);
-  SaveResult r = SaveTask(to, buf.str(), saved ? std::optional<std::string>(*saved) : std::nullopt);
+  SaveResult r = SaveTask(to, content, saved ? std::optional<std::string>(*saved) : std::nullopt);
   if (!r.kept) return r.rc;  // the scratch file stays: nothing lost
   AttributesFromScratch(st, to);
-  ::unlink(file.c_str());
+  scratch_.Unlink(from);
   if (auto it = nodes_.find(to); it != nodes_.end()) {
     it->second->path.clear();
     nodes_.erase(it);
@@ -268,14 +257,14 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
     return -EINVAL;  // tasks can't live in a hidden folder
   }
   struct stat st;
-  if (::lstat(ScratchPath(from).c_str(), &st) == 0) {
-    if (int rc = EnsureScratchParent(to); rc != 0) return rc;
-    if (::rename(ScratchPath(from).c_str(), ScratchPath(to).c_str()) != 0) return -errno;
+  if (scratch_.Lstat(from, &st) == 0) {
+    if (int rc = scratch_.MakeParents(to); rc != 0) return rc;
+    if (int rc = scratch_.Rename(from, to); rc != 0) return rc;
   }
   if (!changes.empty()) {
     int rc = JournalChanges(changes, "rename " + from + " -> " + to);
     if (rc != 0) {
-      ::rename(ScratchPath(to).c_str(), ScratchPath(from).c_str());
+      scratch_.Rename(to, from);
       return rc;
     }
   }

@@ -2,14 +2,12 @@
 // background thread. File I/O is in file_io.cc, namespace changes in namespace_ops.cc.
 #include "fusefs/task_filesystem.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -57,7 +55,7 @@ int CheckNewName(const std::string& path) {
 
 TaskFilesystem::TaskFilesystem(storage::Store* store)
     : store_(store),
-      scratch_root_(store->local_dir() + "/scratch"),
+      scratch_(store->local_dir() + "/scratch"),
       last_error_file_(store->local_dir() + "/last-error"),
       deferred_delete_dir_(storage::DeferredDeleteDir(store->local_dir())),
       drafts_(store->local_dir() + "/drafts"),
@@ -71,9 +69,7 @@ TaskFilesystem::TaskFilesystem(storage::Store* store)
 TaskFilesystem::~TaskFilesystem() { Shutdown(); }
 
 Status TaskFilesystem::Start() {
-  std::error_code ec;
-  std::filesystem::create_directories(scratch_root_, ec);
-  if (ec) return Status::FromErrno(ec.value(), "creating " + scratch_root_);
+  TASKFS_RETURN_IF_ERROR(scratch_.Open());
   auto journal = storage::Journal::Open(storage::JournalDir(store_->local_dir()));
   if (!journal.ok()) return journal.status();
   {
@@ -178,16 +174,6 @@ void TaskFilesystem::SetInvalidator(std::function<void(const std::vector<std::st
   invalidate_ = std::move(fn);
 }
 
-std::string TaskFilesystem::ScratchPath(const std::string& path) const {
-  return path.empty() ? scratch_root_ : scratch_root_ + "/" + path;
-}
-
-int TaskFilesystem::EnsureScratchParent(const std::string& path) const {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(ScratchPath(path)).parent_path(), ec);
-  return ec ? -ec.value() : 0;
-}
-
 std::shared_ptr<const std::string> TaskFilesystem::SavedContent(const std::string& path,
                                                                 const Snapshot& snap) const {
   if (auto it = pending_.find(path); it != pending_.end()) return it->second.content;
@@ -227,7 +213,7 @@ bool TaskFilesystem::IsDir(const std::string& path, const Snapshot& snap) const 
     if (it->second.content) return true;
   }
   struct stat st;
-  return ::lstat(ScratchPath(path).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return scratch_.Lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 TaskFilesystem::Kind TaskFilesystem::Classify(const std::string& path, const Snapshot& snap) const {
@@ -236,7 +222,7 @@ TaskFilesystem::Kind TaskFilesystem::Classify(const std::string& path, const Sna
   if (!IsTaskPath(path) && snap.FindFile(path)) return Kind::kTreeFile;
   if (IsDir(path, snap)) return Kind::kDir;
   struct stat st;
-  if (::lstat(ScratchPath(path).c_str(), &st) == 0) return Kind::kScratch;
+  if (scratch_.Lstat(path, &st) == 0) return Kind::kScratch;
   return Kind::kNone;
 }
 
@@ -262,12 +248,8 @@ size_t TaskFilesystem::CountSubfolders(const std::string& path, const Snapshot& 
   for (const std::string& name : drafts_.ListDir(path)) {
     if (drafts_.HoldsFolder(prefix + name)) folders.insert(name);
   }
-  if (DIR* dir = ::opendir(ScratchPath(path).c_str())) {
-    while (struct dirent* e = ::readdir(dir)) {
-      const std::string name = e->d_name;
-      if (e->d_type == DT_DIR && name != "." && name != "..") folders.insert(name);
-    }
-    ::closedir(dir);
+  for (const ScratchDir::Entry& e : scratch_.List(path)) {
+    if (e.is_folder) folders.insert(e.name);
   }
   return folders.size();
 }
@@ -312,7 +294,7 @@ int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h)
       FillDirStat(st, path, *snap);
       return 0;
     case Kind::kScratch:
-      return ::lstat(ScratchPath(path).c_str(), st) == 0 ? 0 : -errno;
+      return scratch_.Lstat(path, st);
     case Kind::kNone:
       return -ENOENT;
   }
@@ -360,19 +342,15 @@ int TaskFilesystem::ListLocked(const std::string& path, const Snapshot& snap_ref
   for (const auto& [node_path, node] : nodes_) {
     if (ParentOf(node_path) == path) all.insert(node_path.substr(prefix.size()));
   }
-  if (DIR* dir = ::opendir(ScratchPath(path).c_str())) {
-    while (struct dirent* e = ::readdir(dir)) {
-      std::string name = e->d_name;
-      if (name != "." && name != ".." && !IsHiddenUnlinked(name)) all.insert(std::move(name));
-    }
-    ::closedir(dir);
+  for (ScratchDir::Entry& e : scratch_.List(path)) {
+    if (!IsHiddenUnlinked(e.name)) all.insert(std::move(e.name));
   }
   names->assign(all.begin(), all.end());
   return 0;
 }
 
 int TaskFilesystem::StatFs(struct statvfs* st) {
-  if (::statvfs(scratch_root_.c_str(), st) != 0) return -errno;
+  if (::statvfs(store_->local_dir().c_str(), st) != 0) return -errno;
   st->f_namemax = storage::kMaxNameBytes;
   return 0;
 }

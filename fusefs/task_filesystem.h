@@ -48,6 +48,7 @@
 
 #include "fusefs/drafts.h"
 #include "fusefs/local_attributes.h"
+#include "fusefs/scratch_dir.h"
 #include "storage/committer.h"
 #include "storage/store.h"
 
@@ -214,8 +215,6 @@ class TaskFilesystem {
   // Commits the pending deletes that are due, or all of them, or those below folder `under`.
   void CommitDuePendingDeletes(bool all, const std::string& under = "");
   void RecordError(const std::string& message);
-  std::string ScratchPath(const std::string& path) const;
-  int EnsureScratchParent(const std::string& path) const;
   void BackgroundLoop();
   // The attributes of a task (or tree file) at `path` ("" once unlinked): the defaults, with
   // what attrs_ keeps for it on top.
@@ -239,8 +238,9 @@ class TaskFilesystem {
   void AttributesToScratch(const std::string& task, const std::string& scratch);
   void AttributesFromScratch(const struct stat& scratch, const std::string& task);
   // chmod, chown or utimensat: `change` goes to attrs_ for a task, tree file or folder; a
-  // local-only file gets `real(fd, nullptr)` through its handle or `real(-1, file)`.
-  using RealSetattr = std::function<int(int fd, const char* file)>;
+  // local-only file gets `real(fd, "")` through its handle or `real(-1, path)`, which return 0
+  // or -errno.
+  using RealSetattr = std::function<int(int fd, const std::string& path)>;
   int SetAttributes(const std::string& path, Handle* h, const FileAttributes& change,
                     const RealSetattr& real);
   // The path a setattr acts on: `path`, or with a handle the file it has open (nullopt once
@@ -251,7 +251,7 @@ class TaskFilesystem {
   int OpenInfo(const std::string& path, int flags, std::unique_ptr<Handle>* out);
 
   storage::Store* store_;
-  const std::string scratch_root_;
+  ScratchDir scratch_;  // local-only files; thread-safe itself
   const std::string last_error_file_;
   const std::string deferred_delete_dir_;  // storage/deferred_deletes.h
   bool error_recorded_ = false;            // last_error_file_ holds an error (guarded by mu_)

@@ -224,6 +224,36 @@ PY
   EXPECT_EQ(InMount(script).output, expected);
 }
 
+TEST_F(SharedMountTest, ThePathLimitOfALocalDiskIsUsableThroughTheMount) {
+  // Folders, then a local-only file and a task whose absolute paths are 4095 bytes (PATH_MAX
+  // with its NUL), made, read and removed by absolute path.
+  const std::string script = R"(python3 - <<'PY'
+import os
+prefix = os.getcwd()
+while 4095 - len(prefix) - 1 > 255:
+    prefix += "/" + "d" * min(200, 4095 - len(prefix) - 1 - 1 - 100)
+tail = 4095 - len(prefix) - 1
+os.makedirs(prefix)
+local, task = prefix + "/" + "n" * tail, prefix + "/" + "t" * (tail - 5) + ".yaml"
+for path, text in ((local, "notes\n"), (task, "title: deep\n")):
+    with open(path, "w") as f:
+        f.write(text)
+    print(len(path), open(path).read() == text, os.stat(path).st_size)
+print(len(os.listdir(prefix)))
+os.unlink(local)
+print(len(os.listdir(prefix)))
+PY
+)";
+  const CommandResult plain = InMount("cd " + Quote(plain_) + " && " + script);
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  const CommandResult mounted = InMount(script);
+  EXPECT_EQ(mounted.output, plain.output);
+  EXPECT_EQ(mounted.output.substr(0, 16), "4095 True 6\n4095");
+  WaitUntil([&] { return !Subjects().empty(); });
+  ASSERT_EQ(Subjects().size(), 1u);
+  EXPECT_TRUE(Subjects()[0].starts_with("create d")) << Subjects()[0];
+}
+
 class ReadOnlyMountTest : public MountedStore {
  protected:
   ReadOnlyMountTest() { main_.mount_options = {"--read-only"}; }
