@@ -45,9 +45,7 @@ int TaskFilesystem::AdoptScratch(const std::string& path, mode_t mode, const Cal
   // chown first: it clears the set-user-ID bit that chmod may set.
   if (caller.uid != ::geteuid() || caller.gid != ::getegid()) {
     if (int rc = scratch_.Chown(path, caller.uid, caller.gid); rc != 0) {
-      struct stat st;
-      const bool folder = scratch_.Lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-      folder ? scratch_.Rmdir(path) : scratch_.Unlink(path);
+      scratch_.Unlink(path);
       return rc == -EPERM ? -EACCES : rc;  // a mount not run as root makes files as itself only
     }
   }
@@ -82,8 +80,8 @@ std::optional<std::string> TaskFilesystem::TargetOf(const std::string& path, con
   return opened;
 }
 
-int TaskFilesystem::SetAttributes(const std::string& path, Handle* h,
-                                  const FileAttributes& change, const RealSetattr& real) {
+int TaskFilesystem::SetAttributes(const std::string& path, Handle* h, const FileAttributes& change,
+                                  const RealSetattr& real) {
   if (IsInfoPath(path)) return -EROFS;
   if (h && h->kind == Handle::Kind::kScratch) return real(h->fd, "");
   std::lock_guard lock(mu_);

@@ -22,9 +22,7 @@ bool Below(std::string_view path, std::string_view dir) {
 
 json TimeToJson(const timespec& t) { return json::array({t.tv_sec, t.tv_nsec}); }
 
-timespec TimeFromJson(const json& j) {
-  return {j.at(0).get<time_t>(), j.at(1).get<long>()};
-}
+timespec TimeFromJson(const json& j) { return {j.at(0).get<time_t>(), j.at(1).get<long>()}; }
 
 json SetRecord(const std::string& path, const FileAttributes& a) {
   json j = {{"set", path}};

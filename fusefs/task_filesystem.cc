@@ -85,8 +85,8 @@ Status TaskFilesystem::Start() {
       }
     }
     auto snap = store_->snapshot();
-    TASKFS_RETURN_IF_ERROR(attrs_.Load(
-        [&](const std::string& path) { return Classify(path, *snap) != Kind::kNone; }));
+    TASKFS_RETURN_IF_ERROR(
+        attrs_.Load([&](const std::string& path) { return Classify(path, *snap) != Kind::kNone; }));
   }
   storage::RemoveBranchLockOfCrashedWriter(*store_);
   storage::Committer::Callbacks callbacks;

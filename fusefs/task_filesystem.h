@@ -12,6 +12,11 @@
 //    local dir, never committed.
 //  - a folder: a folder of the tree, or of scratch (empty folders live there).
 //
+// Owners and modes: the kernel checks every request against what GetAttr reports
+// (default_permissions). A task's, tree file's or folder's owner, mode and utimensat times live
+// in attrs_ (fusefs/local_attributes.h; git keeps none), a local-only file's in the real file
+// (fusefs/scratch_dir.h). What a caller makes is theirs (Caller).
+//
 // The write path: a save is validated, appended to the journal and shown at once (pending_); the
 // committer thread (storage/committer.h) makes the git commits behind, grouping what arrives
 // while it writes. close() returns once the save is journaled (safe against kill -9), fsync()
@@ -224,9 +229,9 @@ class TaskFilesystem {
   // Subfolders of `path`, for its link count (2 + this).
   size_t CountSubfolders(const std::string& path, const storage::Snapshot& snap) const;
   void ApplyAttributes(const std::string& path, struct stat* st) const;
-  // Makes a local-only entry just made the caller's, with exactly `mode` (the kernel applied the
-  // creator's umask; the mount's own must not be applied again). -EACCES, and the entry is
-  // removed, when the mount cannot give it to the caller (it does not run as root).
+  // Makes a local-only file (not a folder) just made the caller's, with exactly `mode` (the
+  // kernel applied the creator's umask; the mount's own must not be applied again). -EACCES, and
+  // the file is removed, when the mount cannot give it to the caller (it does not run as root).
   int AdoptScratch(const std::string& path, mode_t mode, const Caller& caller, bool is_symlink);
   // A task or folder was just made at `path` by `caller` with `mode`: what attrs_ keeps of it
   // (nothing when that is the default).

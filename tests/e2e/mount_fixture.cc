@@ -66,8 +66,13 @@ void TestMount::Mount() {
     dup2(fd, 1);
     dup2(fd, 2);
     for (const std::string& e : env) ::putenv(::strdup(e.c_str()));
-    std::vector<const char*> argv = {"taskfs", "--store", store.c_str(), "mount", "-f",
-                                     mnt_.c_str(), sync_daemon ? "--foreground" : "--no-sync"};
+    std::vector<const char*> argv = {"taskfs",
+                                     "--store",
+                                     store.c_str(),
+                                     "mount",
+                                     "-f",
+                                     mnt_.c_str(),
+                                     sync_daemon ? "--foreground" : "--no-sync"};
     for (const std::string& o : mount_options) argv.push_back(o.c_str());
     argv.push_back(nullptr);
     execv(TASKFS_BIN, const_cast<char* const*>(argv.data()));

@@ -18,8 +18,8 @@ using Lines = std::vector<std::string>;
 
 // Runs `command` with sh in `dir` as `user` (no supplementary groups).
 CommandResult RunAs(const std::string& user, const std::string& dir, const std::string& command) {
-  return RunCommand("cd " + Quote(dir) + " && setpriv --reuid=" + user + " --regid=$(id -g " + user + ")" +
-                    " --clear-groups -- sh -c " + Quote(command) + " 2>&1");
+  return RunCommand("cd " + Quote(dir) + " && setpriv --reuid=" + user + " --regid=$(id -g " +
+                    user + ")" + " --clear-groups -- sh -c " + Quote(command) + " 2>&1");
 }
 
 // `ls -ld` fields of `path`: mode, links, owner, group.
@@ -200,7 +200,8 @@ PY
   EXPECT_EQ(InMount(std::string(kPythonErrPrelude) + R"(import stat
 print(err(lambda: os.mknod("e.yaml", 0o644 | stat.S_IFREG)), os.path.getsize("e.yaml"))
 PY
-)").output,
+)")
+                .output,
             "ok 0\n");
 }
 
@@ -262,8 +263,8 @@ class ReadOnlyMountTest : public MountedStore {
 TEST_F(ReadOnlyMountTest, EveryChangeIsRefusedAndReadsWork) {
   const std::string clone = dir_ / "clone";
   CommandResult git = RunCommand(
-      "git clone -q " + Quote(store()) + " " + Quote(clone) + " 2>/dev/null && cd " +
-      Quote(clone) + " && printf 'title: a\\n' > a.yaml && git add a.yaml && " +
+      "git clone -q " + Quote(store()) + " " + Quote(clone) + " 2>/dev/null && cd " + Quote(clone) +
+      " && printf 'title: a\\n' > a.yaml && git add a.yaml && " +
       "git -c user.name=t -c user.email=t@t commit -qm by-git && git push -q origin HEAD:main");
   ASSERT_EQ(git.exit_code, 0) << git.output;
   WaitUntil([&] { return ReadFile(M("a.yaml")) == "title: a\n"; });
