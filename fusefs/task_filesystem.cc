@@ -248,8 +248,13 @@ size_t TaskFilesystem::CountSubfolders(const std::string& path, const Snapshot& 
   for (const std::string& name : drafts_.ListDir(path)) {
     if (drafts_.HoldsFolder(prefix + name)) folders.insert(name);
   }
-  for (const ScratchDir::Entry& e : scratch_.List(path)) {
-    if (e.is_folder) folders.insert(e.name);
+  // The local folder's own link count says whether it holds folders: most often not, and then
+  // one fstatat spares listing it on every lookup (the kernel asks after each change in it).
+  struct stat local;
+  if (scratch_.Lstat(path, &local) == 0 && S_ISDIR(local.st_mode) && local.st_nlink > 2) {
+    for (const ScratchDir::Entry& e : scratch_.List(path)) {
+      if (e.is_folder) folders.insert(e.name);
+    }
   }
   return folders.size();
 }
