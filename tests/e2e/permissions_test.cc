@@ -258,6 +258,19 @@ PY
   EXPECT_TRUE(Subjects()[0].starts_with("create d")) << Subjects()[0];
 }
 
+TEST_F(SharedMountTest, ATaskKeepsTheTimesAndModeSetOnItUntilItsNextChange) {
+  ASSERT_EQ(SaveAndClose("t.yaml", "title: t\n"), "ok");
+  ASSERT_EQ(InMount("touch -d @2000 t.yaml && chmod 640 t.yaml && stat -c '%Y %a' t.yaml").output,
+            "2000 640\n");
+  Unmount();
+  Mount();
+  EXPECT_EQ(RunCommand("stat -c '%Y %a' " + Quote(M("t.yaml"))).output, "2000 640\n");
+  ASSERT_EQ(InMount("echo 'status: done' >> t.yaml").exit_code, 0);
+  // The edit is the task's last change; its mode stays.
+  EXPECT_NE(RunCommand("stat -c %Y " + Quote(M("t.yaml"))).output, "2000\n");
+  EXPECT_EQ(RunCommand("stat -c %a " + Quote(M("t.yaml"))).output, "640\n");
+}
+
 class ReadOnlyMountTest : public MountedStore {
  protected:
   ReadOnlyMountTest() { main_.mount_options = {"--read-only"}; }
