@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <filesystem>
+
+#include "fusefs/errno_map.h"
+#include "storage/file_util.h"
 
 namespace taskfs::fusefs {
 namespace {
@@ -109,28 +111,8 @@ int ScratchDir::Truncate(const std::string& rel, off_t size) const {
 }
 
 int ScratchDir::WriteWhole(const std::string& rel, const std::string& content) const {
-  static std::atomic<unsigned> counter{0};
-  // Named like storage::WriteFileAtomically's temp files: `.NAME.tmp-PID-N`, beside the file.
-  const size_t name_at = rel.rfind('/') + 1;  // 0 when rel has no folder
-  const std::string temp = rel.substr(0, name_at) + "." + rel.substr(name_at) + ".tmp-" +
-                           std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = OpenFile(temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0) return fd;
-  size_t done = 0;
-  int rc = 0;
-  while (rc == 0 && done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      rc = -errno;
-    } else {
-      done += static_cast<size_t>(n);
-    }
-  }
-  if (rc == 0 && ::fsync(fd) != 0) rc = -errno;
-  ::close(fd);
-  if (rc == 0) rc = Rename(temp, rel);
-  if (rc != 0) Unlink(temp);
-  return rc;
+  Status st = storage::WriteFileAtomicallyAt(fd_, rel, content);
+  return st.ok() ? 0 : -ToErrno(st);
 }
 
 int ScratchDir::ReadWhole(const std::string& rel, std::string* out) const {

@@ -28,8 +28,8 @@ std::string TempNameFor(const std::string& file, const std::string& temp_dir) {
 }
 
 // Makes a rename in `dir` durable.
-void SyncFolder(const std::string& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+void SyncFolder(int dir_fd, const std::string& dir) {
+  int fd = ::openat(dir_fd, dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
   ::fsync(fd);
   ::close(fd);
@@ -48,8 +48,13 @@ Status SyncToDisk(const std::string& path) {
 
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode,
                            const std::string& temp_dir) {
+  return WriteFileAtomicallyAt(AT_FDCWD, file, content, mode, temp_dir);
+}
+
+Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::string& content,
+                             mode_t mode, const std::string& temp_dir) {
   const std::string tmp = TempNameFor(file, temp_dir);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  int fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "writing " + file);
   size_t done = 0;
   int err = 0;
@@ -60,12 +65,12 @@ Status WriteFileAtomically(const std::string& file, const std::string& content, 
   }
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(tmp.c_str(), file.c_str()) != 0) err = errno;
+  if (err == 0 && ::renameat(dir_fd, tmp.c_str(), dir_fd, file.c_str()) != 0) err = errno;
   if (err == 0) {
-    SyncFolder(fs::path(file).parent_path().string());
+    SyncFolder(dir_fd, fs::path(file).parent_path().string());
     return Status::OK();
   }
-  ::unlink(tmp.c_str());
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
   return Status::FromErrno(err, "writing " + file);
 }
 

@@ -4,7 +4,7 @@
 //
 //   TASKFS_FAULT=OP:PATH:AFTER:COUNT:ERRNO   e.g. write:/taskfs/journal/:2:3:ENOSPC
 //
-// OP is write (write, pwrite), fsync (fsync, fdatasync) or rename (rename, link); PATH a substring
+// OP is write (write, pwrite), fsync (fsync, fdatasync) or rename (rename, renameat, link); PATH a substring
 // of the file's path (for rename: of either name). The first AFTER matching calls pass, the next
 // COUNT fail with ERRNO (ENOSPC or EIO), and the rest pass again: a transient fault. Each injected
 // fault appends a line to the file TASKFS_FAULT_LOG, so a test can check that its fault happened.
@@ -112,6 +112,14 @@ int rename(const char* from, const char* to) {
   static auto real = Real<int (*)(const char*, const char*)>("rename");
   if (!Fault().op.empty() && Inject("rename", from, to)) return -1;
   return real(from, to);
+}
+
+// storage::WriteFileAtomically renames through renameat() (a name relative to a folder's
+// descriptor, or to the working folder): PATH is matched against the names as given.
+int renameat(int from_dir, const char* from, int to_dir, const char* to) {
+  static auto real = Real<int (*)(int, const char*, int, const char*)>("renameat");
+  if (!Fault().op.empty() && Inject("rename", from, to)) return -1;
+  return real(from_dir, from, to_dir, to);
 }
 
 // libgit2 moves a new object into place with link() and unlink(), and rename() only if link fails.
