@@ -52,7 +52,8 @@ Status WriteFileAtomically(const std::string& file, const std::string& content, 
 }
 
 Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::string& content,
-                             mode_t mode, const std::string& temp_dir) {
+                             mode_t mode, const std::string& temp_dir,
+                             FolderSync folder_sync) {
   const std::string tmp = TempNameFor(file, temp_dir);
   int fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "writing " + file);
@@ -67,7 +68,7 @@ Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::str
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err == 0 && ::renameat(dir_fd, tmp.c_str(), dir_fd, file.c_str()) != 0) err = errno;
   if (err == 0) {
-    SyncFolder(dir_fd, fs::path(file).parent_path().string());
+    if (folder_sync == FolderSync::kSync) SyncFolder(dir_fd, fs::path(file).parent_path().string());
     return Status::OK();
   }
   ::unlinkat(dir_fd, tmp.c_str(), 0);

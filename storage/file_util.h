@@ -23,10 +23,15 @@ namespace taskfs::storage {
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode = 0644,
                            const std::string& temp_dir = "");
 
+// Whether an atomic write fsyncs the file's folder after its rename (the name is on disk once it
+// returns), or leaves that to a caller that writes several files into one folder and syncs it once.
+enum class FolderSync { kSync, kLeaveToCaller };
+
 // The same, with `file` (and `temp_dir`) relative to the folder open as `dir_fd` (the *at(2)
 // calls): for paths that are too long to be given whole.
 Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::string& content,
-                             mode_t mode = 0644, const std::string& temp_dir = "");
+                             mode_t mode = 0644, const std::string& temp_dir = "",
+                             FolderSync folder_sync = FolderSync::kSync);
 
 // fsync(2) of a file or folder: its content, or the names in it, are on disk once this returns.
 Status SyncToDisk(const std::string& path);

@@ -209,12 +209,8 @@ Status Journal::OpenSegment(uint64_t id) {
   segment_ = id;
   segment_empty_ = true;
   size_ = 0;
-  // The segment's name must survive a power loss for an fdatasync of it to mean anything.
-  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  // The segment's name is made durable by Committer::SyncJournal (an fsync of the folder), not
+  // here: a lone save rotates the journal before its commit, and no save needs it until fsync().
   return Status::OK();
 }
 

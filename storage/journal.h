@@ -52,7 +52,8 @@ class Journal {
 
   // Appends `entry` to the current segment (one write()).
   Status Append(const JournalEntry& entry);
-  // The file of a segment, and the segment appended to now.
+  // The journal's folder, the file of a segment, and the segment appended to now.
+  const std::string& dir() const { return dir_; }
   std::string SegmentPath(uint64_t segment) const;
   uint64_t current_segment() const { return segment_; }
   // Closes the current segment and starts a new one; returns the closed one's id, or 0 when it

@@ -8,7 +8,10 @@
 #
 #   import  cp -r of the N tasks into the mount / into a folder, then git add -A && git commit
 #   stat    while the import runs, a reader stat()s a task every millisecond: p50, p99, max
-#   sed     sed -i 's/^priority: L$/priority: M/' over every task (and the mount's CPU meanwhile)
+#   sed     sed -i 's/^priority: L$/priority: M/' over every task (and the mount's CPU meanwhile);
+#           also over a do-nothing FUSE mount (libfuse's passthrough_ll example, built from
+#           libfuse3-dev's examples, fully cached): the cost of FUSE's round trips alone, the floor
+#           for any FUSE file system on this machine
 #   rm      rm of a tenth of the tasks (taskfs defers a delete 2 s for editors' rename dances:
 #           shown apart)
 #   save    200 appends to distinct tasks (`echo x: 1 >> t.yaml`): close() latency, and time
@@ -20,7 +23,7 @@
 #              SAVES (200). Exit codes: 0 ran, 1 something failed, 2 usage.
 set -euo pipefail
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 N=10000
 while (($#)); do
   case "$1" in
@@ -41,6 +44,7 @@ WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bulk.XXXXXX")"
 STORE="$WORK/store" MNT="$WORK/mnt" SRC="$WORK/src" PLAIN="$WORK/plain"
 cleanup() {
   fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
+  fusermount3 -u "$WORK/floor" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -98,6 +102,16 @@ t0=$(now); (cd "$MNT" && sed -i 's/^priority: L$/priority: M/' -- *.yaml); wait_
 taskfs_sed=$(elapsed "$t0" "$t1"); sed_cpu=$(elapsed "$c0" "$(mount_cpu)")
 t0=$(now); (cd "$PLAIN" && sed -i 's/^priority: L$/priority: M/' -- *.yaml && git add -A && git commit -qm sed); t1=$(now)
 plain_sed=$(elapsed "$t0" "$t1")
+floor_sed=""
+if gcc -O2 -o "$WORK/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
+     $(pkg-config --cflags --libs fuse3) 2>/dev/null; then
+  mkdir -p "$WORK/floor-src" "$WORK/floor"
+  cp -r "$SRC/." "$WORK/floor-src/"
+  "$WORK/passthrough_ll" -o source="$WORK/floor-src" -o cache=always -o timeout=86400 "$WORK/floor"
+  t0=$(now); (cd "$WORK/floor" && sed -i 's/^priority: L$/priority: M/' -- *.yaml); t1=$(now)
+  floor_sed=$(elapsed "$t0" "$t1")
+  fusermount3 -u "$WORK/floor"
+fi
 
 echo "== rm of a tenth" >&2
 ls "$SRC" | awk 'NR % 10 == 0' > "$WORK/rm.txt"
@@ -167,6 +181,7 @@ row "---" "---" "---" "---"
 row "cp -r import (until committed)" "$taskfs_import" "$plain_import" "$(ratio "$taskfs_import" "$plain_import")"
 row "  of which cp -r itself" "$taskfs_cp" "" ""
 row "sed -i over all (until committed)" "$taskfs_sed" "$plain_sed" "$(ratio "$taskfs_sed" "$plain_sed")"
+[[ -n $floor_sed ]] && row "  sed -i on a do-nothing FUSE mount, no git" "$floor_sed" "$plain_sed" "$(ratio "$floor_sed" "$plain_sed")"
 row "rm of a tenth (rm itself)" "$taskfs_rm" "$plain_rm" "$(ratio "$taskfs_rm" "$plain_rm")"
 row "  until the deferred delete is committed" "$taskfs_rm_committed" "" ""
 row "cat of all (warm)" "$taskfs_cat" "$plain_cat" "$(ratio "$taskfs_cat" "$plain_cat")"
