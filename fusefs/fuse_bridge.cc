@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <memory>
 #include <new>
 
@@ -19,6 +19,7 @@
 #include "fusefs/task_filesystem.h"
 #include "storage/committer.h"
 #include "storage/file_util.h"
+#include "storage/local_state.h"
 #include "storage/log.h"
 
 namespace taskfs::fusefs {
@@ -241,14 +242,14 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
     auto paths = ctx->fs->Refresh();
     if (!paths.empty()) invalidate(paths);
     // Tells `taskfs sync` (which waits for it) that the kernel now shows this commit.
-    storage::WriteFileAtomically(ctx->store->local_dir() + "/mount-head",
+    storage::WriteFileAtomically(storage::LocalState(*ctx->store).mount_head(),
                                  ctx->store->snapshot()->commit_id() + "\n");
   });
   if (Status st = ctx->watcher->Start(); !st.ok()) {
     LogWarning("changes by other processes will not show until remount: " + st.ToString());
   }
   // A request is answered (removed) once every save made before it is committed.
-  const std::string requests = storage::FlushRequestDir(*ctx->store);
+  const std::string requests = storage::LocalState(*ctx->store).flush_requests();
   std::error_code ec;
   std::filesystem::create_directories(requests, ec);
   ctx->flush_requests = std::make_unique<StoreWatcher>(
@@ -318,11 +319,40 @@ fuse_operations MakeOperations() {
   return ops;
 }
 
+// Leaves the foreground as fuse_daemonize(3) does (fork, setsid, chdir /, stdio to /dev/null),
+// except that the parent, the `taskfs mount` a user or script ran, exits only once `ready` ran in
+// the child: a `taskfs status` right after `taskfs mount` finds the mount's record. Returns 0 in
+// the child, -1 (errno set) if it could not fork.
+int DaemonizeAfter(const std::function<void()>& ready) {
+  int ready_pipe[2];
+  if (::pipe(ready_pipe) != 0) return -1;
+  const pid_t child = ::fork();
+  if (child < 0) return -1;
+  if (child > 0) {
+    ::close(ready_pipe[1]);
+    char done = 0;
+    const ssize_t n = ::read(ready_pipe[0], &done, 1);
+    ::_exit(n == 1 ? 0 : 1);
+  }
+  ::close(ready_pipe[0]);
+  ::setsid();
+  if (::chdir("/") != 0) LogWarning("could not change to /: " + std::string(std::strerror(errno)));
+  if (int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC); null_fd >= 0) {
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null_fd, fd);
+    ::close(null_fd);
+  }
+  ready();
+  const char done = 1;
+  if (::write(ready_pipe[1], &done, 1) != 1) LogWarning("could not tell `taskfs mount` it is done");
+  ::close(ready_pipe[1]);
+  return 0;
+}
+
 }  // namespace
 
 int RunMount(storage::Store* store, const MountOptions& options) {
   // One mount per store: two would each believe their view is the store's.
-  const std::string lock_file = storage::MountLockFile(*store);
+  const std::string lock_file = storage::LocalState(*store).mount_lock();
   int lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     LogError("the store " + store->git_dir() + " is already mounted by another taskfs process " +
@@ -331,7 +361,7 @@ int RunMount(storage::Store* store, const MountOptions& options) {
     return 1;
   }
   MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,
-                   store->local_dir() + "/mount", nullptr};
+                   storage::LocalState(*store).mount_record(), nullptr};
   ctx.fs->SetStatusText(options.status_text);
   // noatime: reads don't change anything, and atime updates would cost a round trip per read.
   // default_permissions: the kernel checks every request against the owners and modes the
@@ -358,7 +388,16 @@ int RunMount(storage::Store* store, const MountOptions& options) {
     fuse_destroy(f);
     return 1;
   }
-  if (fuse_daemonize(options.foreground ? 1 : 0) != 0) {
+  const auto record_mount = [&] {
+    if (Status st = storage::WriteMountRecord(ctx.mount_record, {::getpid(), options.mountpoint});
+        !st.ok()) {
+      LogWarning(st.message() + ": `taskfs status` and `taskfs umount` will not see this mount");
+    }
+  };
+  if (options.foreground) {
+    record_mount();
+  } else if (DaemonizeAfter(record_mount) != 0) {
+    LogError("could not leave the foreground: " + std::string(std::strerror(errno)));
     fuse_unmount(f);
     fuse_destroy(f);
     return 1;
@@ -366,10 +405,6 @@ int RunMount(storage::Store* store, const MountOptions& options) {
   if (!options.foreground) LogToSyslog("taskfs");
   // The FUSE loop's threads would each grow a malloc arena: a few are plenty here.
   mallopt(M_ARENA_MAX, 2);
-  {
-    std::ofstream record(ctx.mount_record, std::ios::trunc);
-    record << ::getpid() << '\n' << options.mountpoint << '\n';
-  }
   if (options.on_mounted) options.on_mounted();
   fuse_set_signal_handlers(fuse_get_session(f));
   fuse_loop_config* loop = fuse_loop_cfg_create();

@@ -13,6 +13,7 @@
 
 #include "fusefs/errno_map.h"
 #include "fusefs/task_filesystem.h"
+#include "storage/commit_message.h"
 #include "storage/deferred_deletes.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
@@ -173,7 +174,7 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     return -ToErrno(st);
   }
   if (!changes.empty()) {
-    int rc = JournalChanges(changes, "rename " + TaskNameOf(from) + " -> " + TaskNameOf(to));
+    int rc = JournalChanges(changes, storage::RenameMessage(TaskNameOf(from), TaskNameOf(to)));
     if (rc != 0) return rc;
   }
   CancelDeferredDelete(to);  // replaced by the rename (a delete that failed above stays)
@@ -262,7 +263,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
     if (int rc = scratch_.Rename(from, to); rc != 0) return rc;
   }
   if (!changes.empty()) {
-    int rc = JournalChanges(changes, "rename " + from + " -> " + to);
+    int rc = JournalChanges(changes, storage::RenameMessage(from, to));
     if (rc != 0) {
       scratch_.Rename(to, from);
       return rc;

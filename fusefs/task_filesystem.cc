@@ -13,6 +13,7 @@
 
 #include "fusefs/errno_map.h"
 #include "storage/deferred_deletes.h"
+#include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
@@ -55,11 +56,11 @@ int CheckNewName(const std::string& path) {
 
 TaskFilesystem::TaskFilesystem(storage::Store* store)
     : store_(store),
-      scratch_(store->local_dir() + "/scratch"),
-      last_error_file_(store->local_dir() + "/last-error"),
-      deferred_delete_dir_(storage::DeferredDeleteDir(store->local_dir())),
-      drafts_(store->local_dir() + "/drafts"),
-      attrs_(store->local_dir() + "/attributes"),
+      scratch_(storage::LocalState(*store).scratch()),
+      last_error_file_(storage::LocalState(*store).last_error()),
+      deferred_delete_dir_(storage::LocalState(store->local_dir()).deferred_deletes()),
+      drafts_(storage::LocalState(*store).drafts()),
+      attrs_(storage::LocalState(*store).attributes()),
       uid_(::getuid()),
       gid_(::getgid()) {
   shown_ = store_->snapshot();
@@ -70,7 +71,7 @@ TaskFilesystem::~TaskFilesystem() { Shutdown(); }
 
 Status TaskFilesystem::Start() {
   TASKFS_RETURN_IF_ERROR(scratch_.Open());
-  auto journal = storage::Journal::Open(storage::JournalDir(store_->local_dir()));
+  auto journal = storage::Journal::Open(storage::LocalState(store_->local_dir()).journal());
   if (!journal.ok()) return journal.status();
   {
     std::lock_guard lock(mu_);

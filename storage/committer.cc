@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <map>
 
+#include "storage/commit_message.h"
 #include "storage/deferred_deletes.h"
 #include "storage/file_util.h"
+#include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/repack.h"
 #include "storage/task_name.h"
@@ -51,51 +53,28 @@ SnapshotPtr BasesSnapshot(const std::vector<Change>& changes,
 
 }  // namespace
 
-std::string GroupMessage(const std::vector<std::string>& messages, size_t tasks) {
-  if (messages.size() == 1) return messages.front();
-  std::string verb, name;
-  bool one_task = true;
-  for (const std::string& m : messages) {
-    const size_t space = m.find(' ');
-    const std::string v = m.substr(0, space), n = m.substr(space + 1);
-    one_task = one_task && (v == "create" || v == "edit") && (name.empty() || name == n);
-    name = n;
-    verb = verb.empty() || verb == v ? v : "change";
-  }
-  if (one_task) {
-    return (messages.front().starts_with("create ") ? "create " : "edit ") + name;
-  }
-  if (verb != "edit" && verb != "create" && verb != "delete") verb = "change";
-  std::string out = verb + " " + std::to_string(tasks) + " tasks\n\n";
-  for (const std::string& m : messages) out += m + "\n";
-  return out;
-}
-
 bool RemoveStaleBranchLock(const Store& store, std::chrono::seconds min_age, bool wait) {
   return RemoveStaleLockFile(store.git_dir() + store.branch_ref() + ".lock", min_age, wait);
 }
 
 void RemoveBranchLockOfCrashedWriter(const Store& store) {
-  FileLock no_sync(SyncLockFile(store));
+  FileLock no_sync(LocalState(store).sync_lock());
   if (no_sync.held()) RemoveStaleBranchLock(store, std::chrono::seconds(2), /*wait=*/true);
 }
 
-std::string MountLockFile(const Store& store) { return store.local_dir() + "/mount.lock"; }
-std::string SyncLockFile(const Store& store) { return store.local_dir() + "/sync.lock"; }
-std::string FlushRequestDir(const Store& store) { return store.local_dir() + "/requests"; }
 
 size_t PendingSaves(const Store& store) {
-  return ReadJournal(JournalDir(store.local_dir())).size();
+  return ReadJournal(LocalState(store.local_dir()).journal()).size();
 }
 
 namespace {
 
 // Commits what the journal holds when no mount runs (we hold its lock).
 Status ReplayJournal(Store& store) {
-  auto journal = Journal::Open(JournalDir(store.local_dir()));
+  auto journal = Journal::Open(LocalState(store.local_dir()).journal());
   if (!journal.ok()) return journal.status();
   if ((*journal)->recovered().empty() &&
-      DeferredDeletes(DeferredDeleteDir(store.local_dir())).empty()) {
+      DeferredDeletes(LocalState(store.local_dir()).deferred_deletes()).empty()) {
     return Status::OK();
   }
   RemoveBranchLockOfCrashedWriter(store);
@@ -107,27 +86,27 @@ Status ReplayJournal(Store& store) {
 
 Status CommitJournal(Store& store, bool deferred_deletes, std::chrono::milliseconds timeout) {
   namespace fs = std::filesystem;
-  if (JournalSegments(JournalDir(store.local_dir())).empty() &&
-      DeferredDeletes(DeferredDeleteDir(store.local_dir())).empty()) {
+  if (JournalSegments(LocalState(store.local_dir()).journal()).empty() &&
+      DeferredDeletes(LocalState(store.local_dir()).deferred_deletes()).empty()) {
     return Status::OK();
   }
   {
-    FileLock no_mount(MountLockFile(store));
+    FileLock no_mount(LocalState(store).mount_lock());
     if (no_mount.held()) return ReplayJournal(store);
   }
   // A mount runs: ask it (it also has deletes it defers), and wait until it answered by
   // removing the request, or until it is gone (unmounted or killed): then replay ourselves.
   std::error_code ec;
-  fs::create_directories(FlushRequestDir(store), ec);
+  fs::create_directories(LocalState(store).flush_requests(), ec);
   static std::atomic<unsigned> counter{0};
-  const std::string request = FlushRequestDir(store) + "/" +
+  const std::string request = LocalState(store).flush_requests() + "/" +
                               (deferred_deletes ? kFlushAllRequest : "flush-") +
                               std::to_string(::getpid()) + "-" + std::to_string(counter++);
   TASKFS_RETURN_IF_ERROR(WriteFileAtomically(request, ""));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int round = 1; fs::exists(request, ec); ++round) {
     if (round % 10 == 0) {
-      FileLock no_mount(MountLockFile(store));
+      FileLock no_mount(LocalState(store).mount_lock());
       if (no_mount.held()) {
         fs::remove(request, ec);
         return ReplayJournal(store);
@@ -185,7 +164,7 @@ Status Committer::CommitRecovered() {
 }
 
 Status Committer::CommitRecordedDeletes() {
-  const std::string dir = DeferredDeleteDir(store_->local_dir());
+  const std::string dir = LocalState(store_->local_dir()).deferred_deletes();
   const std::vector<std::string> paths = DeferredDeletes(dir);
   if (paths.empty()) return Status::OK();
   // Already gone (committed before the crash, or by another process): nothing to do.

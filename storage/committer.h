@@ -48,12 +48,6 @@ struct Save {
   std::vector<std::optional<std::string>> bases;  // parallel to changes
 };
 
-// The message of a commit holding `messages` (one per save, in order) that changed `tasks`
-// distinct tasks: the message itself for one save; for several saves of one task, `create x` or
-// `edit x`; else `edit 120 tasks` (or `create`, `delete`, or `change` when they differ) with the
-// saves listed in the body.
-std::string GroupMessage(const std::vector<std::string>& messages, size_t tasks);
-
 // Removes the branch's lock file (`refs/heads/main.lock`) when it is stale: older than `min_age`
 // (a live ref update takes milliseconds). With `wait`, a younger lock is waited for until it is
 // that old and removed if still there. Returns true if it removed one.
@@ -64,11 +58,6 @@ bool RemoveStaleBranchLock(const Store& store, std::chrono::seconds min_age, boo
 // live `git` command is respected (it is gone within two seconds).
 void RemoveBranchLockOfCrashedWriter(const Store& store);
 
-// The files of the write path beside the store.
-std::string MountLockFile(const Store& store);    // held by the mount for its life
-std::string SyncLockFile(const Store& store);     // held by a sync for its run
-std::string FlushRequestDir(const Store& store);  // where others ask a mount to commit
-
 // Makes sure every save acknowledged on this store is committed, before the caller reads the
 // branch (sync, the daemon, log). When no mount runs, commits what the journal holds itself;
 // when one runs, asks it to commit and waits up to `timeout`. With `deferred_deletes`, the
@@ -76,7 +65,7 @@ std::string FlushRequestDir(const Store& store);  // where others ask a mount to
 // hand wants: `rm x.yaml && taskfs sync`; the daemon must not cut a dance in two).
 Status CommitJournal(Store& store, bool deferred_deletes = false,
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
-// The prefix of a request file in FlushRequestDir that asks for deferred deletes too.
+// The prefix of a request file in LocalState::flush_requests() that asks for deferred deletes too.
 inline constexpr const char* kFlushAllRequest = "flush-all-";
 // Saves journaled and not yet committed (for `taskfs status`).
 size_t PendingSaves(const Store& store);

@@ -26,9 +26,6 @@ std::string RecordName(const std::string& path) {
 
 }  // namespace
 
-std::string DeferredDeleteDir(const std::string& local_dir) {
-  return local_dir + "/deferred-deletes";
-}
 
 Status RecordDeferredDelete(const std::string& dir, const std::string& path) {
   std::error_code ec;

@@ -19,9 +19,6 @@
 
 namespace taskfs::storage {
 
-// The folder of the records of the store whose local dir is `local_dir`.
-std::string DeferredDeleteDir(const std::string& local_dir);
-
 // Records that the delete of the task at `path` is acknowledged and not yet journaled.
 Status RecordDeferredDelete(const std::string& dir, const std::string& path);
 // Forgets it: journaled, or cancelled by a new save.

@@ -153,7 +153,6 @@ Status WriteAll(int fd, const std::string& bytes) {
 
 }  // namespace
 
-std::string JournalDir(const std::string& local_dir) { return local_dir + "/journal"; }
 
 std::vector<uint64_t> JournalSegments(const std::string& dir) {
   std::vector<uint64_t> ids;

@@ -76,8 +76,6 @@ class Journal {
   std::vector<uint64_t> recovered_segments_;
 };
 
-// The journal folder of the store whose local dir is `local_dir`.
-std::string JournalDir(const std::string& local_dir);
 // The segments in `dir`, oldest first.
 std::vector<uint64_t> JournalSegments(const std::string& dir);
 // Every complete entry in `dir`, in order (a torn record ends its segment).

@@ -10,6 +10,7 @@
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/incoming_history.h"
+#include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/packs.h"
 
@@ -20,7 +21,6 @@ namespace {
 
 constexpr auto kStaleQuarantineAge = std::chrono::hours(1);
 
-std::string QuarantineRoot(const Store& store) { return store.local_dir() + "/quarantine"; }
 
 // Removes the quarantines that a crash left (a live one is minutes old at most).
 void RemoveStaleQuarantines(const std::string& root) {
@@ -69,7 +69,7 @@ Quarantine::~Quarantine() {
 
 Result<std::unique_ptr<Quarantine>> Quarantine::Create(const Store& store) {
   static std::atomic<unsigned> counter{0};
-  const std::string root = QuarantineRoot(store);
+  const std::string root = LocalState(store).quarantine();
   RemoveStaleQuarantines(root);
   const std::string dir =
       root + "/q-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);

@@ -13,6 +13,7 @@
 
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
+#include "storage/local_state.h"
 #include "storage/packs.h"
 
 namespace taskfs::storage {
@@ -132,7 +133,6 @@ Status MergePacks(const Store& store, const std::vector<fs::path>& packs) {
 
 // Held by whoever repacks the store (the mount's repack thread, a sync, taskfs-server), so that two
 // never merge the same packs at once (safe, as every object is kept, but wasted work).
-std::string RepackLockFile(const Store& store) { return store.local_dir() + "/repack.lock"; }
 
 }  // namespace
 
@@ -164,7 +164,7 @@ size_t SmallestPacksToMerge(const std::vector<uint64_t>& ascending) {
 }
 
 Result<size_t> MergeSmallPacks(const Store& store) {
-  FileLock lock(RepackLockFile(store));
+  FileLock lock(LocalState(store).repack_lock());
   if (!lock.held()) return size_t{0};  // another thread or process repacks: it does this too
   size_t merged = 0;
   size_t packs_before = SIZE_MAX;
@@ -190,7 +190,7 @@ Result<size_t> MergeSmallPacks(const Store& store) {
 }
 
 Result<size_t> PackLooseObjects(const Store& store, size_t max_packs) {
-  FileLock lock(RepackLockFile(store));
+  FileLock lock(LocalState(store).repack_lock());
   if (!lock.held()) return size_t{0};  // another thread or process repacks
   const std::vector<LooseObject> loose = ListLooseObjects(store.git_dir());
   if (!loose.empty()) {

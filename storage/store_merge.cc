@@ -2,8 +2,8 @@
 // merge commits and fast-forwards). The merge rules themselves live in sync/.
 #include <cstring>
 #include <map>
-#include <sstream>
 
+#include "storage/commit_message.h"
 #include "storage/git_handles.h"
 #include "storage/store.h"
 #include "storage/task_name.h"
@@ -39,8 +39,8 @@ void Compose(std::map<std::string, std::string>* renames, const std::string& fro
   if (!chained) (*renames)[from_path] = to_path;
 }
 
-// Renames recorded in the messages of the commits in from..to ("rename A -> B", task names or
-// folders), added to `renames`.
+// Renames recorded in the messages of the commits in from..to (storage/commit_message.h: task
+// names or folders), added to `renames`.
 Status AddRenamesFromMessages(git_repository* repo, const std::string& from, const std::string& to,
                               git_tree* from_tree, std::map<std::string, std::string>* renames) {
   auto walk = WalkRange(repo, from, to, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
@@ -51,15 +51,9 @@ Status AddRenamesFromMessages(git_repository* repo, const std::string& from, con
     if (git_commit_lookup(&c, repo, &oid) != 0) continue;
     CommitPtr commit(c);
     const char* text = git_commit_message(c);
-    std::istringstream lines(text ? text : "");
-    std::string line;
-    while (std::getline(lines, line)) {
-      const size_t arrow = line.find(" -> ");
-      if (!line.starts_with("rename ") || arrow == std::string::npos) continue;
-      const std::string a = line.substr(7, arrow - 7);
-      const std::string b = line.substr(arrow + 4);
-      if (!TreeHas(from_tree, a) || TreeHas(from_tree, TaskPathOf(a))) {  // a task, not a folder
-        Compose(renames, TaskPathOf(a), TaskPathOf(b));
+    for (const Rename& r : RenamesIn(text ? text : "")) {
+      if (!TreeHas(from_tree, r.from) || TreeHas(from_tree, TaskPathOf(r.from))) {  // a task
+        Compose(renames, TaskPathOf(r.from), TaskPathOf(r.to));
       }
     }
   }

@@ -7,8 +7,9 @@
 
 #include "storage/file_util.h"
 #include "storage/format_time.h"
-#include "storage/remote.h"
+#include "storage/local_state.h"
 #include "storage/task_limits.h"
+#include "sync/transport/remotes.h"
 
 namespace taskfs::sync {
 namespace {
@@ -36,16 +37,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RemoteSyncState, name, url, kind
                                                 failures, waiting, garbage, syncs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SyncStatus, pid, started, remotes)
 
-std::string SyncStatusFile(const storage::Store& store) {
-  return store.local_dir() + "/sync-status.json";
-}
 
 Status SaveSyncStatus(const storage::Store& store, const SyncStatus& status) {
-  return storage::WriteFileAtomically(SyncStatusFile(store), json(status).dump(2) + "\n");
+  return storage::WriteFileAtomically(storage::LocalState(store).sync_status(), json(status).dump(2) + "\n");
 }
 
 std::optional<SyncStatus> LoadSyncStatus(const storage::Store& store) {
-  auto text = storage::ReadWholeFile(SyncStatusFile(store));
+  auto text = storage::ReadWholeFile(storage::LocalState(store).sync_status());
   if (!text) return std::nullopt;
   try {
     return json::parse(*text).get<SyncStatus>();
@@ -56,7 +54,7 @@ std::optional<SyncStatus> LoadSyncStatus(const storage::Store& store) {
 
 std::string RenderSyncStatus(const storage::Store& store) {
   const int64_t now = std::time(nullptr);
-  auto remotes = storage::ListRemotes(store);
+  auto remotes = sync::ListRemotes(store);
   if (!remotes.ok()) return "sync:     " + remotes.status().message() + "\n";
   if (remotes->empty()) return "sync:     no remotes (add one with `taskfs remote add`)\n";
   const auto status = LoadSyncStatus(store);
@@ -68,9 +66,9 @@ std::string RenderSyncStatus(const storage::Store& store) {
     out += "no daemon running (start one with `taskfs daemon`, or mount the store)\n";
   }
   for (const auto& remote : *remotes) {
-    const bool git = remote.kind == storage::RemoteKind::kGit;
+    const bool git = remote.kind == sync::RemoteKind::kGit;
     out += "  " + remote.name + " (" +
-           (git ? "" : storage::KindName(remote.kind) + std::string(" ")) + remote.url + ")\n";
+           (git ? "" : sync::KindName(remote.kind) + std::string(" ")) + remote.url + ")\n";
     const RemoteSyncState* st = nullptr;
     if (status) {
       for (const auto& r : status->remotes) {
@@ -97,7 +95,7 @@ std::string RenderSyncStatus(const storage::Store& store) {
       out += "    ignored in the folder (no client's ref; delete them): " +
              storage::EscapeForDisplay(files) + "\n";
     }
-    auto pending = storage::PendingCommits(store, remote.name);
+    auto pending = sync::PendingCommits(store, remote.name);
     out += "    not yet sent: " +
            (pending.ok() ? std::to_string(*pending) + " local commit(s)"
                          : pending.status().message()) +

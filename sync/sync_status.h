@@ -33,7 +33,6 @@ struct SyncStatus {
   std::vector<RemoteSyncState> remotes;
 };
 
-std::string SyncStatusFile(const storage::Store& store);
 Status SaveSyncStatus(const storage::Store& store, const SyncStatus& status);
 // nullopt when no daemon ever ran for this store (or the file is unreadable).
 std::optional<SyncStatus> LoadSyncStatus(const storage::Store& store);

@@ -10,12 +10,10 @@
 #include <thread>
 
 #include "storage/committer.h"
-#include "storage/folder_remote.h"
+#include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/repack.h"
 #include "storage/task_limits.h"
-#include "sync/integrate.h"
-#include "sync/server_remote.h"
 
 namespace taskfs::sync {
 namespace {}  // namespace
@@ -58,7 +56,7 @@ class SyncLock {
   // Waits up to `wait` for a sync that runs already (the daemon's) to finish.
   explicit SyncLock(const storage::Store& store,
                     std::chrono::milliseconds wait = std::chrono::seconds(60)) {
-    fd_ = ::open(storage::SyncLockFile(store).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = ::open(storage::LocalState(store).sync_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0) return;
     held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
     if (held_) return;
@@ -106,56 +104,50 @@ void RemoveStaleLocks(const storage::Store& store) {
 
 namespace {
 
-// Git remote: fetch, integrate, push; a push that lost a race fetches and integrates again.
-Status SyncWithGit(storage::Store& store, const std::string& remote,
-                   const storage::TransferOptions& options, SyncReport* report) {
+// Fetch, integrate, publish; a publish that lost a race fetches and integrates again.
+Status SyncThrough(storage::Store& store, Transport& transport, SyncReport* report) {
   Status last = Status::OK();
   for (report->attempts = 1; report->attempts <= kMaxSyncAttempts; ++report->attempts) {
-    auto theirs = storage::Fetch(store, remote, options);
-    if (!theirs.ok()) return theirs.status();
-    TASKFS_RETURN_IF_ERROR(Integrate(store, *theirs, report));
+    auto fetched = transport.Fetch(store);
+    if (!fetched.ok()) return fetched.status();
+    report->waiting = fetched->waiting;
+    report->garbage = fetched->garbage;
+    for (const std::string& head : fetched->heads) {
+      TASKFS_RETURN_IF_ERROR(Integrate(store, head, report));
+    }
+    // A peer whose history was refused holds back neither the others nor our publishing; the
+    // refusal is this sync's error, so it shows in `taskfs status` until that peer fixes it.
+    const Status refused = fetched->refused.empty() ? Status::OK() : fetched->refused.front();
     auto head = store.Refresh();
     if (!head.ok()) return head.status();
-    if ((*head)->commit_id().empty() || (*head)->commit_id() == *theirs) return Status::OK();
-    last = storage::Push(store, remote, options);
-    if (last.ok()) {
-      report->pushed = true;
-      return Status::OK();
+    const std::string ours = (*head)->commit_id();
+    if (ours.empty() || ours == fetched->remote_head) return refused;
+    auto published = transport.Publish(store, ours);
+    if (published.ok()) {
+      report->pushed = published->pushed;
+      if (published->fetch_again) {
+        auto merged = transport.Fetch(store);
+        if (!merged.ok()) return merged.status();
+        for (const std::string& h : merged->heads) TASKFS_RETURN_IF_ERROR(Integrate(store, h, report));
+      }
+      return refused;
     }
+    last = published.status();
     if (last.code() != Status::Code::kConflict) return last;
-    // Another client pushed first: back off a little (randomly, so racers spread out).
+    // Another client published first: back off a little (randomly, so racers spread out).
     static thread_local std::mt19937 rng{std::random_device{}()};
     std::this_thread::sleep_for(std::chrono::milliseconds(
         std::uniform_int_distribution<int>(0, 25 * report->attempts)(rng)));
   }
-  return Status::Busy("sync with " + remote + " gave up after " + std::to_string(kMaxSyncAttempts) +
-                      " attempts: " + last.message());
-}
-
-// Folder remote: take in every other client's head, then publish ours. Nobody else writes our
-// ref, so there is no race to retry.
-Status SyncWithFolder(storage::Store& store, const storage::RemoteInfo& remote,
-                      SyncReport* report) {
-  auto fetched = storage::FetchFromFolder(store, remote.name, remote.url);
-  if (!fetched.ok()) return fetched.status();
-  report->waiting = fetched->waiting;
-  report->garbage = fetched->garbage;
-  for (const std::string& head : fetched->heads) {
-    TASKFS_RETURN_IF_ERROR(Integrate(store, head, report));
-  }
-  auto published = storage::PublishToFolder(store, remote.name, remote.url);
-  if (!published.ok()) return published.status();
-  report->pushed = *published;
-  // A client whose history was refused holds back neither the others nor our publishing; the
-  // refusal is this sync's error, so it shows in `taskfs status` until that client fixes it.
-  return fetched->refused.empty() ? Status::OK() : fetched->refused.front();
+  return Status::Busy("sync with " + report->remote + " gave up after " +
+                      std::to_string(kMaxSyncAttempts) + " attempts: " + last.message());
 }
 
 }  // namespace
 
 Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remote,
-                                  const storage::TransferOptions& options) {
-  auto info = storage::FindRemote(store, remote);
+                                  const TransferOptions& options) {
+  auto info = FindRemote(store, remote);
   if (!info.ok()) return info.status();
   // Every save acknowledged so far goes with this sync (deletes an editor's rename dance delays
   // too only when asked by hand: `taskfs sync` calls CommitJournal itself first).
@@ -169,18 +161,8 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
   SyncReport report;
   report.remote = remote;
   report.attempts = 1;
-  Status st = Status::OK();
-  switch (info->kind) {
-    case storage::RemoteKind::kFolder:
-      st = SyncWithFolder(store, *info, &report);
-      break;
-    case storage::RemoteKind::kServer:
-      st = SyncWithServer(store, *info, &report);
-      break;
-    case storage::RemoteKind::kGit:
-      st = SyncWithGit(store, remote, options, &report);
-      break;
-  }
+  const std::unique_ptr<Transport> transport = OpenTransport(*info, options);
+  const Status st = SyncThrough(store, *transport, &report);
   if (!st.ok()) return st;
   // A sync leaves packs (what it fetched, the merge it made): merged a tier at a time, as a
   // mount's committer does (the two may run at once: a merge keeps every object).

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "storage/journal.h"
+#include "storage/local_state.h"
 
 namespace taskfs::testing {
 
@@ -120,7 +121,7 @@ static std::vector<std::string> Lines(const std::string& s) {
 }
 
 void WaitForJournal(const std::string& git_dir) {
-  const std::string journal = storage::JournalDir(git_dir + "/taskfs");
+  const std::string journal = storage::LocalState(git_dir + "/taskfs").journal();
   if (!Exists(journal)) return;
   WaitUntil([&] { return storage::ReadJournal(journal).empty(); }, std::chrono::seconds(5));
 }

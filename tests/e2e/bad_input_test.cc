@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "storage/local_state.h"
 #include "tests/e2e/mount_fixture.h"
 
 namespace taskfs::testing {
@@ -237,6 +238,29 @@ TEST(BadStore, MountOnANonEmptyFolderIsRefusedUnlessAsked) {
   EXPECT_EQ(RunCommand("ls " + Quote(dir / "mnt")).output, "");  // hidden while mounted
   EXPECT_EQ(RunCommand(taskfs + " umount " + Quote(dir / "mnt")).exit_code, 0);
   EXPECT_EQ(ReadFile(dir / "mnt/notes.txt"), "mine\n");
+}
+
+TEST(BadStore, AMountPointWithSpacesAndANewlineIsShownAndUnmounted) {
+  TempDir dir;
+  const std::string taskfs = std::string(TASKFS_BIN) + " --store " + Quote(dir / "store");
+  ASSERT_EQ(RunCommand(taskfs + " init --name x").exit_code, 0);
+  const std::string mnt = dir / "my tasks\nfor work ";
+  RunCommand("mkdir " + Quote(mnt));
+  struct LazyUnmount {
+    std::string at;
+    ~LazyUnmount() { RunCommand("fusermount3 -uz " + Quote(at) + " 2>/dev/null"); }
+  } unmount_on_failure{mnt};
+  ASSERT_EQ(RunCommand(taskfs + " mount " + Quote(mnt)).exit_code, 0);
+  const auto record = storage::ReadMountRecord(dir / "store/taskfs/mount");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->mountpoint, mnt);
+  EXPECT_NE(RunCommand(taskfs + " status").output.find("(pid " + std::to_string(record->pid)),
+            std::string::npos);
+  WriteFile(mnt + "/a.yaml", "title: a\n");
+  // umount finds the mount by its record and waits for it to end, so the save is committed.
+  EXPECT_EQ(RunCommand(taskfs + " umount " + Quote(mnt)).exit_code, 0);
+  EXPECT_FALSE(storage::ReadMountRecord(dir / "store/taskfs/mount").has_value());  // it ended
+  EXPECT_EQ(GitShow(dir / "store", "a.yaml"), "title: a\n");
 }
 
 TEST(BadStore, SecondMountOfOneStoreIsRefused) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "storage/committer.h"
+#include "storage/local_state.h"
 #include "tests/e2e/mount_fixture.h"
 
 namespace taskfs::testing {
@@ -93,7 +94,7 @@ TEST(Cli, LogAndStatusSeeSavesACrashLeftInTheJournal) {
     // A mount that journaled a save and died before its commit (the branch was locked).
     auto store = storage::Store::Open(store_path);
     ASSERT_TRUE(store.ok());
-    auto journal = storage::Journal::Open(storage::JournalDir((*store)->local_dir()));
+    auto journal = storage::Journal::Open(storage::LocalState(**store).journal());
     ASSERT_TRUE(journal.ok());
     WriteFile(store_path + "/refs/heads/main.lock", "");
     storage::Committer committer(store->get(), std::move(journal.value()), {});

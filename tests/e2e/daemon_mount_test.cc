@@ -2,13 +2,13 @@
 // repository or a shared folder: no `taskfs sync` anywhere. What one mount saves, the other shows
 // by itself; .taskfs/status tells how syncing goes; the mount and the daemon live apart (a mount
 // killed with kill -9 leaves syncing running, and its unmount stops it).
-#include "storage/remote.h"
+#include "sync/transport/remotes.h"
 #include "tests/e2e/mount_fixture.h"
 
 namespace taskfs::testing {
 namespace {
 
-using storage::RemoteKind;
+using sync::RemoteKind;
 
 class MountsWithDaemons : public ::testing::TestWithParam<RemoteKind> {
  protected:

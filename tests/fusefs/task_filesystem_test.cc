@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "fusefs/errno_map.h"
+#include "storage/local_state.h"
 #include "storage/task_validate.h"
 #include "tests/fusefs/filesystem_fixture.h"
 #include "tests/test_util.h"
@@ -110,15 +111,15 @@ TEST_F(TaskFilesystemTest, InvalidSaveIsAReadableDraftAndNotCommitted) {
   // Fixing it commits it and the draft is gone.
   ASSERT_EQ(Save("a.yaml", "title: a\nstatus: done\n", false), 0);
   EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: a\nstatus: done\n");
-  Drafts drafts(store_->local_dir() + "/drafts");
+  Drafts drafts(storage::LocalState(*store_).drafts());
   ASSERT_TRUE(drafts.Load().ok());
   EXPECT_TRUE(drafts.all().empty());
 }
 
 TEST_F(TaskFilesystemTest, ATempFileACrashedDraftSaveLeftIsNotADraft) {
   EXPECT_EQ(Save("a.yaml", "status: someday\n"), -kInvalidTaskErrno);
-  taskfs::testing::WriteFile(store_->local_dir() + "/drafts/a.yaml.tmp-4242", "status: half");
-  Drafts drafts(store_->local_dir() + "/drafts");
+  taskfs::testing::WriteFile(storage::LocalState(*store_).drafts() + "/a.yaml.tmp-4242", "status: half");
+  Drafts drafts(storage::LocalState(*store_).drafts());
   ASSERT_TRUE(drafts.Load().ok());
   ASSERT_EQ(drafts.all().size(), 1u);
   EXPECT_EQ(drafts.all().begin()->first, "a.yaml");

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "sync/merge_task.h"
+#include "sync/merge/merge_task.h"
 
 namespace {
 

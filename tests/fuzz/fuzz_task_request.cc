@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "storage/task_validate.h"
-#include "sync/task_json.h"
-#include "sync/task_request.h"
+#include "sync/server/task_json.h"
+#include "sync/server/task_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -11,6 +11,7 @@
 #include "storage/committer.h"
 #include "storage/deferred_deletes.h"
 #include "storage/file_util.h"
+#include "storage/local_state.h"
 #include "storage/repack.h"
 #include "storage/store.h"
 #include "tests/test_util.h"
@@ -92,13 +93,6 @@ TEST(Journal, ARotatedSegmentIsDroppedAlone) {
   EXPECT_EQ(left[0].seq, 2u);
 }
 
-TEST(GroupMessage, NamesOneSaveOneTaskOrCountsTheTasks) {
-  EXPECT_EQ(GroupMessage({"edit a"}, 1), "edit a");
-  EXPECT_EQ(GroupMessage({"create a", "edit a"}, 1), "create a");
-  EXPECT_EQ(GroupMessage({"edit a", "edit b"}, 2), "edit 2 tasks\n\nedit a\nedit b\n");
-  EXPECT_EQ(GroupMessage({"create a", "delete b"}, 2), "change 2 tasks\n\ncreate a\ndelete b\n");
-}
-
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -111,7 +105,7 @@ class CommitterTest : public ::testing::Test {
     EXPECT_EQ(GitFsckErrors(store_->git_dir()), "");
   }
   void StartCommitter(Committer::Options options = {}) {
-    auto j = Journal::Open(JournalDir(store_->local_dir()));
+    auto j = Journal::Open(storage::LocalState(store_->local_dir()).journal());
     ASSERT_TRUE(j.ok());
     committer_ = std::make_unique<Committer>(store_.get(), std::move(j.value()),
                                              Committer::Callbacks{}, options);
@@ -191,7 +185,7 @@ TEST_F(CommitterTest, DeletesACrashLeftRecordedAreCommittedByTheNextRunOrBySync)
   committer_->Stop();
   committer_.reset();
   // A mount deferred these deletes and died before journaling them (gone.yaml: already gone).
-  const std::string dir = DeferredDeleteDir(store_->local_dir());
+  const std::string dir = storage::LocalState(store_->local_dir()).deferred_deletes();
   ASSERT_TRUE(RecordDeferredDelete(dir, "a.yaml").ok());
   ASSERT_TRUE(RecordDeferredDelete(dir, "gone.yaml").ok());
   EXPECT_EQ(DeferredDeletes(dir), (std::vector<std::string>{"a.yaml", "gone.yaml"}));
@@ -267,7 +261,7 @@ TEST_F(CommitterTest, AStaleBranchLockACrashLeftIsClearedWhenNoSyncRuns) {
   const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::seconds(5);
   std::filesystem::last_write_time(Lock(), old);
   {
-    FileLock sync_running(SyncLockFile(*store_));
+    FileLock sync_running(storage::LocalState(*store_).sync_lock());
     RemoveBranchLockOfCrashedWriter(*store_);
     EXPECT_TRUE(std::filesystem::exists(Lock())) << "a running sync may hold it";
   }

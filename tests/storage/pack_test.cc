@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "storage/file_util.h"
+#include "storage/local_state.h"
 #include "storage/repack.h"
 #include "storage/store.h"
 #include "tests/storage/store_fixture.h"
@@ -136,7 +137,7 @@ TEST_F(PackTest, PacksAreMergedByOneProcessAtATime) {
   }
   const size_t before = Packs(store_->git_dir()).size();
   {
-    FileLock other_merger(store_->local_dir() + "/repack.lock");
+    FileLock other_merger(LocalState(*store_).repack_lock());
     ASSERT_TRUE(other_merger.held());
     EXPECT_EQ(MergeSmallPacks(*store_).value(), 0u);
     EXPECT_EQ(Packs(store_->git_dir()).size(), before);

@@ -7,7 +7,7 @@
 namespace taskfs::testing {
 
 DaemonClient::DaemonClient(const std::string& dir, const std::string& name,
-                           const std::string& remote_url, storage::RemoteKind kind,
+                           const std::string& remote_url, sync::RemoteKind kind,
                            const std::string& server_cert)
     : SyncClient(dir, name, remote_url, kind, server_cert),
       log_(dir + "/" + name + "-daemon.log") {}
@@ -50,7 +50,7 @@ std::string DaemonClient::Head() {
 }
 
 int DaemonClient::Pending() {
-  auto n = storage::PendingCommits(store(), "origin");
+  auto n = sync::PendingCommits(store(), "origin");
   return n.ok() ? *n : -1;
 }
 

@@ -12,7 +12,7 @@ namespace taskfs::testing {
 class DaemonClient : public SyncClient {
  public:
   DaemonClient(const std::string& dir, const std::string& name, const std::string& remote_url,
-               storage::RemoteKind kind, const std::string& server_cert = "");
+               sync::RemoteKind kind, const std::string& server_cert = "");
   ~DaemonClient();
 
   // Starts `taskfs daemon` on the store, with `extra_args`; waits until it holds its lock.

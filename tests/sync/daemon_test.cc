@@ -14,7 +14,7 @@
 namespace taskfs::testing {
 namespace {
 
-using storage::RemoteKind;
+using sync::RemoteKind;
 using Tree = std::map<std::string, std::string>;
 
 class DaemonScenarios : public ::testing::TestWithParam<RemoteKind> {
@@ -246,7 +246,7 @@ TEST_F(DaemonTest, AChangeThroughOneRemoteReachesTheOthers) {
   const std::string git = MakeBareRemote(dir_);
   const std::string folder = dir_ / "folder";
   DaemonClient a(dir_.path(), "a", git, RemoteKind::kGit);
-  ASSERT_TRUE(storage::AddRemote(a.store(), "shared", folder, RemoteKind::kFolder).ok());
+  ASSERT_TRUE(sync::AddRemote(a.store(), "shared", folder, RemoteKind::kFolder).ok());
   DaemonClient b(dir_.path(), "b", folder, RemoteKind::kFolder);
   DaemonClient c(dir_.path(), "c", git, RemoteKind::kGit);
   for (auto* d : {&a, &b, &c}) d->Start();

@@ -1,4 +1,4 @@
-#include "sync/elastic_thread_pool.h"
+#include "sync/server/elastic_thread_pool.h"
 
 #include <gtest/gtest.h>
 

@@ -8,14 +8,14 @@
 #include <random>
 
 #include "storage/file_util.h"
-#include "storage/folder_remote.h"
+#include "sync/transport/folder_remote.h"
 #include "tests/sync/sync_client.h"
 
 namespace taskfs::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using storage::RemoteKind;
+using sync::RemoteKind;
 
 // Copies files between folder replicas the way a file syncer does: one file at a time.
 class SimulatedFileSyncer {
@@ -272,7 +272,7 @@ TEST_F(FolderRemoteTest, AMissingFolderFailsClearlyAndANonEmptyOneIsRefused) {
 
   fs::create_directories(dir_ / "full");
   WriteFile(dir_ / "full/notes.txt", "mine\n");
-  Status st = storage::AddRemote(c1.store(), "full", dir_ / "full", RemoteKind::kFolder);
+  Status st = sync::AddRemote(c1.store(), "full", dir_ / "full", RemoteKind::kFolder);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("neither empty"), std::string::npos) << st.message();
 }

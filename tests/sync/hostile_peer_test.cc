@@ -3,7 +3,7 @@
 // symbolic links, submodules, a file over the size limit. Through each real transport, the
 // history is refused as a whole with a message naming the peer and the entry, the honest
 // client's tasks stay as they were, and no ref keeps the refused commit.
-#include "storage/folder_remote.h"
+#include "sync/transport/folder_remote.h"
 #include "tests/sync/sync_client.h"
 #include "tests/sync/test_server.h"
 
@@ -73,10 +73,10 @@ const Row kRows[] = {
 };
 
 class HostilePeerTest
-    : public ::testing::TestWithParam<std::tuple<storage::RemoteKind, const Row*>> {
+    : public ::testing::TestWithParam<std::tuple<sync::RemoteKind, const Row*>> {
  protected:
   void SetUp() override {
-    if (kind() == storage::RemoteKind::kServer) {
+    if (kind() == sync::RemoteKind::kServer) {
       server_ = std::make_unique<TestServer>(dir_.path());
       remote_ = server_->url();
     } else {
@@ -89,7 +89,7 @@ class HostilePeerTest
     mallory_->Sync();
     honest_->Sync();
   }
-  storage::RemoteKind kind() const { return std::get<0>(GetParam()); }
+  sync::RemoteKind kind() const { return std::get<0>(GetParam()); }
   const Row& row() const { return *std::get<1>(GetParam()); }
   std::unique_ptr<SyncClient> MakeClient(const std::string& name) {
     auto c = std::make_unique<SyncClient>(dir_.path(), name, remote_, kind(),
@@ -130,7 +130,7 @@ class HostilePeerTest
 
 TEST_P(HostilePeerTest, HistoryBreakingTheStoreRulesIsRefusedAsAWhole) {
   switch (kind()) {
-    case storage::RemoteKind::kGit: {
+    case sync::RemoteKind::kGit: {
       // Pushed to the bare repository by any git client: the honest client refuses to take it.
       const std::string commit = CommitHostileEntry(remote_);
       auto r = sync::SyncWithRemote(honest_->store(), "origin", {});
@@ -138,11 +138,11 @@ TEST_P(HostilePeerTest, HistoryBreakingTheStoreRulesIsRefusedAsAWhole) {
       ExpectHonestUntouched(commit);
       break;
     }
-    case storage::RemoteKind::kFolder: {
+    case sync::RemoteKind::kFolder: {
       // Published to the shared folder by another client: refused, while the honest client's
       // own work still goes out to the others.
       const std::string commit = CommitHostileEntry(mallory_->path());
-      ASSERT_TRUE(storage::PublishToFolder(mallory_->store(), "origin", remote_).ok());
+      ASSERT_TRUE(sync::PublishToFolder(mallory_->store(), "origin", remote_).ok());
       auto r = sync::SyncWithRemote(honest_->store(), "origin", {});
       ExpectRefused(r.status(), commit,
                     "client " + mallory_->store().client_id() + " of folder remote origin");
@@ -154,7 +154,7 @@ TEST_P(HostilePeerTest, HistoryBreakingTheStoreRulesIsRefusedAsAWhole) {
       EXPECT_EQ(third->Read("b.yaml"), "title: b\n");
       break;
     }
-    case storage::RemoteKind::kServer: {
+    case sync::RemoteKind::kServer: {
       // Pushed to taskfs-server by a registered client: the server refuses it with 422, so
       // the others go on syncing.
       const std::string commit = CommitHostileEntry(mallory_->path());
@@ -183,9 +183,9 @@ std::string Name(const ::testing::TestParamInfo<HostilePeerTest::ParamType>& inf
 std::vector<HostilePeerTest::ParamType> Cases() {
   std::vector<HostilePeerTest::ParamType> cases;
   for (auto kind :
-       {storage::RemoteKind::kGit, storage::RemoteKind::kFolder, storage::RemoteKind::kServer}) {
+       {sync::RemoteKind::kGit, sync::RemoteKind::kFolder, sync::RemoteKind::kServer}) {
     for (const Row& r : kRows) {
-      if (kind != storage::RemoteKind::kServer || std::string(r.kind) != "fanout") {
+      if (kind != sync::RemoteKind::kServer || std::string(r.kind) != "fanout") {
         cases.emplace_back(kind, &r);
       }
     }

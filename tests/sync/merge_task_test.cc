@@ -1,4 +1,4 @@
-#include "sync/merge_task.h"
+#include "sync/merge/merge_task.h"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>

@@ -7,14 +7,15 @@
 #include <filesystem>
 #include <thread>
 
-#include "storage/remote.h"
 #include "storage/repack.h"
+#include "storage/store_config.h"
+#include "sync/transport/remotes.h"
 #include "tests/sync/test_server.h"
 
 namespace taskfs::testing {
 namespace {
 
-using storage::RemoteKind;
+using sync::RemoteKind;
 using taskfs::testing::YamlAliasBomb;
 
 int CountOf(const std::string& text, const std::string& what) {
@@ -348,7 +349,7 @@ TEST_F(ServerTest, CommandLineVersionHelpAndATaskfsRemoteWithoutItsCertificate) 
   // A server that is not the pinned one is refused by the client.
   TestServer impostor(dir_ / "impostor");
   ASSERT_TRUE(
-      storage::AddRemote(c.store(), "fake", impostor.url(), RemoteKind::kServer, server_.cert())
+      sync::AddRemote(c.store(), "fake", impostor.url(), RemoteKind::kServer, server_.cert())
           .ok());
   auto fake = sync::SyncWithRemote(c.store(), "fake", {});
   ASSERT_FALSE(fake.ok());

@@ -1,19 +1,20 @@
 #include "tests/sync/sync_client.h"
 
+#include "storage/commit_message.h"
 #include "storage/task_name.h"
-#include "sync/field_task_merger.h"
+#include "sync/merge/field_task_merger.h"
 
 namespace taskfs::testing {
 
 SyncClient::SyncClient(const std::string& dir, const std::string& name,
-                       const std::string& remote_url, storage::RemoteKind kind,
+                       const std::string& remote_url, sync::RemoteKind kind,
                        const std::string& server_cert)
     : path_(dir + "/" + name) {
   auto store = storage::Store::Init(path_, name);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store.value());
   store_->SetMerger(std::make_shared<sync::FieldTaskMerger>());
-  EXPECT_TRUE(storage::AddRemote(*store_, "origin", remote_url, kind, server_cert).ok());
+  EXPECT_TRUE(sync::AddRemote(*store_, "origin", remote_url, kind, server_cert).ok());
 }
 
 void SyncClient::Write(const std::string& path, const std::string& content) {
@@ -26,11 +27,13 @@ void SyncClient::Remove(const std::string& path) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
 }
 
-void SyncClient::Rename(const std::string& from, const std::string& to) {
+void SyncClient::Rename(const std::string& from, const std::string& to, RenameRecord record) {
   auto content = Read(from);
   ASSERT_TRUE(content.has_value()) << from;
-  auto r = store_->Commit({{from, std::nullopt}, {to, *content}},
-                          "rename " + storage::TaskNameOf(from) + " -> " + storage::TaskNameOf(to));
+  const std::string a = storage::TaskNameOf(from), b = storage::TaskNameOf(to);
+  const std::string message = record == RenameRecord::kTrailer ? storage::RenameMessage(a, b)
+                                                               : "rename " + a + " -> " + b;
+  auto r = store_->Commit({{from, std::nullopt}, {to, *content}}, message);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
 }
 
@@ -72,8 +75,8 @@ std::string MakeBareRemote(const TempDir& dir, const std::string& name) {
   return path;
 }
 
-std::string MakeRemote(const TempDir& dir, storage::RemoteKind kind) {
-  return kind == storage::RemoteKind::kGit ? MakeBareRemote(dir) : dir / "shared-folder";
+std::string MakeRemote(const TempDir& dir, sync::RemoteKind kind) {
+  return kind == sync::RemoteKind::kGit ? MakeBareRemote(dir) : dir / "shared-folder";
 }
 
 }  // namespace taskfs::testing

@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 
-#include "storage/remote.h"
 #include "storage/store.h"
 #include "sync/syncer.h"
+#include "sync/transport/remotes.h"
 #include "tests/test_util.h"
 
 namespace taskfs::testing {
@@ -18,13 +18,17 @@ namespace taskfs::testing {
 class SyncClient {
  public:
   SyncClient(const std::string& dir, const std::string& name, const std::string& remote_url,
-             storage::RemoteKind kind = storage::RemoteKind::kGit,
+             sync::RemoteKind kind = sync::RemoteKind::kGit,
              const std::string& server_cert = "");
 
   // Commits one change, as a save through the mount would.
   void Write(const std::string& path, const std::string& content);
   void Remove(const std::string& path);
-  void Rename(const std::string& from, const std::string& to);
+  // How a rename commit records the rename: as taskfs writes it (a Taskfs-Rename trailer), or
+  // only in the subject, as versions before it did.
+  enum class RenameRecord { kTrailer, kSubjectOnly };
+  void Rename(const std::string& from, const std::string& to,
+              RenameRecord record = RenameRecord::kTrailer);
   sync::SyncReport Sync();
   // Closes and reopens the store (a restart of the client).
   void Restart();
@@ -45,11 +49,11 @@ class SyncClient {
 // A fresh bare repository to sync through.
 std::string MakeBareRemote(const TempDir& dir, const std::string& name = "remote.git");
 // A path for a folder remote (made by the first client that adds it).
-std::string MakeRemote(const TempDir& dir, storage::RemoteKind kind);
+std::string MakeRemote(const TempDir& dir, sync::RemoteKind kind);
 
 }  // namespace taskfs::testing
 
-namespace taskfs::storage {
+namespace taskfs::sync {
 // Names the parameter in test names and failure messages.
 inline void PrintTo(RemoteKind kind, std::ostream* os) { *os << KindName(kind); }
-}  // namespace taskfs::storage
+}  // namespace taskfs::sync

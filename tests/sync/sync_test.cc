@@ -5,7 +5,8 @@
 
 #include "storage/committer.h"
 #include "storage/file_util.h"
-#include "sync/conflicts.h"
+#include "storage/local_state.h"
+#include "sync/merge/conflicts.h"
 #include "tests/sync/sync_client.h"
 #include "tests/sync/test_server.h"
 
@@ -16,10 +17,10 @@ using Tree = std::map<std::string, std::string>;
 
 // Every test runs three times: through a bare git repository, a folder remote and a real
 // taskfs-server (mutual TLS on 127.0.0.1).
-class SyncTest : public ::testing::TestWithParam<storage::RemoteKind> {
+class SyncTest : public ::testing::TestWithParam<sync::RemoteKind> {
  protected:
   void SetUp() override {
-    if (GetParam() == storage::RemoteKind::kServer) {
+    if (GetParam() == sync::RemoteKind::kServer) {
       server_ = std::make_unique<TestServer>(dir_.path());
       remote_ = server_->url();
       remote_repo_ = server_->store();
@@ -56,25 +57,25 @@ class SyncTest : public ::testing::TestWithParam<storage::RemoteKind> {
   std::unique_ptr<SyncClient> c1_, c2_;
 };
 
-std::string KindName(const ::testing::TestParamInfo<storage::RemoteKind>& info) {
+std::string KindName(const ::testing::TestParamInfo<sync::RemoteKind>& info) {
   switch (info.param) {
-    case storage::RemoteKind::kFolder:
+    case sync::RemoteKind::kFolder:
       return "FolderRemote";
-    case storage::RemoteKind::kServer:
+    case sync::RemoteKind::kServer:
       return "TaskfsServer";
-    case storage::RemoteKind::kGit:
+    case sync::RemoteKind::kGit:
       break;
   }
   return "BareGitRemote";
 }
 INSTANTIATE_TEST_SUITE_P(Remotes, SyncTest,
-                         ::testing::Values(storage::RemoteKind::kGit, storage::RemoteKind::kFolder,
-                                           storage::RemoteKind::kServer),
+                         ::testing::Values(sync::RemoteKind::kGit, sync::RemoteKind::kFolder,
+                                           sync::RemoteKind::kServer),
                          KindName);
 
 // Tests of what only a git remote does (a refused push).
 using GitSyncTest = SyncTest;
-INSTANTIATE_TEST_SUITE_P(Remotes, GitSyncTest, ::testing::Values(storage::RemoteKind::kGit),
+INSTANTIATE_TEST_SUITE_P(Remotes, GitSyncTest, ::testing::Values(sync::RemoteKind::kGit),
                          KindName);
 
 TEST_P(SyncTest, C1AddsC2Receives) {
@@ -195,6 +196,16 @@ TEST_P(SyncTest, RenameOnOneSideEditOnTheOtherCarriesTheEdit) {
             (Tree{{"work/a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n"}}));
 }
 
+TEST_P(SyncTest, ARenameAnOlderVersionRecordedInTheSubjectStillCarriesTheEdit) {
+  c1_->Write("a.yaml", "title: a\nstatus: pending\npriority: L\nproject: home\n");
+  Converge();
+  c1_->Rename("a.yaml", "work/a.yaml", SyncClient::RenameRecord::kSubjectOnly);
+  c2_->Write("a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n");
+  Converge();
+  EXPECT_EQ(c1_->Tree(),
+            (Tree{{"work/a.yaml", "title: a\nstatus: done\npriority: L\nproject: home\n"}}));
+}
+
 TEST_P(SyncTest, BothCreateTheSameNameMergesKeyByKey) {
   c1_->Write("a.yaml", "title: a\nstatus: done\n");
   c2_->Write("a.yaml", "title: a\npriority: H\n");
@@ -257,7 +268,7 @@ TEST_P(SyncTest, ConcurrentSyncsRaceAndAllConverge) {
 
 TEST_P(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
   c1_->Write("a.yaml", "title: a\n");
-  ASSERT_TRUE(storage::AddRemote(c1_->store(), "nowhere", dir_ / "missing.git").ok());
+  ASSERT_TRUE(sync::AddRemote(c1_->store(), "nowhere", dir_ / "missing.git").ok());
   auto r = sync::SyncWithRemote(c1_->store(), "nowhere", {});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nowhere"), std::string::npos) << r.status().message();
@@ -275,7 +286,7 @@ namespace {
 TEST_P(GitSyncTest, ASyncWhileAnotherRunsWaitsForItThenDoesItsOwn) {
   c1_->Write("a.yaml", "title: a\n");
   // Another sync of c1's store (the daemon's) holds the store's sync lock for a while.
-  auto running = std::make_unique<storage::FileLock>(storage::SyncLockFile(c1_->store()));
+  auto running = std::make_unique<storage::FileLock>(storage::LocalState(c1_->store()).sync_lock());
   ASSERT_TRUE(running->held());
   std::thread release([&running] {
     std::this_thread::sleep_for(std::chrono::milliseconds(400));

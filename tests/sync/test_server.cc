@@ -7,8 +7,9 @@
 #include <filesystem>
 
 #include "storage/file_util.h"
-#include "storage/remote.h"
-#include "sync/tls.h"
+#include "storage/store_config.h"
+#include "sync/transport/remotes.h"
+#include "sync/transport/tls.h"
 
 namespace taskfs::testing {
 

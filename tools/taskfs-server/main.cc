@@ -1,4 +1,4 @@
-// taskfs-server: a self-hosted sync server for taskfs, with mutual TLS (see sync/task_server.h).
+// taskfs-server: a self-hosted sync server for taskfs, with mutual TLS (see sync/server/task_server.h).
 // init makes a server directory, admin manages its registry of clients (on this host's files
 // only), serve runs it.
 #include <signal.h>
@@ -13,9 +13,9 @@
 #include "storage/file_util.h"
 #include "storage/format_time.h"
 #include "storage/log.h"
-#include "sync/client_registry.h"
-#include "sync/task_server.h"
-#include "sync/tls.h"
+#include "sync/server/client_registry.h"
+#include "sync/server/task_server.h"
+#include "sync/transport/tls.h"
 #include "taskfs/version.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// taskfs daemon: the background syncer (sync/daemon.h); and starting it beside a mount.
+// taskfs daemon: the background syncer (sync/daemon/daemon.h); and starting it beside a mount.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -8,10 +8,11 @@
 #include <iostream>
 #include <thread>
 
+#include "storage/local_state.h"
 #include "storage/log.h"
-#include "storage/remote.h"
-#include "sync/daemon.h"
-#include "sync/field_task_merger.h"
+#include "sync/daemon/daemon.h"
+#include "sync/merge/field_task_merger.h"
+#include "sync/transport/remotes.h"
 #include "tools/taskfs/commands.h"
 
 namespace taskfs::cli {
@@ -52,7 +53,7 @@ int RunDaemon(const GlobalOptions& g, const DaemonArgs& args) {
   if (args.syslog) LogToSyslog("taskfs-daemon");
   sync::DaemonOptions options;
   options.interval = std::chrono::seconds(args.interval_seconds);
-  if (args.until_unmount) options.stop_when_removed = (*store)->local_dir() + "/mount";
+  if (args.until_unmount) options.stop_when_removed = storage::LocalState(**store).mount_record();
   sync::SyncDaemon daemon(store->get(), options);
   running_daemon = &daemon;
   struct sigaction sa = {};
@@ -95,7 +96,7 @@ void StartDaemonForMount(const std::string& store_path, bool foreground) {
 }
 
 bool HasRemotes(const storage::Store& store) {
-  auto remotes = storage::ListRemotes(store);
+  auto remotes = sync::ListRemotes(store);
   return remotes.ok() && !remotes->empty();
 }
 

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "storage/file_util.h"
-#include "sync/server_remote.h"
-#include "sync/tls.h"
+#include "sync/transport/server_remote.h"
+#include "sync/transport/tls.h"
 #include "tools/taskfs/commands.h"
 
 namespace taskfs::cli {

@@ -10,6 +10,7 @@
 #include "storage/committer.h"
 #include "storage/format_time.h"
 #include "storage/history.h"
+#include "storage/local_state.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
 #include "storage/task_limits.h"
@@ -43,12 +44,11 @@ int RunStatus(const GlobalOptions& g) {
               << FormatTime(snap->commit_time(), "%Y-%m-%d %H:%M:%S") << "\n";
   }
 
-  std::ifstream mount_record(store.local_dir() + "/mount");
-  pid_t pid = 0;
-  std::string mountpoint;
+  const auto mount = storage::ReadMountRecord(storage::LocalState(store).mount_record());
   std::string unsaved;
-  if (mount_record >> pid >> mountpoint && ::kill(pid, 0) == 0) {
-    std::cout << "mount:    " << Shown(mountpoint) << " (pid " << pid << ")\n";
+  if (mount && ::kill(mount->pid, 0) == 0) {
+    const std::string& mountpoint = mount->mountpoint;
+    std::cout << "mount:    " << Shown(mountpoint) << " (pid " << mount->pid << ")\n";
     // Saves the mount holds in memory (the journal could not take them: a full disk) are known
     // only to it; its .taskfs/status says, without needing a byte of disk.
     std::ifstream mount_status(mountpoint + "/.taskfs/status");
@@ -66,7 +66,7 @@ int RunStatus(const GlobalOptions& g) {
                         : " saves waiting\n")
             << unsaved;
 
-  fusefs::Drafts drafts(store.local_dir() + "/drafts");
+  fusefs::Drafts drafts(storage::LocalState(store).drafts());
   drafts.Load();
   std::cout << "drafts:   " << drafts.all().size()
             << (drafts.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
@@ -76,7 +76,7 @@ int RunStatus(const GlobalOptions& g) {
 
   size_t scratch = 0;
   std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(store.local_dir() + "/scratch", ec);
+  for (auto it = std::filesystem::recursive_directory_iterator(storage::LocalState(store).scratch(), ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_directory()) ++scratch;
   }
@@ -85,7 +85,7 @@ int RunStatus(const GlobalOptions& g) {
 
   std::cout << sync::RenderSyncStatus(store);
 
-  std::ifstream last_error(store.local_dir() + "/last-error");
+  std::ifstream last_error(storage::LocalState(store).last_error());
   int64_t when = 0;
   std::string message;
   if (last_error >> when && std::getline(last_error, message)) {

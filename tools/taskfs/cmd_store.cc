@@ -12,10 +12,11 @@
 
 #include "fusefs/fuse_bridge.h"
 #include "storage/committer.h"
+#include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
-#include "sync/field_task_merger.h"
+#include "sync/merge/field_task_merger.h"
 #include "sync/sync_status.h"
 #include "tools/taskfs/commands.h"
 
@@ -100,11 +101,8 @@ static bool ProcessRunning(pid_t pid) {
 static pid_t MountPid(const std::string& store_path, const std::string& mountpoint) {
   auto store = storage::Store::Open(store_path, storage::Store::Access::kReadOnly);
   if (!store.ok()) return 0;
-  std::ifstream in((*store)->local_dir() + "/mount");
-  pid_t pid = 0;
-  std::string where;
-  in >> pid >> where;
-  return where == mountpoint ? pid : 0;
+  const auto record = storage::ReadMountRecord(storage::LocalState(**store).mount_record());
+  return record && record->mountpoint == mountpoint ? record->pid : 0;
 }
 
 int RunUmount(const GlobalOptions& g, const std::string& mountpoint, bool lazy) {

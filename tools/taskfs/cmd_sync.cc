@@ -10,13 +10,15 @@
 #include <thread>
 
 #include "storage/committer.h"
-#include "storage/folder_remote.h"
-#include "storage/remote.h"
+#include "storage/local_state.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
 #include "storage/task_limits.h"
-#include "sync/conflicts.h"
+#include "sync/merge/conflicts.h"
 #include "sync/syncer.h"
+#include "sync/transport/folder_remote.h"
+#include "sync/transport/remotes.h"
+#include "sync/transport/transport.h"
 #include "tools/taskfs/commands.h"
 
 namespace taskfs::cli {
@@ -25,12 +27,11 @@ namespace {
 // When a mount serves this store, waits (up to 2 s) until it shows the branch's new head, so that
 // a `cat` right after `taskfs sync` sees the merged tasks.
 void WaitForMountToCatchUp(const storage::Store& store) {
-  std::ifstream record(store.local_dir() + "/mount");
-  pid_t pid = 0;
-  if (!(record >> pid) || ::kill(pid, 0) != 0) return;
+  const auto record = storage::ReadMountRecord(storage::LocalState(store).mount_record());
+  if (!record || ::kill(record->pid, 0) != 0) return;
   const std::string head = store.snapshot()->commit_id();
   for (int i = 0; i < 200; ++i) {
-    std::ifstream shown(store.local_dir() + "/mount-head");
+    std::ifstream shown(storage::LocalState(store).mount_head());
     std::string id;
     if (shown >> id && id == head) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -41,7 +42,7 @@ void WaitForMountToCatchUp(const storage::Store& store) {
 bool IsGitRepository(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (storage::IsFolderRemote(path)) return false;
+  if (sync::IsFolderRemote(path)) return false;
   return fs::exists(fs::path(path) / "HEAD", ec) || fs::exists(fs::path(path) / ".git", ec);
 }
 
@@ -72,18 +73,18 @@ int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::str
   if (!store.ok()) return Fail("remote add", store.status());
   const bool is_path = IsPath(url);
   const std::string where = RemoteUrlOf(url);
-  storage::RemoteKind kind = storage::RemoteKind::kGit;
+  sync::RemoteKind kind = sync::RemoteKind::kGit;
   if (choice == RemoteKindChoice::kFolder) {
-    kind = storage::RemoteKind::kFolder;
+    kind = sync::RemoteKind::kFolder;
   } else if (choice == RemoteKindChoice::kAuto && is_path && !IsGitRepository(where)) {
-    kind = storage::RemoteKind::kFolder;
+    kind = sync::RemoteKind::kFolder;
   }
-  if (url.starts_with("taskfs://")) kind = storage::RemoteKind::kServer;
-  if (Status st = storage::AddRemote(**store, name, where, kind, server_cert); !st.ok()) {
+  if (url.starts_with("taskfs://")) kind = sync::RemoteKind::kServer;
+  if (Status st = sync::AddRemote(**store, name, where, kind, server_cert); !st.ok()) {
     return Fail("remote add", st);
   }
-  const char* what = kind == storage::RemoteKind::kFolder   ? "shared folder"
-                     : kind == storage::RemoteKind::kServer ? "taskfs server"
+  const char* what = kind == sync::RemoteKind::kFolder   ? "shared folder"
+                     : kind == sync::RemoteKind::kServer ? "taskfs server"
                                                             : "git remote";
   std::cout << "Added " << what << " " << name << " (" << where << ").\n"
             << "It syncs whenever the store is mounted or `taskfs daemon` runs; now: taskfs sync\n";
@@ -93,7 +94,7 @@ int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::str
 int RunRemoteRemove(const GlobalOptions& g, const std::string& name) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote remove", store.status());
-  if (Status st = storage::RemoveRemote(**store, name); !st.ok()) {
+  if (Status st = sync::RemoveRemote(**store, name); !st.ok()) {
     return Fail("remote remove", st);
   }
   return 0;
@@ -102,10 +103,10 @@ int RunRemoteRemove(const GlobalOptions& g, const std::string& name) {
 int RunRemoteList(const GlobalOptions& g) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote", store.status());
-  auto remotes = storage::ListRemotes(**store);
+  auto remotes = sync::ListRemotes(**store);
   if (!remotes.ok()) return Fail("remote", remotes.status());
   for (const auto& r : *remotes) {
-    std::cout << r.name << "\t" << storage::KindName(r.kind) << "\t" << r.url << "\n";
+    std::cout << r.name << "\t" << sync::KindName(r.kind) << "\t" << r.url << "\n";
   }
   return 0;
 }
@@ -114,7 +115,7 @@ int RunSync(const GlobalOptions& g, std::vector<std::string> remotes) {
   auto store = OpenStore(g, storage::Store::Access::kReadWrite);
   if (!store.ok()) return Fail("sync", store.status());
   if (remotes.empty()) {
-    auto all = storage::ListRemotes(**store);
+    auto all = sync::ListRemotes(**store);
     if (!all.ok()) return Fail("sync", all.status());
     for (const auto& r : *all) remotes.push_back(r.name);
     if (remotes.empty()) {
@@ -127,7 +128,7 @@ int RunSync(const GlobalOptions& g, std::vector<std::string> remotes) {
   if (Status st = storage::CommitJournal(**store, /*deferred_deletes=*/true); !st.ok()) {
     std::cerr << "taskfs sync: " << st.message() << "\n";
   }
-  storage::TransferOptions options;
+  sync::TransferOptions options;
   options.progress = ::isatty(2);
   int rc = 0;
   for (const auto& remote : remotes) {
@@ -149,13 +150,13 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
   // A shared folder is recognised by its layout: taken for a plain git repository, its clients
   // would each read and write a branch the others never look at.
   const std::string where = RemoteUrlOf(url);
-  const storage::RemoteKind kind = IsPath(url) && storage::IsFolderRemote(where)
-                                       ? storage::RemoteKind::kFolder
-                                       : storage::RemoteKind::kGit;
-  if (Status st = storage::AddRemote(**store, "origin", where, kind); !st.ok()) {
+  const sync::RemoteKind kind = IsPath(url) && sync::IsFolderRemote(where)
+                                       ? sync::RemoteKind::kFolder
+                                       : sync::RemoteKind::kGit;
+  if (Status st = sync::AddRemote(**store, "origin", where, kind); !st.ok()) {
     return Fail("clone", st);
   }
-  storage::TransferOptions options;
+  sync::TransferOptions options;
   options.progress = ::isatty(2);
   auto report = sync::SyncWithRemote(**store, "origin", options);
   if (!report.ok()) {

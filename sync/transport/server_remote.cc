@@ -1,0 +1,272 @@
+#include "sync/transport/server_remote.h"
+
+#include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "storage/file_util.h"
+#include "storage/log.h"
+#include "storage/packs.h"
+#include "storage/quarantine.h"
+#include "storage/store_config.h"
+#include "storage/store_location.h"
+#include "sync/transport/tls.h"
+
+namespace taskfs::sync {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kDefaultPort = 7443;
+
+struct Endpoint {
+  std::string host;
+  int port = kDefaultPort;
+};
+
+Result<Endpoint> ParseUrl(const std::string& url) {
+  const std::string rest = url.substr(std::string("taskfs://").size());
+  std::string hostport = rest.substr(0, rest.find('/'));
+  Endpoint e;
+  size_t colon = hostport.rfind(':');
+  if (!hostport.empty() && hostport.front() == '[') {  // [IPv6]:port
+    const size_t close = hostport.find(']');
+    e.host = hostport.substr(1, close - 1);
+    colon = hostport.find(':', close);
+  } else {
+    e.host = hostport.substr(0, colon);
+  }
+  if (colon != std::string::npos) e.port = std::atoi(hostport.c_str() + colon + 1);
+  if (e.host.empty() || e.port <= 0 || e.port > 65535) {
+    return Status::InvalidArgument("not a taskfs:// URL: " + url + " (taskfs://HOST[:PORT])");
+  }
+  return e;
+}
+
+// The server's key must be the pinned one: checked in the handshake, before anything is sent.
+struct Pin {
+  std::string fingerprint;
+  bool mismatch = false;
+};
+
+int CheckPin(X509_STORE_CTX* ctx, void* arg) {
+  auto* pin = static_cast<Pin*>(arg);
+  auto seen = KeyFingerprint(X509_STORE_CTX_get0_cert(ctx));
+  if (seen.ok() && *seen == pin->fingerprint) return 1;
+  pin->mismatch = true;
+  return 0;
+}
+
+// One HTTPS connection to the server, with this client's certificate and the pin.
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(const storage::Store& store,
+                                                  const RemoteInfo& remote) {
+    // A server that drops the connection while we write to it must be an error, not SIGPIPE
+    // killing the process: OpenSSL writes to the socket with write(), which raises it.
+    static std::once_flag ignore_sigpipe;
+    std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
+    auto endpoint = ParseUrl(remote.url);
+    if (!endpoint.ok()) return endpoint.status();
+    const ClientIdentityFiles id = ClientIdentityOf(store);
+    std::error_code ec;
+    if (!std::filesystem::exists(id.key, ec) || !std::filesystem::exists(id.cert, ec)) {
+      return Status::NotFound("no client key at " + id.key +
+                              ": run `taskfs keygen` and give the public key it prints to the "
+                              "server's admin (`taskfs-server admin register`)");
+    }
+    TASKFS_RETURN_IF_ERROR(CheckSecretFile(id.key));
+    auto pinned = storage::ReadWholeFile(remote.server_cert);
+    if (!pinned) {
+      return Status::NotFound("remote " + remote.name + ": the server's certificate " +
+                              remote.server_cert +
+                              " is missing (add the remote again with "
+                              "--server-cert)");
+    }
+    auto fingerprint = KeyFingerprint(*pinned);
+    if (!fingerprint.ok()) return fingerprint.status();
+    std::unique_ptr<Connection> c(new Connection());
+    c->where_ = remote.name + " (" + remote.url + ")";
+    c->pin_.fingerprint = *fingerprint;
+    c->http_ =
+        std::make_unique<httplib::SSLClient>(endpoint->host, endpoint->port, id.cert, id.key);
+    if (!c->http_->is_valid()) {
+      return Status::InvalidArgument("cannot use the client key " + id.key + " and certificate " +
+                                     id.cert);
+    }
+    c->http_->enable_server_certificate_verification(false);  // the pin below instead
+    SSL_CTX* ctx = c->http_->ssl_context();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_cert_verify_callback(ctx, CheckPin, &c->pin_);
+    c->http_->set_connection_timeout(10, 0);
+    c->http_->set_read_timeout(120, 0);
+    c->http_->set_write_timeout(120, 0);
+    return c;
+  }
+
+  // POSTs `body`; the response, or an error that says what went wrong. A busy server's 503 is
+  // retried after the Retry-After it names (plus jitter, so waiting clients spread out), for at
+  // most kBusyRetries attempts.
+  Result<httplib::Response> Post(const std::string& path, const std::string& body,
+                                 const std::string& content_type) {
+    constexpr int kBusyRetries = 30;
+    httplib::Result res = http_->Post(path.c_str(), body, content_type.c_str());
+    for (int attempt = 1; res && res->status == 503 && attempt <= kBusyRetries; ++attempt) {
+      const int seconds =
+          std::clamp(std::atoi(res->get_header_value("Retry-After").c_str()), 1, 30);
+      thread_local std::mt19937 rng(std::random_device{}());
+      const auto wait =
+          std::chrono::milliseconds(seconds * 1000) + std::chrono::milliseconds(rng() % 1000);
+      Log(LogLevel::kDebug,
+          where_ + " is busy; retrying in " + std::to_string(wait.count()) + " ms");
+      std::this_thread::sleep_for(wait);
+      res = http_->Post(path.c_str(), body, content_type.c_str());
+    }
+    if (!res) {
+      if (pin_.mismatch) {
+        return Status::PermissionDenied(
+            "the server at " + where_ +
+            " is not the one pinned by its certificate: refusing to talk to it (if its key "
+            "really changed, add the remote again with the new --server-cert)");
+      }
+      return Status::Unavailable("cannot sync with " + where_ + ": " +
+                                 httplib::to_string(res.error()) +
+                                 " (is the server running, and this client's key registered "
+                                 "there and not revoked?)");
+    }
+    if (res->status == 200) return *res;
+    json error = json::parse(res->body, nullptr, false);
+    const std::string message = error.is_object() ? error.value("error", res->body) : res->body;
+    if (res->status == 403) {
+      return Status::PermissionDenied(where_ + " refused this client: " + message);
+    }
+    return Status::IOError(where_ + " answered " + std::to_string(res->status) + ": " + message);
+  }
+
+ private:
+  Connection() = default;
+  std::string where_;
+  Pin pin_;
+  std::unique_ptr<httplib::SSLClient> http_;
+};
+
+std::string TrackingRef(const storage::Store& store, const std::string& remote) {
+  const std::string& branch = store.branch_ref();
+  return "refs/remotes/" + remote + "/" +
+         (branch.starts_with("refs/heads/") ? branch.substr(11) : branch);
+}
+
+// Takes the server's commits we lack; returns its head ("" when it has none).
+Result<std::string> Fetch(storage::Store& store, Connection& c, const std::string& remote) {
+  const std::string tracking = TrackingRef(store, remote);
+  const std::string head = store.snapshot()->commit_id();
+  const std::string known = storage::RefTarget(store, tracking);
+  json request = {{"have", json::array()}, {"applied", ""}};
+  for (const std::string& id : {head, known}) {
+    if (!id.empty()) request["have"].push_back(id);
+  }
+  // Everything up to the server head we merged is applied here: that acknowledges it.
+  if (!known.empty() && !head.empty()) {
+    auto base = store.MergeBase(head, known);
+    if (base.ok() && *base == known) request["applied"] = known;
+  }
+  auto res = c.Post("/sync/fetch", request.dump(), "application/json");
+  if (!res.ok()) return res.status();
+  const std::string server_head = res->get_header_value("X-Taskfs-Head");
+  if (server_head.empty()) return std::string();
+  TASKFS_RETURN_IF_ERROR(storage::AdmitPack(store, res->body, server_head,
+                                            {store.branch_ref(), tracking}, head,
+                                            "server remote " + remote, "the pack from " + remote));
+  TASKFS_RETURN_IF_ERROR(storage::SetRef(store, tracking, server_head));
+  return server_head;
+}
+
+// Sends our branch; returns the server's head after it took it (ours, or its merge of ours).
+Result<std::string> Push(storage::Store& store, Connection& c, const std::string& remote) {
+  const std::string tracking = TrackingRef(store, remote);
+  const std::string head = store.snapshot()->commit_id();
+  const std::string known = storage::RefTarget(store, tracking);
+  auto pack = storage::BuildPack(store, head, {known});
+  if (!pack.ok()) return pack.status();
+  auto res = c.Post("/sync/push?new=" + head, *pack, "application/x-git-packfile");
+  if (!res.ok()) return res.status();
+  json answer = json::parse(res->body, nullptr, false);
+  if (!answer.is_object() || !answer.value("head", json()).is_string()) {
+    return Status::IOError(remote + " answered a push with " + res->body);
+  }
+  TASKFS_RETURN_IF_ERROR(storage::SetRef(store, tracking, head));  // it has ours now
+  return answer["head"].get<std::string>();
+}
+
+}  // namespace
+
+ClientIdentityFiles DefaultClientIdentity() {
+  const std::string dir = storage::ConfigDir() + "/taskfs";
+  return {dir + "/client.key", dir + "/client.crt"};
+}
+
+ClientIdentityFiles ClientIdentityOf(const storage::Store& store) {
+  ClientIdentityFiles files = DefaultClientIdentity();
+  if (const char* key = std::getenv("TASKFS_CLIENT_KEY"); key && *key) files.key = key;
+  if (const char* cert = std::getenv("TASKFS_CLIENT_CERT"); cert && *cert) files.cert = cert;
+  if (auto key = storage::ConfigValue(store, "taskfs.clientKey"); !key.empty()) files.key = key;
+  if (auto cert = storage::ConfigValue(store, "taskfs.clientCert"); !cert.empty()) {
+    files.cert = cert;
+  }
+  return files;
+}
+
+namespace {
+
+class ServerTransport final : public Transport {
+ public:
+  explicit ServerTransport(RemoteInfo remote) : remote_(std::move(remote)) {}
+
+  Result<Fetched> Fetch(storage::Store& store) override {
+    if (!connection_) {
+      auto c = Connection::Open(store, remote_);
+      if (!c.ok()) return c.status();
+      connection_ = std::move(*c);
+    }
+    auto theirs = sync::Fetch(store, *connection_, remote_.name);
+    if (!theirs.ok()) return theirs.status();
+    Fetched fetched;
+    fetched.remote_head = *theirs;
+    if (!theirs->empty()) fetched.heads.push_back(*theirs);
+    return fetched;
+  }
+
+  // The server takes the push in any case; if others pushed first it merges ours onto theirs,
+  // and that merge is what the next fetch brings.
+  Result<Published> Publish(storage::Store& store, const std::string& head) override {
+    auto server_head = Push(store, *connection_, remote_.name);
+    if (!server_head.ok()) return server_head.status();
+    Published published;
+    published.pushed = true;
+    published.fetch_again = *server_head != head;
+    return published;
+  }
+
+ private:
+  const RemoteInfo remote_;
+  std::unique_ptr<Connection> connection_;  // opened by the first Fetch
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> OpenServerTransport(const RemoteInfo& remote) {
+  return std::make_unique<ServerTransport>(remote);
+}
+
+}  // namespace taskfs::sync

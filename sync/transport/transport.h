@@ -1,0 +1,63 @@
+// Transport: how commits move between this store and one remote, whatever the remote is. The
+// sync engine (sync/syncer.h) runs one loop over this interface: fetch the heads the remote
+// offers, integrate each (sync/merge/), publish ours, and fetch again when the remote says so.
+//
+// Implementations: a git remote (sync/transport/git_remote.h), a shared folder
+// (sync/transport/folder_remote.h), taskfs-server (sync/transport/server_remote.h). Every
+// implementation takes a peer's objects through a quarantine (storage/quarantine.h), so what a
+// fetch returns is complete and checked.
+//
+// This folder may include storage/ and itself, nothing else of sync/ (tests/layering enforces it).
+// Thread-safety: one Transport per sync; a sync holds the store's sync lock.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/status.h"
+#include "storage/store.h"
+#include "sync/transport/remotes.h"
+
+namespace taskfs::sync {
+
+struct TransferOptions {
+  bool progress = false;  // a progress line on stderr (when it is a terminal)
+};
+
+// What a fetch brought.
+struct Fetched {
+  // The heads to integrate, in order: each one's objects are in the store, its history checked.
+  std::vector<std::string> heads;
+  // The remote's own branch head when it has one (git, server), "" otherwise: when ours is that
+  // head there is nothing to publish.
+  std::string remote_head;
+  int waiting = 0;  // folder: clients whose head or objects have not all arrived yet
+  std::vector<std::string> garbage;  // folder: ref files that are no client's ref
+  // Peers' heads refused because their history breaks the store's rules: nothing of them entered
+  // the store. The others are taken and ours is published all the same.
+  std::vector<Status> refused;
+};
+
+// What a publish did.
+struct Published {
+  bool pushed = false;      // the remote did not have our head and has it now
+  bool fetch_again = false;  // the remote merged ours onto newer heads: fetch to take that merge
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<Fetched> Fetch(storage::Store& store) = 0;
+  // Publishes `head` (our branch's). Conflict when the remote moved since Fetch: fetch again.
+  virtual Result<Published> Publish(storage::Store& store, const std::string& head) = 0;
+};
+
+// The transport for `remote`.
+std::unique_ptr<Transport> OpenTransport(const RemoteInfo& remote, const TransferOptions& options);
+
+// Local paths whose change means `remote` has news (the daemon watches them with inotify); empty
+// when only polling can tell (a network remote).
+std::vector<std::string> WatchPathsOf(const RemoteInfo& remote);
+
+}  // namespace taskfs::sync
