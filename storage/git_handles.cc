@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "storage/file_util.h"
+#include "storage/hex.h"
 
 namespace taskfs::storage {
 
@@ -102,10 +103,6 @@ Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& t
   return SyncToDisk(file.substr(0, file.rfind('/')));
 }
 
-std::string OidToHex(const git_oid& oid) {
-  char buf[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(buf, sizeof buf, &oid);
-  return buf;
-}
+std::string OidToHex(const git_oid& oid) { return Hex(oid.id, GIT_OID_RAWSZ); }
 
 }  // namespace taskfs::storage

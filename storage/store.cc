@@ -18,6 +18,7 @@
 
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
+#include "storage/hex.h"
 #include "storage/object_buffer.h"
 #include "storage/tree_cache.h"
 
@@ -41,14 +42,9 @@ git_oid ToGitOid(const ObjectId& id) {
 
 std::string RandomHex(size_t bytes) {
   std::random_device rd;
-  std::string out;
-  static const char* kHex = "0123456789abcdef";
-  for (size_t i = 0; i < bytes; ++i) {
-    unsigned v = rd() & 0xff;
-    out += kHex[v >> 4];
-    out += kHex[v & 0xf];
-  }
-  return out;
+  std::string random(bytes, '\0');
+  for (char& c : random) c = static_cast<char>(rd() & 0xff);
+  return Hex(random.data(), random.size());
 }
 
 int64_t CommitTime(git_repository* repo, const git_oid& id) {

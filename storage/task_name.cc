@@ -5,20 +5,38 @@
 
 namespace taskfs::storage {
 
+// A checked decoder (RFC 3629, table 3-7 of the Unicode standard): the second byte's range
+// depends on the first, which refuses overlong forms, UTF-16 surrogates (U+D800..U+DFFF) and
+// code points past U+10FFFF.
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xe  ? 3
-                 : (c >> 3) == 0x1e ? 4
-                                    : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char c = byte(0);
     if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char low = 0x80, high = 0xbf;  // the allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) low = 0xa0;   // overlong below U+0800
+      if (c == 0xed) high = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) low = 0x90;   // overlong below U+10000
+      if (c == 0xf4) high = 0x8f;  // past U+10FFFF
+    } else {
+      return false;  // a continuation byte, C0/C1 (overlong ASCII) or F5..FF
+    }
+    if (i + len > s.size() || byte(1) < low || byte(1) > high) return false;
+    for (size_t k = 2; k < len; ++k) {
+      if ((byte(k) >> 6) != 0x2) return false;
+    }
     i += len;
   }
   return true;

@@ -35,6 +35,17 @@ ClientRecord* ClientRegistry::Find(const std::string& name) {
   return nullptr;
 }
 
+Status ClientRegistry::RefuseKnownKey(const std::string& fingerprint) const {
+  for (const auto& c : clients_) {
+    for (const auto& k : c.keys) {
+      if (k.fingerprint == fingerprint) {
+        return Status::AlreadyExists("this key is " + c.name + "'s already");
+      }
+    }
+  }
+  return Status::OK();
+}
+
 Status ClientRegistry::Register(const std::string& name, const std::string& public_key,
                                 int64_t now) {
   if (name.empty()) return Status::InvalidArgument("a client needs a name");
@@ -43,13 +54,7 @@ Status ClientRegistry::Register(const std::string& name, const std::string& publ
   if (!fingerprint.ok()) return fingerprint.status();
   auto pem = PublicKeyPem(public_key);
   if (!pem.ok()) return pem.status();
-  for (const auto& c : clients_) {
-    for (const auto& k : c.keys) {
-      if (k.fingerprint == *fingerprint) {
-        return Status::AlreadyExists("this key is " + c.name + "'s already");
-      }
-    }
-  }
+  TASKFS_RETURN_IF_ERROR(RefuseKnownKey(*fingerprint));
   clients_.push_back({name, now, 0, {{*fingerprint, *pem, now, 0}}});
   return Status::OK();
 }
@@ -70,8 +75,9 @@ Status ClientRegistry::Rotate(const std::string& name, const std::string& new_pu
   if (!fingerprint.ok()) return fingerprint.status();
   auto pem = PublicKeyPem(new_public_key);
   if (!pem.ok()) return pem.status();
+  // Checked before anything changes: a refused rotation leaves every key as it was.
+  TASKFS_RETURN_IF_ERROR(RefuseKnownKey(*fingerprint));
   for (ClientKey& k : c->keys) {
-    if (k.fingerprint == *fingerprint) return Status::AlreadyExists("that is its key already");
     // Old keys stay listed, expired, so that a client still using one is told why it is refused.
     if (k.expires == 0 || k.expires > now + grace_seconds) k.expires = now + grace_seconds;
   }

@@ -52,6 +52,8 @@ class ClientRegistry {
 
  private:
   ClientRecord* Find(const std::string& name);
+  // AlreadyExists when any client, revoked or not, has (or had) the key `fingerprint`.
+  Status RefuseKnownKey(const std::string& fingerprint) const;
   std::vector<ClientRecord> clients_;
 };
 

@@ -47,6 +47,22 @@ YAML::Node ToYaml(const nlohmann::ordered_json& value) {
   }
 }
 
+// `value` as TaskToJson gives it back: numbers and booleans as their text.
+nlohmann::ordered_json AsTaskJson(const nlohmann::ordered_json& value) {
+  if (value.is_object()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : value.items()) out[k] = AsTaskJson(v);
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& v : value) out.push_back(AsTaskJson(v));
+    return out;
+  }
+  if (value.is_number() || value.is_boolean()) return value.dump();
+  return value;
+}
+
 }  // namespace
 
 Result<nlohmann::ordered_json> TaskToJson(const std::string& yaml) {
@@ -65,7 +81,16 @@ Result<std::string> TaskFromJson(const nlohmann::ordered_json& task) {
   YAML::Emitter out;
   out << ToYaml(task);
   if (!out.good()) return Status::InvalidArgument(out.GetLastError());
-  return std::string(out.c_str()) + "\n";
+  std::string text = std::string(out.c_str()) + "\n";
+  // The task must read back as what was sent: a value a task cannot hold (a control character,
+  // a lone carriage return the emitter writes bare) is refused, never stored changed.
+  auto back = TaskToJson(text);
+  if (!back.ok() || *back != AsTaskJson(task)) {
+    return Status::InvalidArgument(
+        "the task holds a value a YAML task cannot keep as it is (a control character?)" +
+        (back.ok() ? std::string() : ": " + back.status().message()));
+  }
+  return text;
 }
 
 }  // namespace taskfs::sync

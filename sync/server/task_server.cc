@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "storage/file_util.h"
+#include "storage/hex.h"
 #include "storage/log.h"
 #include "storage/packs.h"
 #include "storage/quarantine.h"
@@ -118,15 +119,7 @@ void OnTlsEvent(const SSL* const_ssl, int where, int ret) {
   }
 }
 
-std::string Hex(const storage::ObjectId& id) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : id) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
-}
+std::string Hex(const storage::ObjectId& id) { return storage::Hex(id.data(), id.size()); }
 
 void SendError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;

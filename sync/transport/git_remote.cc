@@ -13,6 +13,7 @@
 #include "storage/git_handles.h"
 #include "storage/quarantine.h"
 #include "storage/store_config.h"
+#include "storage/subprocess.h"
 #include "sync/transport/known_hosts.h"
 #include "sync/transport/remotes.h"
 
@@ -37,21 +38,14 @@ std::string Env(const char* name) {
   return v ? v : "";
 }
 
-// Asks git's credential helpers for a username and password for `url` (`git credential fill`).
+// Asks git's credential helpers for a username and password for `url` (`git credential fill`,
+// never prompting on a terminal).
 bool CredentialHelper(const std::string& url, std::string* user, std::string* password) {
-  std::string quoted = "'";
-  for (char c : url) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  const std::string cmd = "printf 'url=%s\\n\\n' " + quoted +
-                          " | GIT_TERMINAL_PROMPT=0 git credential fill 2>/dev/null";
-  FILE* out = ::popen(cmd.c_str(), "r");
-  if (!out) return false;
-  std::string text;
-  std::array<char, 512> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), out)) > 0) text.append(buf.data(), n);
-  ::pclose(out);
-  std::istringstream lines(text);
+  if (url.find('\n') != std::string::npos) return false;  // would end the request early
+  auto filled = storage::RunProcess({"git", "credential", "fill"}, "url=" + url + "\n\n",
+                                    {"GIT_TERMINAL_PROMPT=0"});
+  if (!filled.ok() || filled->exit_code != 0) return false;
+  std::istringstream lines(filled->output);
   std::string line;
   while (std::getline(lines, line)) {
     if (line.starts_with("username=")) *user = line.substr(9);

@@ -2,31 +2,22 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <vector>
+
+#include "storage/subprocess.h"
 
 namespace taskfs::sync {
 namespace {
 
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Output(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    std::array<char, 1024> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    ::pclose(p);
-  }
-  return out;
+// What `ssh-keygen ARGS` prints ("" if it cannot run), given `input` on its stdin.
+std::string SshKeygen(const std::vector<std::string>& args, const std::string& input = "") {
+  std::vector<std::string> argv = {"ssh-keygen"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto run = storage::RunProcess(argv, input);
+  return run.ok() ? run->output : "";
 }
 
 std::string Md5Text(const unsigned char md5[16]) {
@@ -52,20 +43,13 @@ HostKeyCheck CheckKnownHost(const std::string& host, const unsigned char md5[16]
     if (::access(file.c_str(), R_OK) != 0) continue;
     // The lines for this host (ssh-keygen -F also finds hashed names), then their fingerprints.
     std::string lines;
-    std::istringstream found(
-        Output("ssh-keygen -F " + Quote(host) + " -f " + Quote(file) + " 2>/dev/null"));
+    std::istringstream found(SshKeygen({"-F", host, "-f", file}));
     for (std::string line; std::getline(found, line);) {
       if (!line.empty() && line[0] != '#') lines += line + "\n";
     }
     if (lines.empty()) continue;
     host_known = true;
-    char tmpl[] = "/tmp/taskfs-known-hosts-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    if (fd < 0) continue;
-    (void)!::write(fd, lines.data(), lines.size());
-    ::close(fd);
-    const std::string prints = Output("ssh-keygen -l -E md5 -f " + Quote(tmpl) + " 2>/dev/null");
-    ::unlink(tmpl);
+    const std::string prints = SshKeygen({"-l", "-E", "md5", "-f", "-"}, lines);
     if (prints.find(wanted + " ") != std::string::npos) return HostKeyCheck::kKnown;
   }
   return host_known ? HostKeyCheck::kMismatch : HostKeyCheck::kUnknownHost;

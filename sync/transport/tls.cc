@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <memory>
 
+#include "storage/hex.h"
+
 namespace taskfs::sync {
 namespace {
 
@@ -121,13 +123,7 @@ Result<std::string> KeyFingerprint(const std::string& cert_or_key_pem) {
   unsigned int digest_len = 0;
   EVP_Digest(der, static_cast<size_t>(len), digest, &digest_len, EVP_sha256(), nullptr);
   OPENSSL_free(der);
-  static const char* kHex = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < digest_len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
+  return "sha256:" + storage::Hex(digest, digest_len);
 }
 
 Result<std::string> KeyFingerprint(X509* cert) {
