@@ -19,6 +19,7 @@ int ToErrno(const Status& status) {
       return EINVAL;
     case Code::kConflict:
     case Code::kBusy:
+    case Code::kSyncRunning:
       return EBUSY;
     case Code::kPermissionDenied:
       return EACCES;

@@ -57,6 +57,7 @@ std::string Status::ToString() const {
       kind = "conflict";
       break;
     case Code::kBusy:
+    case Code::kSyncRunning:
       kind = "busy";
       break;
     case Code::kIOError:

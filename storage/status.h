@@ -21,6 +21,7 @@ class Status {
     kInvalidArgument,
     kConflict,
     kBusy,
+    kSyncRunning,  // another sync of the store holds its sync lock: try again later
     kIOError,
     kCorruption,
     kUnavailable,
@@ -40,6 +41,9 @@ class Status {
   }
   static Status Conflict(std::string msg) { return Status(Code::kConflict, std::move(msg)); }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
+  static Status SyncRunning(std::string msg) {
+    return Status(Code::kSyncRunning, std::move(msg));
+  }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }

@@ -154,7 +154,7 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
   if (Status st = storage::CommitJournal(store); !st.ok()) LogWarning(st.message());
   SyncLock lock(store);
   if (!lock.held()) {
-    return Status::Busy("another sync of " + store.git_dir() +
+    return Status::SyncRunning("another sync of " + store.git_dir() +
                         " is still running after a minute; try again later");
   }
   RemoveStaleLocks(store);

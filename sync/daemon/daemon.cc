@@ -200,7 +200,7 @@ struct SyncDaemon::Impl {
   }
 
   void RecordFailure(RemoteState& r, const Status& st, Clock::time_point now) {
-    if (st.code() == Status::Code::kBusy && st.message().find("another sync") == 0) {
+    if (st.code() == Status::Code::kSyncRunning) {
       r.due = now + kBusyRetry;  // a `taskfs sync` by hand: not a failure
       return;
     }
