@@ -5,7 +5,6 @@
 #include <fuse3/fuse.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <malloc.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -353,11 +352,10 @@ int DaemonizeAfter(const std::function<void()>& ready) {
 int RunMount(storage::Store* store, const MountOptions& options) {
   // One mount per store: two would each believe their view is the store's.
   const std::string lock_file = storage::LocalState(*store).mount_lock();
-  int lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  const storage::FileLock mount_lock(lock_file);  // held until the mount has ended
+  if (!mount_lock.held()) {
     LogError("the store " + store->git_dir() + " is already mounted by another taskfs process " +
              "(see `taskfs status`); unmount it first");
-    if (lock_fd >= 0) ::close(lock_fd);
     return 1;
   }
   MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,

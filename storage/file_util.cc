@@ -94,13 +94,31 @@ int RemoveStaleTempFiles(const std::string& dir, std::chrono::seconds min_age) {
   return removed;
 }
 
-FileLock::FileLock(const std::string& file) {
+FileLock::FileLock(const std::string& file, std::chrono::milliseconds wait,
+                   const std::function<void()>& on_wait) {
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  if (fd_ < 0) return;
+  held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  if (held_ || wait.count() <= 0) return;
+  if (on_wait) on_wait();
+  // Polled, not a blocking flock: a blocking one could not give up at the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!held_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
 }
 
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+Status FileLock::Record(const std::string& text) {
+  if (!held_) return Status::Busy("recording in a lock that is not held");
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0) {
+    return Status::FromErrno(errno, "writing the lock file");
+  }
+  return Status::OK();
 }
 
 std::optional<std::string> ReadWholeFile(const std::string& file) {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -46,14 +47,20 @@ int RemoveStaleTempFiles(const std::string& dir,
                          std::chrono::seconds min_age = std::chrono::seconds(60));
 
 // An exclusive flock(2) on `file` (made if missing), held while this object lives, if it could be
-// had at once. The kernel drops it when the process dies, so a lock a crash left never blocks.
+// had at once (or, with `wait`, within that time: `on_wait` runs once before it waits). The kernel
+// drops it when the process dies, so a lock a crash left never blocks. The one lock-file helper.
 class FileLock {
  public:
-  explicit FileLock(const std::string& file);
+  explicit FileLock(const std::string& file,
+                    std::chrono::milliseconds wait = std::chrono::milliseconds(0),
+                    const std::function<void()>& on_wait = nullptr);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
   bool held() const { return held_; }
+  // With the lock held: writes `text` (the holder's pid) into the lock file, for those who find
+  // it held to say who holds it (ReadWholeFile).
+  Status Record(const std::string& text);
 
  private:
   int fd_ = -1;

@@ -1,7 +1,5 @@
 #include "sync/syncer.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +8,7 @@
 #include <thread>
 
 #include "storage/committer.h"
+#include "storage/file_util.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/repack.h"
@@ -48,34 +47,6 @@ std::string SyncReport::Summary() const {
   if (conflicts || conflict_copies) s += " (see `taskfs conflicts`)";
   return s + notes;
 }
-
-// Held while a sync runs: one sync of a store at a time. The kernel drops it when the process
-// dies, so a lock file left under refs/remotes/ while we hold it was left by a killed sync.
-class SyncLock {
- public:
-  // Waits up to `wait` for a sync that runs already (the daemon's) to finish.
-  explicit SyncLock(const storage::Store& store,
-                    std::chrono::milliseconds wait = std::chrono::seconds(60)) {
-    fd_ = ::open(storage::LocalState(store).sync_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) return;
-    held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
-    if (held_) return;
-    LogInfo("waiting for the sync that is running (the daemon's) to finish");
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (!held_ && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
-    }
-  }
-  ~SyncLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool held() const { return held_; }
-
- private:
-  int fd_ = -1;
-  bool held_ = false;
-};
 
 // Lock files a killed sync left behind. Under refs/remotes/ only a sync writes, and we hold the
 // sync lock: any lock there is stale. A branch lock may belong to a live commit of the mount (it
@@ -152,7 +123,12 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
   // Every save acknowledged so far goes with this sync (deletes an editor's rename dance delays
   // too only when asked by hand: `taskfs sync` calls CommitJournal itself first).
   if (Status st = storage::CommitJournal(store); !st.ok()) LogWarning(st.message());
-  SyncLock lock(store);
+  // One sync of a store at a time; one that runs already (the daemon's) is waited for. The
+  // kernel drops the lock when its holder dies, so a lock file left under refs/remotes/ while
+  // we hold it was left by a killed sync.
+  const storage::FileLock lock(storage::LocalState(store).sync_lock(), std::chrono::seconds(60), [] {
+    LogInfo("waiting for the sync that is running (the daemon's) to finish");
+  });
   if (!lock.held()) {
     return Status::SyncRunning("another sync of " + store.git_dir() +
                         " is still running after a minute; try again later");

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -60,25 +59,19 @@ int64_t WallNow() { return std::time(nullptr); }
 
 Result<std::unique_ptr<DaemonLock>> DaemonLock::Acquire(const storage::Store& store) {
   const std::string file = storage::LocalState(store).daemon_lock();
-  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "opening " + file);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char buf[32] = {};
-    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    ::close(fd);
-    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+  auto lock = std::make_unique<storage::FileLock>(file);
+  if (!lock->held()) {
+    std::string pid = storage::ReadWholeFile(file).value_or("");
     while (!pid.empty() && pid.back() == '\n') pid.pop_back();
+    if (pid.empty()) pid = "?";
     return Status::Busy("a taskfs daemon (pid " + pid + ") is already syncing " + store.git_dir() +
                         "; stop it first (kill " + pid + ")");
   }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    LogWarning("could not record the daemon's pid in " + file);
+  if (Status st = lock->Record(std::to_string(::getpid()) + "\n"); !st.ok()) {
+    LogWarning("could not record the daemon's pid in " + file + ": " + st.message());
   }
-  return std::unique_ptr<DaemonLock>(new DaemonLock(fd));
+  return std::unique_ptr<DaemonLock>(new DaemonLock(std::move(lock)));
 }
-
-DaemonLock::~DaemonLock() { ::close(fd_); }
 
 // --- SyncDaemon ---
 

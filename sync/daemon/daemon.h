@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/file_util.h"
 #include "storage/status.h"
 #include "storage/store.h"
 
@@ -38,11 +39,10 @@ struct DaemonOptions {
 class DaemonLock {
  public:
   static Result<std::unique_ptr<DaemonLock>> Acquire(const storage::Store& store);
-  ~DaemonLock();
 
  private:
-  explicit DaemonLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit DaemonLock(std::unique_ptr<storage::FileLock> lock) : lock_(std::move(lock)) {}
+  std::unique_ptr<storage::FileLock> lock_;  // held for the daemon's life
 };
 
 class SyncDaemon {
