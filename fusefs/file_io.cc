@@ -323,7 +323,7 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
   int rc = JournalChanges({{path, content}}, (existed ? "edit " : "create ") + name, {base});
   if (rc == 0) {
     CancelDeferredDelete(path);  // saved again after being renamed away: an edit
-    drafts_.Remove(path);
+    if (Status st = drafts_.Remove(path); !st.ok()) LogWarning(st.ToString());
     return {0, true, true};
   }
   // Not even journaled (disk full...): keep the bytes as a draft, retried later.

@@ -241,8 +241,11 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
     auto paths = ctx->fs->Refresh();
     if (!paths.empty()) invalidate(paths);
     // Tells `taskfs sync` (which waits for it) that the kernel now shows this commit.
-    storage::WriteFileAtomically(storage::LocalState(*ctx->store).mount_head(),
-                                 ctx->store->snapshot()->commit_id() + "\n");
+    if (Status st = storage::WriteFileAtomically(storage::LocalState(*ctx->store).mount_head(),
+                                                 ctx->store->snapshot()->commit_id() + "\n");
+        !st.ok()) {
+      LogWarning(st.ToString() + " (`taskfs sync` will not wait for the mount to show its merge)");
+    }
   });
   if (Status st = ctx->watcher->Start(); !st.ok()) {
     LogWarning("changes by other processes will not show until remount: " + st.ToString());

@@ -179,8 +179,10 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
   }
   CancelDeferredDelete(to);  // replaced by the rename (a delete that failed above stays)
   if (Status st = attrs_.Move(from, to); !st.ok()) LogWarning(st.ToString());
-  if (valid) drafts_.Remove(to);
-  drafts_.Remove(from);
+  if (valid) {
+    if (Status st = drafts_.Remove(to); !st.ok()) LogWarning(st.ToString());
+  }
+  if (Status st = drafts_.Remove(from); !st.ok()) LogWarning(st.ToString());
   if (auto it = nodes_.find(from); it != nodes_.end()) {
     auto node = it->second;
     nodes_.erase(it);
@@ -201,7 +203,7 @@ int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to
     it->second->path.clear();
     nodes_.erase(it);
   }
-  drafts_.Remove(from);
+  if (Status st = drafts_.Remove(from); !st.ok()) LogWarning(st.ToString());
   AttributesToScratch(from, to);
   if (SavedContent(from, *snap)) DeferDelete(from);
   return 0;
@@ -276,8 +278,10 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
     if (path.starts_with(from_prefix)) moved_drafts.emplace_back(path, d);
   }
   for (const auto& [path, d] : moved_drafts) {
-    drafts_.Put(to + path.substr(from.size()), *d.content, d.reason);
-    drafts_.Remove(path);
+    // The old draft goes only once the new one is written: a failure keeps it where it was.
+    Status st = drafts_.Put(to + path.substr(from.size()), *d.content, d.reason);
+    if (st.ok()) st = drafts_.Remove(path);
+    if (!st.ok()) LogWarning("moving the draft " + path + ": " + st.ToString());
   }
   std::vector<std::shared_ptr<TaskNode>> moved_nodes;
   for (auto it = nodes_.begin(); it != nodes_.end();) {

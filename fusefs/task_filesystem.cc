@@ -132,7 +132,7 @@ void TaskFilesystem::Shutdown() {
   if (committer_) {
     if (Status st = committer_->Stop(); !st.ok()) LogError(st.ToString());
   }
-  store_->SaveMtimes();
+  if (Status st = store_->SaveMtimes(); !st.ok()) LogWarning(st.ToString());
 }
 
 bool TaskFilesystem::CommitEverything(std::chrono::milliseconds timeout) {

@@ -133,7 +133,9 @@ Committer::Committer(Store* store, std::unique_ptr<Journal> journal, Callbacks c
   committed_seq_ = journal_->last_seq();  // until CommitRecovered says otherwise
 }
 
-Committer::~Committer() { Stop(std::chrono::seconds(0)); }
+Committer::~Committer() {
+  if (Status st = Stop(std::chrono::seconds(0)); !st.ok()) LogWarning(st.message());
+}
 
 Status Committer::CommitRecovered() {
   std::vector<JournalEntry> entries;
@@ -159,7 +161,11 @@ Status Committer::CommitRecovered() {
     }
     if (callbacks_.committed) callbacks_.committed(entries.back().seq, outcome);
   }
-  for (uint64_t id : segments) journal_->Drop(id);
+  for (uint64_t id : segments) {
+    // Left behind, a segment is replayed again at the next start: its saves are committed already,
+    // so that makes no commit.
+    if (Status st = journal_->Drop(id); !st.ok()) LogWarning(st.message());
+  }
   return CommitRecordedDeletes();
 }
 

@@ -76,7 +76,7 @@ Status AddRemote(const Store& store, const std::string& name, const std::string&
   if (kind == RemoteKind::kServer) {
     auto pem = ReadWholeFile(server_cert);
     if (server_cert.empty() || !pem) {
-      RemoveRemote(store, name);
+      (void)RemoveRemote(store, name);  // undoing the half-added remote; the error below says why
       return Status::InvalidArgument(
           "a taskfs:// remote needs --server-cert FILE: the server's certificate (server.crt "
           "in its directory), to check that it is the server");

@@ -163,7 +163,7 @@ TEST_F(CommitterTest, WhatACrashLeftIsCommittedByTheNextRunOrBySync) {
   taskfs::testing::WriteFile(Lock(), "");
   committer_->Append(SaveOf("a.yaml", "title: a\n")).value();
   committer_->Append(SaveOf("b.yaml", "title: b\n")).value();
-  committer_->Stop(milliseconds(0));  // as if killed: the saves stay journaled
+  (void)committer_->Stop(milliseconds(0));  // as if killed: the saves stay journaled
   committer_.reset();
   EXPECT_EQ(PendingSaves(*store_), 2u);
   std::filesystem::remove(Lock());
@@ -182,7 +182,7 @@ TEST_F(CommitterTest, DeletesACrashLeftRecordedAreCommittedByTheNextRunOrBySync)
                             milliseconds(10000));
   committer_->WaitCommitted(committer_->Append(SaveOf("b.yaml", "title: b\n")).value(),
                             milliseconds(10000));
-  committer_->Stop();
+  ASSERT_TRUE(committer_->Stop().ok());
   committer_.reset();
   // A mount deferred these deletes and died before journaling them (gone.yaml: already gone).
   const std::string dir = storage::LocalState(store_->local_dir()).deferred_deletes();

@@ -67,7 +67,9 @@ int RunStatus(const GlobalOptions& g) {
             << unsaved;
 
   fusefs::Drafts drafts(storage::LocalState(store).drafts());
-  drafts.Load();
+  if (Status st = drafts.Load(); !st.ok()) {
+    std::cerr << "taskfs status: some drafts could not be read: " << Shown(st.message()) << "\n";
+  }
   std::cout << "drafts:   " << drafts.all().size()
             << (drafts.all().empty() ? "\n" : " (saved but not committed; fix or delete them)\n");
   for (const auto& [p, d] : drafts.all()) {
