@@ -250,10 +250,14 @@ Status Committer::SyncJournal() {
   // Every segment that may hold an uncommitted save: the current one, and those rotated out
   // whose commit is not done yet. Synced with no lock held, so appends go on meanwhile.
   std::vector<std::string> files;
+  uint64_t current = 0;
+  bool dir_sync_due = false;
   {
     std::lock_guard lock(mu_);
     for (uint64_t id : closed_segments_) files.push_back(journal_->SegmentPath(id));
-    files.push_back(journal_->SegmentPath(journal_->current_segment()));
+    current = journal_->current_segment();
+    files.push_back(journal_->SegmentPath(current));
+    dir_sync_due = current > journal_dir_synced_through_;
   }
   for (const std::string& file : files) {
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -263,9 +267,13 @@ Status Committer::SyncJournal() {
     ::close(fd);
     if (rc != 0) return Status::FromErrno(err, "syncing the journal " + file);
   }
-  // The segments' names too: a segment made since the last fsync() is only a folder entry away
-  // from being lost with a power cut.
-  return SyncToDisk(journal_->dir());
+  // The segments' names too, when one was made since the last fsync(): until its folder entry is
+  // on disk, a power cut loses the whole segment.
+  if (!dir_sync_due) return Status::OK();
+  TASKFS_RETURN_IF_ERROR(SyncToDisk(journal_->dir()));
+  std::lock_guard lock(mu_);
+  journal_dir_synced_through_ = std::max(journal_dir_synced_through_, current);
+  return Status::OK();
 }
 
 bool Committer::WaitCommitted(uint64_t seq, std::chrono::milliseconds timeout) {

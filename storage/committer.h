@@ -150,6 +150,9 @@ class Committer {
   std::unique_ptr<Journal> journal_;       // guarded by mu_
   std::deque<JournalEntry> queue_;         // guarded by mu_: journaled, not committed, in order
   std::vector<uint64_t> closed_segments_;  // guarded by mu_: rotated out, not yet dropped
+  // guarded by mu_: the newest segment whose name an fsync of the journal folder made durable
+  // (segment ids only grow: a newer current segment means a folder fsync is due)
+  uint64_t journal_dir_synced_through_ = 0;
   uint64_t next_seq_ = 1;                  // guarded by mu_
   uint64_t committed_seq_ = 0;             // guarded by mu_
   Stats stats_;                            // guarded by mu_ (pending is computed)
