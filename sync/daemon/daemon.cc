@@ -19,7 +19,6 @@
 #include "storage/log.h"
 #include "sync/sync_status.h"
 #include "sync/syncer.h"
-#include "sync/transport/folder_remote.h"
 #include "sync/transport/remotes.h"
 
 namespace taskfs::sync {

@@ -1,8 +1,5 @@
 #include "sync/transport/git_remote.h"
 
-#include <unistd.h>
-
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
