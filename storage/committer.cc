@@ -22,18 +22,21 @@ namespace {
 constexpr auto kFirstBackOff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackOff = std::chrono::milliseconds(5000);
 // In a burst (saves came while the last commit was written), the next commit starts this many
-// times the last one's duration after that one started: committing takes at most a fifth of the
-// time (each commit rewrites the trees on its paths, 420 KB for a flat folder of 10,000 tasks,
-// and leaves a pack to merge), and a commit holds more saves the costlier commits are. A save that
-// finds the committer idle is committed at once. The wait is at most kMaxPacingDelay, so the last
-// saves of a burst are on `main` soon after it ends.
-constexpr int kCommitPeriodPerCost = 5;
+// times the last one's duration after that one started: committing takes at most a twentieth of
+// the time (each commit rewrites the trees on its paths, 420 KB for a flat folder of 10,000 tasks,
+// and leaves a pack whose trees a merge searches for deltas later), and a commit holds more saves
+// the costlier commits are. A save that finds the committer idle is committed at once. The wait is
+// at most kMaxPacingDelay, so the last saves of a burst are on `main` soon after it ends.
+// (tools/bench/bench_bulk.sh: at a fifth, a `sed -i` over 10,000 tasks made 256 commits whose
+// trees and merges took half of the mount's processor time.)
+constexpr int kCommitPeriodPerCost = 20;
 constexpr auto kMaxPacingDelay = std::chrono::milliseconds(200);
 // Packs are merged once no save came for this long: a merge searches deltas in the trees, and in
 // the middle of a `sed -i` over every task it would compete with it for the processors...
 constexpr auto kQuietBeforeRepack = std::chrono::milliseconds(300);
-// ...unless the saves never pause: then after this many checks, at once.
-constexpr int kMaxRepacksAsked = 8;
+// ...unless the saves never pause: then after this many commits, at once (at most a minute or so
+// of saving without a pause, or a few hundred packs, which lookups still search quickly).
+constexpr int kMaxRepacksAsked = 64;
 // A ref update takes milliseconds: a branch lock this old belongs to no live writer.
 constexpr auto kStaleLockAge = std::chrono::seconds(60);
 

@@ -4,13 +4,13 @@
 // Idle, it commits a lone save at once (no timer): a save made by a person is its own commit with
 // its own message (`edit x`). Whatever arrives while a commit is being written goes into the next
 // one (group commit: `edit 120 tasks`, the names in the body); in such a burst, commits are paced
-// so that committing takes at most a fifth of the time, and each holds more saves. A batch's journal segments are
-// dropped only once its commit is durable. A failed commit keeps every entry, in order, and is
-// retried with back-off (0.1 s doubling to 5 s); a branch lock a crashed process left is cleared
-// (RemoveStaleBranchLock). What an earlier run left in the journal is committed by
+// so that committing takes at most a twentieth of the time, and each holds more saves. A batch's
+// journal segments are dropped only once its commit is durable. A failed commit keeps every entry,
+// in order, and is retried with back-off (0.1 s doubling to 5 s); a branch lock a crashed process
+// left is cleared (RemoveStaleBranchLock). What an earlier run left in the journal is committed by
 // CommitRecovered() before anything new, and so are the deletes it had deferred. A second thread
-// merges the small packs commits leave (storage/repack.h) when the saves pause, so the store stays
-// small and no commit waits for a merge.
+// merges the small packs commits leave (storage/repack.h) when the saves pause (or after many
+// commits without a pause), so the store stays small and no commit waits for a merge.
 //
 // Each change carries the bytes its writer started from (its base): if another process changed
 // the task since, the commit merges the two with the store's TaskMerger instead of overwriting.
