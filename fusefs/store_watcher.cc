@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "storage/thread_name.h"
+
 namespace taskfs::fusefs {
 
 StoreWatcher::StoreWatcher(std::string git_dir, std::function<void()> on_change,
@@ -62,6 +64,7 @@ void StoreWatcher::Stop() {
 }
 
 void StoreWatcher::Run() {
+  storage::NameThisThread(folders_.empty() ? "taskfs-refwatch" : "taskfs-requests");
   char buf[8192];
   // Watched folders (requests) may hold files written before the watch began: look at once.
   bool pending = !folders_.empty();

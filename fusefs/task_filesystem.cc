@@ -17,6 +17,7 @@
 #include "storage/log.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
+#include "storage/thread_name.h"
 
 namespace taskfs::fusefs {
 
@@ -110,7 +111,10 @@ Status TaskFilesystem::Start() {
     }
   }
   committer_->Start();
-  background_ = std::thread([this] { BackgroundLoop(); });
+  background_ = std::thread([this] {
+    storage::NameThisThread("taskfs-deletes");
+    BackgroundLoop();
+  });
   return Status::OK();
 }
 

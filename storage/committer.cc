@@ -15,6 +15,7 @@
 #include "storage/log.h"
 #include "storage/repack.h"
 #include "storage/task_name.h"
+#include "storage/thread_name.h"
 
 namespace taskfs::storage {
 namespace {
@@ -204,8 +205,14 @@ Status Committer::CommitRecordedDeletes() {
 
 void Committer::Start() {
   std::lock_guard lock(mu_);
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
-  if (!repack_thread_.joinable()) repack_thread_ = std::thread([this] { RunRepacks(); });
+  if (!thread_.joinable()) thread_ = std::thread([this] {
+      NameThisThread("taskfs-commit");
+      Run();
+    });
+  if (!repack_thread_.joinable()) repack_thread_ = std::thread([this] {
+      NameThisThread("taskfs-repack");
+      RunRepacks();
+    });
 }
 
 Status Committer::Stop(std::chrono::milliseconds timeout) {
