@@ -22,47 +22,26 @@
 # Environment: TASKFS_BIN (taskfs binary), BENCH_DIR (parent of the work dir, /var/tmp),
 #              SAVES (200). Exit codes: 0 ran, 1 something failed, 2 usage.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 N=10000
-while (($#)); do
-  case "$1" in
-    -h|--help) usage ;;
-    [0-9]*) N="$1"; shift ;;
-    *) echo "bench_bulk.sh: unknown argument: $1" >&2; usage ;;
-  esac
-done
-((N >= 100)) || { echo "bench_bulk.sh: N must be >= 100" >&2; exit 2; }
-
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
-TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
+parse_args -- "$@"
+check_count 100
 SAVES="${SAVES:-200}"
-[[ -x "$TASKFS" ]] || { echo "bench_bulk.sh: no taskfs binary at $TASKFS" >&2; exit 1; }
+need_bin taskfs
 
-WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bulk.XXXXXX")"
+make_work taskfs-bulk  # unmounted (the mount, the do-nothing FUSE mount) and deleted on exit
 STORE="$WORK/store" MNT="$WORK/mnt" SRC="$WORK/src" PLAIN="$WORK/plain"
-cleanup() {
-  fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
-  fusermount3 -u "$WORK/floor" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 mkdir -p "$MNT" "$PLAIN"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@b
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
-# Waits until the mount has committed every save (no journal segment holds an entry).
-wait_committed() {
-  while find "$STORE/taskfs/journal" -name '*.log' -size +0 2>/dev/null | grep -q .; do
-    sleep 0.005
-  done
-}
 row() { printf '| %-44s | %12s | %12s | %8s |\n' "$@"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}x')" "$1" "$2"; }
 
-python3 "$SCRIPT_DIR/gen_tasks.py" "$SRC" "$N"
+python3 "$GEN" "$SRC" "$N"
 "$TASKFS" --store "$STORE" init --name bench >/dev/null
 "$TASKFS" --store "$STORE" mount --no-sync "$MNT"
 mount_pid=$(head -1 "$STORE/taskfs/mount")  # the mount records its pid, then its mount point
@@ -82,11 +61,11 @@ thread_cpu_used() {
 }
 git -C "$PLAIN" init -q
 
-echo "== import ($N tasks), with a reader's stat() latency meanwhile" >&2
+log "import ($N tasks), with a reader's stat() latency meanwhile"
 tasks=("$SRC"/*.yaml)
 first=$(basename "${tasks[0]}")
 cp "$SRC/$first" "$MNT/$first"   # the task the reader stats
-wait_committed
+wait_committed "$STORE"
 python3 - "$MNT/$first" "$WORK/stat.txt" <<'PY' &
 import os, sys, time
 path, out = sys.argv[1], sys.argv[2]
@@ -100,16 +79,16 @@ pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
 open(out, "w").write(f"{pick(0.5):.2f} {pick(0.99):.2f} {lat[-1] * 1000:.2f} {len(lat)}\n")
 PY
 reader=$!
-t0=$(now); cp -r "$SRC/." "$MNT/"; t1=$(now); wait_committed; t2=$(now)
+t0=$(now); cp -r "$SRC/." "$MNT/"; t1=$(now); wait_committed "$STORE"; t2=$(now)
 touch "$WORK/stat.txt.stop"; wait "$reader"
 taskfs_cp=$(elapsed "$t0" "$t1"); taskfs_import=$(elapsed "$t0" "$t2")
 t0=$(now); cp -r "$SRC/." "$PLAIN/"; git -C "$PLAIN" add -A; git -C "$PLAIN" commit -qm import; t1=$(now)
 plain_import=$(elapsed "$t0" "$t1")
 read -r stat_p50 stat_p99 stat_max stat_n < "$WORK/stat.txt"
 
-echo "== sed -i over all" >&2
+log "sed -i over all"
 c0=$(mount_cpu); threads0=$(thread_cpu)
-t0=$(now); (cd "$MNT" && sed -i 's/^priority: L$/priority: M/' -- *.yaml); wait_committed; t1=$(now)
+t0=$(now); (cd "$MNT" && sed -i 's/^priority: L$/priority: M/' -- *.yaml); wait_committed "$STORE"; t1=$(now)
 taskfs_sed=$(elapsed "$t0" "$t1"); sed_cpu=$(elapsed "$c0" "$(mount_cpu)")
 sed_threads=$(thread_cpu_used "$threads0" "$(thread_cpu)")
 t0=$(now); (cd "$PLAIN" && sed -i 's/^priority: L$/priority: M/' -- *.yaml && git add -A && git commit -qm sed); t1=$(now)
@@ -125,7 +104,7 @@ if gcc -O2 -o "$WORK/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passth
   fusermount3 -u "$WORK/floor"
 fi
 
-echo "== rm of a tenth" >&2
+log "rm of a tenth"
 ls "$SRC" | awk 'NR % 10 == 0' > "$WORK/rm.txt"
 t0=$(now); (cd "$MNT" && xargs rm -- < "$WORK/rm.txt"); t1=$(now)
 while [[ $(git --git-dir="$STORE" log -1 --format=%s main) != delete* ]]; do sleep 0.01; done; t2=$(now)
@@ -133,7 +112,7 @@ taskfs_rm=$(elapsed "$t0" "$t1"); taskfs_rm_committed=$(elapsed "$t0" "$t2")
 t0=$(now); (cd "$PLAIN" && xargs rm -- < "$WORK/rm.txt" && git add -A && git commit -qm rm); t1=$(now)
 plain_rm=$(elapsed "$t0" "$t1")
 
-echo "== $SAVES lone saves" >&2
+log "$SAVES lone saves"
 ls "$MNT" | grep '\.yaml$' | awk -v n="$SAVES" 'NR <= n' > "$WORK/saves.txt"
 python3 - "$MNT" "$STORE/refs/heads/main" "$WORK/saves.txt" "$WORK/save.txt" <<'PY'
 import os, sys, time, statistics
@@ -168,7 +147,7 @@ open(out, "w").write(f"{statistics.median(t):.2f}\n")
 PY
 read -r git_save < "$WORK/gitsave.txt"
 
-echo "== cat of all (warm, best of 3)" >&2
+log "cat of all (warm, best of 3)"
 best() {
   local b=""
   for _ in 1 2 3; do
@@ -179,7 +158,7 @@ best() {
 }
 taskfs_cat=$(best "$MNT"); plain_cat=$(best "$PLAIN")
 
-git --git-dir="$STORE" fsck --strict >/dev/null 2>&1 || { echo "bench_bulk.sh: git fsck failed" >&2; exit 1; }
+git --git-dir="$STORE" fsck --strict >/dev/null 2>&1 || die "git fsck failed"
 commits=$(git --git-dir="$STORE" rev-list --count main)
 # The store's size after all this, against the same history packed by `git gc`.
 store_kb=$(du -sk "$STORE/objects" | cut -f1)

@@ -14,47 +14,19 @@
 # Environment: TASKFS_BIN (taskfs binary), SAVES, IDLE_SECONDS, BURST, BENCH_DIR (/var/tmp).
 # Exit codes: 0 ran (see the table for targets), 1 something failed, 2 usage.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-}
 N=1000
 KEEP=0
-while (($#)); do
-  case "$1" in
-    --keep) KEEP=1; shift ;;
-    -h|--help) usage ;;
-    [0-9]*) N="$1"; shift ;;
-    *) echo "bench_daemon.sh: unknown argument: $1" >&2; usage ;;
-  esac
-done
-
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
-TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
-GEN="$SCRIPT_DIR/gen_tasks.py"
+parse_args keep -- "$@"
 export SAVES="${SAVES:-20}" IDLE_SECONDS="${IDLE_SECONDS:-10}" BURST="${BURST:-1000}"
 
-die() { echo "bench_daemon.sh: FAILED: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-[[ -x "$TASKFS" ]] || die "no taskfs binary at $TASKFS (build first, or set TASKFS_BIN)"
+need_bin taskfs
 command -v fusermount3 > /dev/null || die "fusermount3 is missing (apt-get install fuse3)"
 
-WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bench-daemon.XXXXXX")"
-cleanup() {
-  for m in "$WORK"/*/mnt; do
-    [[ -d "$m" ]] || continue
-    "$TASKFS" umount "$m" > /dev/null 2>&1 || fusermount3 -u "$m" 2> /dev/null || fusermount3 -uz "$m" 2> /dev/null || true
-  done
-  for lock in "$WORK"/*/*/store/taskfs/daemon.lock "$WORK"/*/store/taskfs/daemon.lock; do
-    [[ -f "$lock" ]] || continue
-    pid="$(cat "$lock" 2> /dev/null || true)"
-    [[ -n "$pid" ]] && kill "$pid" 2> /dev/null || true
-  done
-  if ((KEEP)); then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
+# Unmounted, its mounts and sync daemons ended, and deleted on exit (lib.sh).
+make_work taskfs-bench-daemon
 
 python3 "$GEN" "$WORK/tasks" "$N" > /dev/null
 

@@ -15,59 +15,36 @@
 # Exit codes: 0 ran (targets may be missed: see the table), 1 something failed, 2 usage,
 #             3 ran but missed a target (only with --strict).
 set -euo pipefail
-
-usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=10000
 ONLY="startup,cat,save,memory"
 KEEP=0
 STRICT=0
-while (($#)); do
-  case "$1" in
-    --only) [[ $# -ge 2 ]] || usage; ONLY="$2"; shift 2 ;;
-    --only=*) ONLY="${1#--only=}"; shift ;;
-    --keep) KEEP=1; shift ;;
-    --strict) STRICT=1; shift ;;
-    -h|--help) usage ;;
-    [0-9]*) N="$1"; shift ;;
-    *) echo "bench_mount.sh: unknown argument: $1" >&2; usage ;;
-  esac
-done
-[[ "$N" =~ ^[0-9]+$ ]] && ((N >= 20)) || { echo "bench_mount.sh: N must be an integer >= 20" >&2; exit 2; }
+parse_args keep strict only=ONLY -- "$@"
+check_count 20
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 for s in ${ONLY//,/ }; do
-  case "$s" in startup|cat|save|memory) ;; *) echo "bench_mount.sh: unknown section $s" >&2; exit 2 ;; esac
+  case "$s" in startup|cat|save|memory) ;; *) bad_usage "unknown section $s" ;; esac
 done
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
-SELF="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
-TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
-GEN="$SCRIPT_DIR/gen_tasks.py"
 SAVES="${SAVES:-200}"
 GIT_SAVES="${GIT_SAVES:-50}"
 WARMUP="${WARMUP:-5}"
 CAT_RUNS="${CAT_RUNS:-5}"
 MOUNT_RUNS="${MOUNT_RUNS:-3}"
 
-die() { echo "bench_mount.sh: FAILED: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-
-[[ -x "$TASKFS" ]] || die "no taskfs binary at $TASKFS (build: cmake -S $REPO_DIR -B $REPO_DIR/build && make -C $REPO_DIR/build -j2, or set TASKFS_BIN)"
+need_bin taskfs
 [[ -f "$GEN" ]] || die "gen_tasks.py not found"
-for tool in git python3 fusermount3 find xargs; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
+need_tools git python3 fusermount3 find xargs
 # Saves must go to distinct tasks so that every one is a real change.
 if ((WARMUP + SAVES > N)); then SAVES=$((N - WARMUP)); fi
 if ((WARMUP + GIT_SAVES > N)); then GIT_SAVES=$((N - WARMUP)); fi
 
 # ---------------------------------------------------------------------------------------------
-# Work dir and cleanup.
-WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bench.XXXXXX")"
+# Work dir: unmounted, stripped of the processes this run started, and deleted on exit (lib.sh).
+make_work taskfs-bench
 STORE="$WORK/store"       # bare store (what taskfs mounts)
 MNT="$WORK/mnt"           # mount point
 TASKS="$WORK/tasks"       # the generated files: the plain local-disk copy
@@ -76,20 +53,7 @@ NEW="$WORK/new"           # the bytes each timed save wrote
 RESULTS="$WORK/results"   # key=value lines, read by the summary
 mkdir -p "$MNT" "$NEW"
 : >"$RESULTS"
-SEEN_PIDS=()
-
-# Keep git's behaviour independent of the user's configuration (hooks, signing, ...).
-export GIT_CONFIG_NOSYSTEM=1
-export GIT_CONFIG_GLOBAL="$WORK/gitconfig"
-cat >"$GIT_CONFIG_GLOBAL" <<EOF
-[user]
-	name = bench
-	email = bench@example.invalid
-[init]
-	defaultBranch = main
-[advice]
-	detachedHead = false
-EOF
+isolated_git
 
 is_mounted() { grep -qs " $MNT fuse" /proc/mounts; }
 
@@ -109,39 +73,6 @@ mount_pid() {  # first line of STORE/taskfs/mount, if that process is alive
   return 0
 }
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if is_mounted; then
-    log "cleanup: unmounting $MNT"
-    timeout 30 "$TASKFS" --store "$STORE" umount "$MNT" >/dev/null 2>&1 ||
-      fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
-  if is_mounted; then fusermount3 -uz "$MNT" 2>/dev/null || true; fi
-  # Kill only the mount daemons this run started.
-  local p
-  for p in "${SEEN_PIDS[@]}" $(mount_pid); do
-    if alive "$p" && grep -qaF "$STORE" "/proc/$p/cmdline" 2>/dev/null; then
-      log "cleanup: killing leftover mount process $p"
-      kill "$p" 2>/dev/null || true
-      sleep 0.5
-      kill -9 "$p" 2>/dev/null || true
-    fi
-  done
-  if is_mounted; then
-    echo "bench_mount.sh: WARNING: $MNT is still mounted; not deleting $WORK" >&2
-  elif ((KEEP)); then
-    log "work dir kept: $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench_mount.sh: FAILED (exit $?) at line $LINENO: ${BASH_COMMAND%%$'"'"'\n'"'"'*}" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # Mount, wait until the daemon is serving, and set PID to its pid.
 do_mount() {
   "$TASKFS" --store "$STORE" mount "$MNT" >&2 || die "taskfs mount failed"
@@ -150,7 +81,6 @@ do_mount() {
   local pid=""
   for _ in $(seq 100); do pid="$(mount_pid)"; [[ -n "$pid" ]] && break; sleep 0.05; done
   [[ -n "$pid" ]] || die "no live pid in $STORE/taskfs/mount"
-  SEEN_PIDS+=("$pid")
   PID="$pid"
 }
 
@@ -208,7 +138,6 @@ t2 = time.perf_counter_ns()
 assert st.st_size > 0, "empty task through the mount"
 print((t1 - t0) / 1e6, (t2 - t0) / 1e6)
 PY
-    p="$(mount_pid)"; [[ -z "$p" ]] || SEEN_PIDS+=("$p")
     do_umount
   done
   python3 - "$WORK/startup.txt" >>"$RESULTS" <<'PY'
@@ -301,7 +230,7 @@ PY
     # Verify before unmounting (an unmount would commit anything left buffered): once the journal
     # is empty, main holds exactly the bytes written, in at most one commit per save (saves that
     # arrive while a commit is written share the next one).
-    while find "$STORE/taskfs/journal" -name '*.log' -size +0 2>/dev/null | grep -q .; do sleep 0.01; done
+    wait_committed "$STORE"
     COUNT_AFTER="$(git -C "$STORE" rev-list --count main)"
     echo "result commits_before=$COUNT_BEFORE" >>"$RESULTS"
     echo "result commits_after=$COUNT_AFTER" >>"$RESULTS"
@@ -383,7 +312,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Summary.
 summary_rc=0
-python3 - "$RESULTS" "$SELF" "$N" "$TASKFS" "$STRICT" <<'PY' || summary_rc=$?
+bench_python "$RESULTS" "$SELF" "$N" "$TASKFS" "$STRICT" <<'PY' || summary_rc=$?
 import sys
 res = dict(l.split(None, 1)[1].strip().split("=", 1) for l in open(sys.argv[1]) if l.startswith("result "))
 self, n, taskfs, strict = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
@@ -427,13 +356,7 @@ if "startup_all" in res:
     print("start-up runs (ms): %s" % res["startup_all"])
 if res.get("mount_error"):
     print("WARNING: the mount recorded an error (see taskfs status)")
-hdr = ("measure", "taskfs", "baseline", "ratio", "target", "result")
-w = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(6)]
-print()
-print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
-print("  ".join("-" * w[i] for i in range(6)))
-for r in rows:
-    print("  ".join(str(r[i]).ljust(w[i]) for i in range(6)))
+print_table(("measure", "taskfs", "baseline", "ratio", "target", "result"), rows)
 print()
 print("Reproduce:")
 for r in rows:

@@ -14,45 +14,25 @@
 # Environment: TASKFS_BIN, TASKFS_SERVER_BIN, ROUNDS, TASKS (tasks in the store, 200),
 # BENCH_DIR (/var/tmp). Exit codes: 0 ran, 1 something failed, 2 usage.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-}
-CLIENTS=50
+N=50  # the number of clients
 KEEP=0
-while (($#)); do
-  case "$1" in
-    --keep) KEEP=1; shift ;;
-    -h|--help) usage ;;
-    [0-9]*) CLIENTS="$1"; shift ;;
-    *) echo "bench_server.sh: unknown argument: $1" >&2; usage ;;
-  esac
-done
+parse_args keep -- "$@"
+export TASKFS TASKFS_SERVER ROUNDS="${ROUNDS:-4}" TASKS="${TASKS:-200}" CLIENTS="$N"
+need_bin taskfs
+need_bin taskfs-server
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
-export TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
-export SERVER="${TASKFS_SERVER_BIN:-$REPO_DIR/build/tools/taskfs-server}"
-GEN="$SCRIPT_DIR/gen_tasks.py"
-export ROUNDS="${ROUNDS:-4}" TASKS="${TASKS:-200}" CLIENTS
-die() { echo "bench_server.sh: FAILED: $*" >&2; exit 1; }
-[[ -x "$TASKFS" && -x "$SERVER" ]] || die "build taskfs and taskfs-server first (or set TASKFS_BIN, TASKFS_SERVER_BIN)"
-
-export WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bench-server.XXXXXX")"
-cleanup() {
-  for pidfile in "$WORK"/*.pid; do
-    [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2> /dev/null || true
-  done
-  if ((KEEP)); then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
+# Stripped of the servers (taskfs-server, git daemon) and deleted on exit (lib.sh).
+make_work taskfs-bench-server
+export WORK
 
 python3 "$GEN" "$WORK/tasks" "$TASKS" > /dev/null
 python3 - <<'PY'
 import concurrent.futures as cf, json, os, shutil, statistics, subprocess, sys, time
 
-W, TASKFS, SERVER = os.environ["WORK"], os.environ["TASKFS"], os.environ["SERVER"]
+W, TASKFS, SERVER = os.environ["WORK"], os.environ["TASKFS"], os.environ["TASKFS_SERVER"]
 N, ROUNDS = int(os.environ["CLIENTS"]), int(os.environ["ROUNDS"])
 tasks = sorted(os.listdir(f"{W}/tasks"))
 
@@ -63,9 +43,7 @@ def run(*cmd, env=None, cwd=None):
     return r.stdout
 
 def start(cmd, name):
-    p = subprocess.Popen(cmd, stdout=open(f"{W}/{name}.log", "w"), stderr=subprocess.STDOUT)
-    open(f"{W}/{name}.pid", "w").write(str(p.pid))
-    return p
+    return subprocess.Popen(cmd, stdout=open(f"{W}/{name}.log", "w"), stderr=subprocess.STDOUT)
 
 def hwm_kb(pid):
     for line in open(f"/proc/{pid}/status"):

@@ -16,52 +16,29 @@
 # Exit codes: 0 ran (targets may be missed: see the table), 1 something failed, 2 usage,
 #             3 ran but missed a target (only with --strict).
 set -euo pipefail
-
-usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=10000
 RUNS="${RUNS:-3}"
 SEED="${SEED:-2024}"
 KEEP=0
 STRICT=0
-while (($#)); do
-  case "$1" in
-    --runs) [[ $# -ge 2 ]] || usage; RUNS="$2"; shift 2 ;;
-    --runs=*) RUNS="${1#--runs=}"; shift ;;
-    --keep) KEEP=1; shift ;;
-    --strict) STRICT=1; shift ;;
-    -h|--help) usage ;;
-    [0-9]*) N="$1"; shift ;;
-    *) echo "bench_sync.sh: unknown argument: $1" >&2; usage ;;
-  esac
-done
-[[ "$N" =~ ^[0-9]+$ ]] && ((N >= 200)) || { echo "bench_sync.sh: N must be an integer >= 200" >&2; exit 2; }
-[[ "$RUNS" =~ ^[0-9]+$ ]] && ((RUNS >= 1)) || { echo "bench_sync.sh: RUNS must be >= 1" >&2; exit 2; }
-[[ "$SEED" =~ ^[0-9]+$ ]] || { echo "bench_sync.sh: SEED must be an integer" >&2; exit 2; }
+parse_args keep strict runs=RUNS -- "$@"
+check_count 200
+if ! [[ "$RUNS" =~ ^[0-9]+$ ]] || ((RUNS < 1)); then bad_usage "RUNS must be >= 1"; fi
+[[ "$SEED" =~ ^[0-9]+$ ]] || bad_usage "SEED must be an integer"
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
-SELF="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
-TASKFS="${TASKFS_BIN:-$REPO_DIR/build/tools/taskfs}"
-GEN="$SCRIPT_DIR/gen_tasks.py"
-
-die() { echo "bench_sync.sh: FAILED: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-
-[[ -x "$TASKFS" ]] || die "no taskfs binary at $TASKFS (build: cmake -S $REPO_DIR -B $REPO_DIR/build && make -C $REPO_DIR/build -j2 taskfs, or set TASKFS_BIN)"
+need_bin taskfs
 [[ -f "$GEN" ]] || die "gen_tasks.py not found"
-for tool in git python3 cp tar; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
+need_tools git python3 cp tar
 python3 -c 'import yaml' 2>/dev/null || die "python3 needs PyYAML (apt-get install python3-yaml)"
 
 # ---------------------------------------------------------------------------------------------
-# Work dir and cleanup. The prepared (diverged) state lives in prep/; every timed run works on
-# fresh copies at the same paths (the taskfs store's remote URL and the clone's origin point there).
-WORK="$(mktemp -d "${BENCH_DIR:-/var/tmp}/taskfs-bench-sync.XXXXXX")"
+# Work dir, deleted on exit (lib.sh). The prepared (diverged) state lives in prep/; every timed run
+# works on fresh copies at the same paths (the taskfs store's remote URL and the clone's origin
+# point there).
+make_work taskfs-bench-sync
 TASKS="$WORK/tasks"        # the generated files (the base of the merge)
 PREP="$WORK/prep"          # prepared state: remote.git, a.store, git-a (copied before each run)
 REMOTE="$WORK/remote.git"  # bare remote, branch main; holds B's edits once prepared
@@ -74,32 +51,9 @@ HELPER="$WORK/bench_sync.py"
 mkdir -p "$PREP"
 : >"$RESULTS"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((KEEP)); then
-    log "work dir kept: $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench_sync.sh: FAILED (exit $?) at line $LINENO: ${BASH_COMMAND%%$'"'"'\n'"'"'*}" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # Keep git's behaviour independent of the user's configuration (hooks, signing, rebase, ...).
-export GIT_CONFIG_NOSYSTEM=1
-export GIT_CONFIG_GLOBAL="$WORK/gitconfig"
-cat >"$GIT_CONFIG_GLOBAL" <<EOF
-[user]
-	name = bench
-	email = bench@example.invalid
-[init]
-	defaultBranch = main
-[advice]
-	detachedHead = false
+isolated_git
+cat >>"$GIT_CONFIG_GLOBAL" <<EOF
 [pull]
 	rebase = false
 [gc]
@@ -604,7 +558,7 @@ python3 "$HELPER" check-git "$PLAN" "$WORK/result-git" "$WORK/unmerged.1" >>"$RE
 # ---------------------------------------------------------------------------------------------
 # Summary.
 summary_rc=0
-python3 - "$RESULTS" "$PLAN" "$WORK/problems.txt" "$WORK/sync.first" "$SELF" "$N" "$TASKFS" "$STRICT" "$RUNS" <<'PY' || summary_rc=$?
+bench_python "$RESULTS" "$PLAN" "$WORK/problems.txt" "$WORK/sync.first" "$SELF" "$N" "$TASKFS" "$STRICT" "$RUNS" <<'PY' || summary_rc=$?
 import json, sys
 res = dict(l.split(None, 1)[1].strip().split("=", 1) for l in open(sys.argv[1]) if l.startswith("result "))
 plan = json.load(open(sys.argv[2]))
@@ -675,13 +629,7 @@ print("tasks changed on both sides that taskfs re-wrote (bytes of neither side n
 print("git's false conflicts by pair of keys changed: %s" % res["git_false_pairs"])
 print("runs (ms): taskfs sync %s; git pull %s; git push of the same merge %s" % (
     res["taskfs_all"], res["git_all"], res["gitpush_all"]))
-hdr = ("measure", "taskfs", "git", "ratio", "target", "result")
-w = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(6)]
-print()
-print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
-print("  ".join("-" * w[i] for i in range(6)))
-for r in rows:
-    print("  ".join(str(r[i]).ljust(w[i]) for i in range(6)))
+print_table(("measure", "taskfs", "git", "ratio", "target", "result"), rows)
 if problems:
     print()
     print("Problems found in taskfs's merge (%d):" % len(problems))
