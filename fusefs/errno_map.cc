@@ -16,6 +16,7 @@ int ToErrno(const Status& status) {
     case Code::kAlreadyExists:
       return EEXIST;
     case Code::kInvalidArgument:
+    case Code::kRefused:
       return EINVAL;
     case Code::kConflict:
     case Code::kBusy:

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "storage/branch_watch.h"
 #include "storage/thread_name.h"
 
 namespace taskfs::fusefs {
@@ -25,7 +26,6 @@ Status StoreWatcher::Start() {
   inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (inotify_fd_ < 0) return Status::FromErrno(errno, "inotify_init1");
   if (pipe2(stop_pipe_, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe2");
-  const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE;
   if (!folders_.empty()) {
     for (const std::string& folder : folders_) {
       if (inotify_add_watch(inotify_fd_, folder.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
@@ -35,17 +35,8 @@ Status StoreWatcher::Start() {
     thread_ = std::thread([this] { Run(); });
     return Status::OK();
   }
-  // Branches are updated by writing a .lock file and renaming it over the ref, or by rewriting
-  // packed-refs in the git dir. Watch the git dir and every folder under refs/heads.
-  if (inotify_add_watch(inotify_fd_, git_dir_.c_str(), mask) < 0) {
-    return Status::FromErrno(errno, "watching " + git_dir_);
-  }
-  std::error_code ec;
-  const std::string heads = git_dir_ + "refs/heads";
-  inotify_add_watch(inotify_fd_, heads.c_str(), mask);
-  for (auto it = std::filesystem::recursive_directory_iterator(heads, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory()) inotify_add_watch(inotify_fd_, it->path().c_str(), mask);
+  if (auto watches = storage::WatchBranches(inotify_fd_, git_dir_); !watches.ok()) {
+    return watches.status();
   }
   thread_ = std::thread([this] { Run(); });
   return Status::OK();

@@ -195,12 +195,11 @@ Status CheckIncomingHistory(git_repository* repo, const std::string& known,
       auto all = WalkRange(repo, known, theirs, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
       if (all.ok()) CollectHostile(repo, full, all->get(), hostile);
     }
-    return st.code() == Status::Code::kTooLarge ? Status::TooLarge(refused)
-                                                : Status::InvalidArgument(refused);
+    return Status::Refused(refused);
   }
   if (rc != GIT_ITEROVER) {
     // A commit whose parent is missing: what it builds on could not be checked.
-    return Status::InvalidArgument("refused commit " + theirs.substr(0, 12) + " from " + peer +
+    return Status::Refused("refused commit " + theirs.substr(0, 12) + " from " + peer +
                                    ": its history is incomplete (" +
                                    GitStatus(rc, "walking it").message() +
                                    "); nothing of it was taken in");

@@ -23,8 +23,8 @@ struct git_repository;
 namespace taskfs::storage {
 
 // Checks, in `repo` (a quarantine's view), the commits of `theirs`'s history that `known` (our
-// branch head; empty: none) does not have. InvalidArgument or TooLarge, beginning "refused commit
-// ID from PEER: entry 'PATH': ...", when one breaks a rule. On refusal, `hostile` (if given)
+// branch head; empty: none) does not have. Refused, its message beginning "refused commit ID from
+// PEER: entry 'PATH': ...", when one breaks a rule. On refusal, `hostile` (if given)
 // receives the ids of the objects that break the rules: the commits whose tree holds a bad entry
 // or that descend from one, and the trees that hold one (at any depth). No other object, so
 // nothing an honest history may share is in it.

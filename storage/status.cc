@@ -78,6 +78,9 @@ std::string Status::ToString() const {
     case Code::kTooLarge:
       kind = "too large";
       break;
+    case Code::kRefused:
+      kind = "refused";
+      break;
   }
   return std::string(kind) + ": " + state_->message;
 }

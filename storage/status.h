@@ -28,6 +28,7 @@ class [[nodiscard]] Status {
     kPermissionDenied,
     kNoSpace,
     kTooLarge,
+    kRefused,  // a peer's commits broke the rules for incoming history: none of them was taken in
   };
 
   Status() = default;
@@ -52,6 +53,7 @@ class [[nodiscard]] Status {
   }
   static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
   static Status TooLarge(std::string msg) { return Status(Code::kTooLarge, std::move(msg)); }
+  static Status Refused(std::string msg) { return Status(Code::kRefused, std::move(msg)); }
   // Maps an errno value from a failed system call to a Status carrying `what` and strerror.
   static Status FromErrno(int err, const std::string& what);
 

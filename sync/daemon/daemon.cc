@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "storage/branch_watch.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
 #include "sync/sync_status.h"
@@ -102,13 +103,12 @@ struct SyncDaemon::Impl {
     watch_owner.clear();
     inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (inotify_fd < 0) return Status::FromErrno(errno, "inotify_init1");
-    Watch(store->git_dir(), kStoreWatch);  // config, packed-refs
-    std::error_code ec;
-    const std::string heads = store->git_dir() + "refs/heads";
-    Watch(heads, kStoreWatch);
-    for (auto it = fs::recursive_directory_iterator(heads, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory()) Watch(it->path().string(), kStoreWatch);
+    // The git dir's watch also sees its config (written by rename) change: remotes to reload.
+    if (auto branches = storage::WatchBranches(inotify_fd, store->git_dir(), kWatchMask);
+        branches.ok()) {
+      for (int wd : *branches) watch_owner[wd] = kStoreWatch;
+    } else {
+      LogWarning(branches.status().message() + ": local commits sync only when a remote changes");
     }
     if (!options.stop_when_removed.empty()) {
       Watch(fs::path(options.stop_when_removed).parent_path().string(), kStopFileWatch,

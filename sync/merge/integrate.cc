@@ -102,9 +102,7 @@ Status Integrate(storage::Store& store, const std::string& theirs, IntegrationRe
 }
 
 bool IsRefusedHistory(const Status& status) {
-  return (status.code() == Status::Code::kInvalidArgument ||
-          status.code() == Status::Code::kTooLarge) &&
-         status.message().starts_with("refused commit ");
+  return status.code() == Status::Code::kRefused;
 }
 
 }  // namespace taskfs::sync

@@ -151,6 +151,9 @@ class Connection {
     if (res->status == 403) {
       return Status::PermissionDenied(where_ + " refused this client: " + message);
     }
+    if (res->status == 422) {  // the server's checks for incoming history refused a push
+      return Status::Refused(where_ + " answered 422: " + message);
+    }
     return Status::IOError(where_ + " answered " + std::to_string(res->status) + ": " + message);
   }
 

@@ -105,7 +105,7 @@ class HostilePeerTest
     return r.output.substr(0, 40);
   }
   void ExpectRefused(const Status& st, const std::string& commit, const std::string& peer) {
-    EXPECT_FALSE(st.ok());
+    EXPECT_EQ(st.code(), Status::Code::kRefused) << st.ToString();
     EXPECT_NE(st.message().find("refused commit " + commit.substr(0, 12) + " from " + peer),
               std::string::npos)
         << st.message();
