@@ -96,24 +96,47 @@ int AcquireCredential(git_credential** out, const char* url, const char* user_fr
 }
 
 // ssh: the server's host key must be recorded in known_hosts (libgit2 1.5 would accept any key).
+// libgit2 1.5 always gives the key itself (it fails before calling us without it), and its
+// SHA-256 when libssh2 has one (1.9 and later); the key is compared, not its MD5.
 // https: libgit2's own certificate verification decides.
 int CheckCertificate(git_cert* cert, int valid, const char* host, void*) {
   if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return valid ? 0 : GIT_PASSTHROUGH;
-  const auto* key = reinterpret_cast<const git_cert_hostkey*>(cert);
+  const auto* offered = reinterpret_cast<const git_cert_hostkey*>(cert);
   const std::string name = host ? host : "";
-  HostKeyCheck check = HostKeyCheck::kUnknownHost;
-  if (key->type & GIT_CERT_SSH_MD5) check = CheckKnownHost(name, key->hash_md5);
-  if (check == HostKeyCheck::kKnown) return 0;
-  git_error_set_str(
-      GIT_ERROR_SSH,
-      check == HostKeyCheck::kMismatch
-          ? ("the host key of " + name +
-             " does not match the one in known_hosts: refusing to connect (if the "
-             "server's key really changed, update ~/.ssh/known_hosts)")
-                .c_str()
-          : ("the host key of " + name + " is not in ~/.ssh/known_hosts: connect once with `ssh " +
-             name + "` to check and record it")
-                .c_str());
+  HostKey key;
+  if ((offered->type & GIT_CERT_SSH_RAW) && offered->hostkey != nullptr) {
+    key.blob = {reinterpret_cast<const unsigned char*>(offered->hostkey), offered->hostkey_len};
+  }
+  if (offered->type & GIT_CERT_SSH_SHA256) key.sha256 = offered->hash_sha256;
+  if (key.blob.empty() && key.sha256 == nullptr) {
+    git_error_set_str(GIT_ERROR_SSH, ("libgit2 gave neither the host key of " + name +
+                                      " nor its SHA-256: cannot check it against known_hosts, "
+                                      "refusing to connect")
+                                         .c_str());
+    return GIT_ECERTIFICATE;
+  }
+  std::string error;
+  switch (CheckKnownHost(name, key)) {
+    case HostKeyCheck::kKnown:
+      return 0;
+    case HostKeyCheck::kMismatch:
+      error = "the host key of " + name +
+              " does not match the one in known_hosts: refusing to connect (someone may be "
+              "intercepting the connection, a man-in-the-middle attack; if the server's key "
+              "really changed, remove the old one with `ssh-keygen -R " +
+              name + "` and connect once with `ssh " + name + "`)";
+      break;
+    case HostKeyCheck::kRevoked:
+      error = "the host key of " + name +
+              " is marked @revoked in known_hosts: refusing to connect (the key may be in an "
+              "attacker's hands)";
+      break;
+    case HostKeyCheck::kUnknownHost:
+      error = "the host key of " + name + " is not in ~/.ssh/known_hosts: connect once with `ssh " +
+              name + "` to check and record it";
+      break;
+  }
+  git_error_set_str(GIT_ERROR_SSH, error.c_str());
   return GIT_ECERTIFICATE;
 }
 

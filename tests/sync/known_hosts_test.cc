@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
-#include <sstream>
+#include <string>
 
 #include "tests/test_util.h"
 
@@ -11,41 +12,171 @@ namespace taskfs::sync {
 namespace {
 
 using taskfs::testing::Quote;
+using taskfs::testing::ReadFile;
 using taskfs::testing::RunCommand;
+using taskfs::testing::WriteFile;
 
-// A new ed25519 key under `dir`: its public line and its MD5 fingerprint as 16 bytes.
-std::pair<std::string, std::array<unsigned char, 16>> MakeKey(const std::string& dir,
-                                                              const std::string& name) {
-  const std::string key = dir + "/" + name;
-  EXPECT_EQ(RunCommand("ssh-keygen -q -t ed25519 -N '' -f " + Quote(key)).exit_code, 0);
-  const std::string print = RunCommand("ssh-keygen -l -E md5 -f " + Quote(key + ".pub")).output;
-  std::array<unsigned char, 16> md5{};
-  std::istringstream hex(print.substr(print.find("MD5:") + 4, 47));
-  for (auto& byte : md5) {
-    unsigned value;
-    hex >> std::hex >> value;
-    byte = static_cast<unsigned char>(value);
-    hex.ignore(1);
+// A new ed25519 key, with what libgit2 would report of it, worked out with other tools than the
+// code under test (coreutils' base64 and sha256sum).
+struct Key {
+  std::string line;    // its known_hosts part: "ssh-ed25519 AAAA... comment"
+  std::string base64;  // the blob as the line has it
+  std::string blob;    // the blob itself
+  std::array<unsigned char, 32> sha256{};
+
+  HostKey Raw() const { return {{reinterpret_cast<const unsigned char*>(blob.data()), blob.size()}}; }
+  HostKey Sha256Only() const { return {{}, sha256.data()}; }
+};
+
+Key MakeKey(const taskfs::testing::TempDir& dir, const std::string& name) {
+  const std::string path = dir / name;
+  EXPECT_EQ(RunCommand("ssh-keygen -q -t ed25519 -N '' -f " + Quote(path)).exit_code, 0);
+  Key key;
+  key.line = ReadFile(path + ".pub");
+  while (!key.line.empty() && key.line.back() == '\n') key.line.pop_back();
+  const size_t blank = key.line.find(' ');
+  key.base64 = key.line.substr(blank + 1, key.line.find(' ', blank + 1) - blank - 1);
+  const std::string decode = "printf %s " + Quote(key.base64) + " | base64 -d";
+  EXPECT_EQ(RunCommand(decode + " > " + Quote(path + ".blob")).exit_code, 0);
+  key.blob = ReadFile(path + ".blob");
+  const std::string hex = RunCommand(decode + " | sha256sum").output;
+  EXPECT_GE(hex.size(), 64u);
+  for (size_t i = 0; i < 32 && hex.size() >= 64; ++i) {
+    key.sha256[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
   }
-  return {taskfs::testing::ReadFile(key + ".pub"), md5};
+  return key;
 }
 
-TEST(KnownHosts, AcceptsOnlyTheRecordedKeyOfAHost) {
-  taskfs::testing::TempDir dir;
-  auto [known_line, known_md5] = MakeKey(dir.path(), "server");
-  auto [other_line, other_md5] = MakeKey(dir.path(), "impostor");
-  RunCommand("mkdir -p " + Quote(dir / "home/.ssh"));
-  taskfs::testing::WriteFile(dir / "home/.ssh/known_hosts", "tasks.example " + known_line);
-  const char* old_home = std::getenv("HOME");
-  const std::string saved = old_home ? old_home : "";
-  setenv("HOME", (dir / "home").c_str(), 1);
-  EXPECT_EQ(CheckKnownHost("tasks.example", known_md5.data()), HostKeyCheck::kKnown);
-  EXPECT_EQ(CheckKnownHost("tasks.example", other_md5.data()), HostKeyCheck::kMismatch);
-  EXPECT_EQ(CheckKnownHost("elsewhere.example", known_md5.data()), HostKeyCheck::kUnknownHost);
-  // Hashed host names (HashKnownHosts) are found too.
-  RunCommand("ssh-keygen -H -f " + Quote(dir / "home/.ssh/known_hosts") + " > /dev/null 2>&1");
-  EXPECT_EQ(CheckKnownHost("tasks.example", known_md5.data()), HostKeyCheck::kKnown);
-  setenv("HOME", saved.c_str(), 1);
+// A HOME of its own with an empty ~/.ssh, for CheckKnownHost; the old one comes back at the end.
+class KnownHostsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* home = std::getenv("HOME");
+    had_home_ = home != nullptr;
+    if (home) old_home_ = home;
+    RunCommand("mkdir -p " + Quote(dir_ / "home/.ssh"));
+    setenv("HOME", (dir_ / "home").c_str(), 1);
+  }
+  void TearDown() override {
+    if (had_home_) {
+      setenv("HOME", old_home_.c_str(), 1);
+    } else {
+      unsetenv("HOME");
+    }
+  }
+  void WriteKnownHosts(const std::string& text) {
+    WriteFile(dir_ / "home/.ssh/known_hosts", text);
+  }
+
+  taskfs::testing::TempDir dir_;
+  Key server_ = MakeKey(dir_, "server");
+  Key impostor_ = MakeKey(dir_, "impostor");
+
+ private:
+  bool had_home_ = false;
+  std::string old_home_;
+};
+
+TEST_F(KnownHostsTest, AcceptsTheRecordedKeyGivenRawOrBySha256) {
+  ASSERT_EQ(server_.blob.size(), 51u);  // ssh-ed25519 blob: 4 + 11 + 4 + 32 bytes
+  WriteKnownHosts("tasks.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Sha256Only()), HostKeyCheck::kKnown);
+  // Both given: the raw key decides.
+  HostKey both = server_.Raw();
+  both.sha256 = server_.sha256.data();
+  EXPECT_EQ(CheckKnownHost("tasks.example", both), HostKeyCheck::kKnown);
+  // Hashed host names (HashKnownHosts) and name lists are found too.
+  RunCommand("ssh-keygen -H -f " + Quote(dir_ / "home/.ssh/known_hosts") + " > /dev/null 2>&1");
+  ASSERT_EQ(ReadFile(dir_ / "home/.ssh/known_hosts").find("tasks.example"), std::string::npos);
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Sha256Only()), HostKeyCheck::kKnown);
+  WriteKnownHosts("other.example,tasks.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+}
+
+TEST_F(KnownHostsTest, RefusesAnotherKeyForARecordedHost) {
+  WriteKnownHosts("tasks.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", impostor_.Raw()), HostKeyCheck::kMismatch);
+  EXPECT_EQ(CheckKnownHost("tasks.example", impostor_.Sha256Only()), HostKeyCheck::kMismatch);
+  // A key one byte away from the recorded one.
+  std::string near = server_.blob;
+  near.back() = static_cast<char>(near.back() ^ 1);
+  EXPECT_EQ(CheckKnownHost("tasks.example",
+                           {{reinterpret_cast<const unsigned char*>(near.data()), near.size()}}),
+            HostKeyCheck::kMismatch);
+  // Recorded for another host only: this one is known with another key.
+  WriteKnownHosts("tasks.example " + server_.line + "\nevil.example " + impostor_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", impostor_.Raw()), HostKeyCheck::kMismatch);
+  // Neither the key nor its SHA-256: nothing can match.
+  EXPECT_EQ(CheckKnownHost("tasks.example", HostKey{}), HostKeyCheck::kMismatch);
+}
+
+TEST_F(KnownHostsTest, UnlistedHostIsUnknown) {
+  WriteKnownHosts("tasks.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("elsewhere.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  EXPECT_EQ(CheckKnownHost("elsewhere.example", server_.Sha256Only()), HostKeyCheck::kUnknownHost);
+  // [host]:port entries are not the bare host.
+  WriteKnownHosts("[elsewhere.example]:2222 " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("elsewhere.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  // No known_hosts at all.
+  RunCommand("rm -f " + Quote(dir_ / "home/.ssh/known_hosts"));
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+}
+
+TEST_F(KnownHostsTest, RevokedKeyIsRefusedEvenWhenRecorded) {
+  WriteKnownHosts("tasks.example " + server_.line + "\n@revoked * " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kRevoked);
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Sha256Only()), HostKeyCheck::kRevoked);
+  EXPECT_EQ(CheckKnownHost("elsewhere.example", server_.Raw()), HostKeyCheck::kRevoked);
+  // A revoked line does not record a host: another key is still unknown there, or a mismatch
+  // where the host is recorded.
+  EXPECT_EQ(CheckKnownHost("elsewhere.example", impostor_.Raw()), HostKeyCheck::kUnknownHost);
+  EXPECT_EQ(CheckKnownHost("tasks.example", impostor_.Raw()), HostKeyCheck::kMismatch);
+  WriteKnownHosts("@revoked tasks.example " + impostor_.line + "\ntasks.example " + server_.line +
+                  "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("tasks.example", impostor_.Raw()), HostKeyCheck::kRevoked);
+}
+
+TEST_F(KnownHostsTest, CertAuthorityLinesDoNotVouchForAPlainKey) {
+  WriteKnownHosts("@cert-authority *.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+}
+
+TEST_F(KnownHostsTest, MalformedLinesAreSkipped) {
+  const std::string blob = server_.base64;
+  const std::string bad_lines =
+      "tasks.example ssh-ed25519 AAAA!!notbase64 comment\n"
+      "tasks.example ssh-ed25519 " + blob.substr(0, blob.size() - 1) + "\n"  // cut short
+      "tasks.example ssh-ed25519 " + blob.substr(0, 40) + "=" + blob.substr(41) + "\n"  // '=' in the key
+      "tasks.example ssh-rsa " + blob + "\n"  // not a key of the type it says
+      "tasks.example ssh-ed25519 QQ=A\n"
+      "tasks.example ssh-ed25519 ====\n"
+      "tasks.example ssh-ed25519 =\n"
+      "tasks.example ssh-ed25519\n"
+      "tasks.example\n"
+      "@revoked\n"
+      "@unheard-of tasks.example " + server_.line + "\n"
+      "   \t \n"
+      "\n"
+      "# tasks.example " + server_.line + "\n"
+      "tasks.example 1024 65537 12345678901234567890\n";  // SSH1 RSA
+  for (const HostKey& key : {server_.Raw(), server_.Sha256Only()}) {
+    EXPECT_EQ(MatchKnownHostLines(bad_lines, key), HostKeyCheck::kUnknownHost);
+    EXPECT_EQ(MatchKnownHostLines(bad_lines + "tasks.example " + server_.line + "\n", key),
+              HostKeyCheck::kKnown);
+    EXPECT_EQ(MatchKnownHostLines(bad_lines + "tasks.example " + impostor_.line + "\n", key),
+              HostKeyCheck::kMismatch);
+  }
+  std::string binary(4096, '\0');
+  for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 37 % 256);
+  EXPECT_EQ(MatchKnownHostLines(binary, server_.Raw()), HostKeyCheck::kUnknownHost);
+  // Through ssh-keygen -F, which passes such lines on.
+  WriteKnownHosts(bad_lines);
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  WriteKnownHosts(bad_lines + "tasks.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
 }
 
 }  // namespace
