@@ -303,7 +303,7 @@ void TaskFilesystem::DeferDelete(const std::string& path) {
   if (Status st = storage::RecordDeferredDelete(deferred_delete_dir_, path); !st.ok()) {
     LogWarning(st.ToString() + " (a crash in the next seconds would bring it back)");
   }
-  pending_deletes_[path] = {std::chrono::steady_clock::now() + kPendingDeleteDelay};
+  pending_deletes_[path] = {std::chrono::steady_clock::now() + pending_delete_delay_};
   cv_.notify_all();
 }
 
@@ -324,7 +324,7 @@ void TaskFilesystem::CommitDuePendingDeletes(bool all, const std::string& under)
   if (changes.empty()) return;
   if (JournalChanges(changes, "delete " + names) != 0) {
     // Still recorded: retried by the background thread, or by the next mount.
-    for (const Change& c : changes) pending_deletes_[c.path].due = now + kPendingDeleteDelay;
+    for (const Change& c : changes) pending_deletes_[c.path].due = now + pending_delete_delay_;
     return;
   }
   for (const Change& c : changes) CancelDeferredDelete(c.path);

@@ -55,8 +55,10 @@ int CheckNewName(const std::string& path) {
   return 0;
 }
 
-TaskFilesystem::TaskFilesystem(storage::Store* store)
+TaskFilesystem::TaskFilesystem(storage::Store* store,
+                               std::chrono::milliseconds pending_delete_delay)
     : store_(store),
+      pending_delete_delay_(pending_delete_delay),
       scratch_(storage::LocalState(*store).scratch()),
       last_error_file_(storage::LocalState(*store).last_error()),
       deferred_delete_dir_(storage::LocalState(store->local_dir()).deferred_deletes()),

@@ -117,8 +117,10 @@ struct Handle {
 
 class TaskFilesystem {
  public:
-  // `store` must outlive this object.
-  explicit TaskFilesystem(storage::Store* store);
+  // `store` must outlive this object. Deletes wait `pending_delete_delay` (see above; tests
+  // shorten it).
+  explicit TaskFilesystem(storage::Store* store,
+                          std::chrono::milliseconds pending_delete_delay = kPendingDeleteDelay);
   ~TaskFilesystem();
 
   // Loads drafts, commits what the journal kept from an earlier run, and starts the committer
@@ -256,6 +258,7 @@ class TaskFilesystem {
   int OpenInfo(const std::string& path, int flags, std::unique_ptr<Handle>* out);
 
   storage::Store* store_;
+  const std::chrono::milliseconds pending_delete_delay_;
   ScratchDir scratch_;  // local-only files; thread-safe itself
   const std::string last_error_file_;
   const std::string deferred_delete_dir_;  // storage/deferred_deletes.h

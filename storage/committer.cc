@@ -35,9 +35,10 @@ constexpr auto kMaxPacingDelay = std::chrono::milliseconds(200);
 // Packs are merged once no save came for this long: a merge searches deltas in the trees, and in
 // the middle of a `sed -i` over every task it would compete with it for the processors...
 constexpr auto kQuietBeforeRepack = std::chrono::milliseconds(300);
-// ...unless the saves never pause: then after this many commits, at once (at most a minute or so
-// of saving without a pause, or a few hundred packs, which lookups still search quickly).
-constexpr int kMaxRepacksAsked = 64;
+// ...unless the saves never pause: then after this many checks (one every repack_check_every
+// commits), at once: 128 commits, some 20 s of saving at a burst's pace, and at most as many packs
+// for a lookup to search. (A `sed -i` over 10,000 tasks makes some 50 commits.)
+constexpr int kMaxRepacksAsked = 16;
 // A ref update takes milliseconds: a branch lock this old belongs to no live writer.
 constexpr auto kStaleLockAge = std::chrono::seconds(60);
 

@@ -84,7 +84,7 @@ class Committer {
   };
 
   struct Options {
-    // Every `repack_check_every` commits, once no save came for a moment (or at once after 8
+    // Every `repack_check_every` commits, once no save came for a moment (or at once after 16
     // times as many in saves that never pause), and at Stop(), the repack thread merges small
     // packs (storage/repack.h) and packs loose objects (git commands run in the store write
     // them) past these numbers or bytes (a tenth of either at Stop()).

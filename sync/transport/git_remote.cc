@@ -290,9 +290,8 @@ Status PushToGit(const Store& store, const std::string& name,
   int rc = git_remote_push((*c)->remote.get(), &refspecs, &opts);
   if (state.printed_progress) std::fprintf(stderr, "\n");
   const std::string where = (*c)->Where();
-  if (rc == GIT_ENONFASTFORWARD || !state.rejected.empty() ||
-      (rc < 0 && git_error_last() && git_error_last()->message &&
-       std::string(git_error_last()->message).find("non-fastforward") != std::string::npos)) {
+  // A local path's push says GIT_ENONFASTFORWARD; a server's refusal comes through the callback.
+  if (rc == GIT_ENONFASTFORWARD || !state.rejected.empty()) {
     return Status::Conflict("push to " + where + " was refused: the remote moved (" +
                             (state.rejected.empty() ? "not a fast-forward" : state.rejected) + ")");
   }

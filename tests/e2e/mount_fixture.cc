@@ -11,6 +11,9 @@
 #include <fstream>
 #include <thread>
 
+#include "storage/committer.h"
+#include "storage/store.h"
+
 namespace taskfs::testing {
 namespace {
 
@@ -145,6 +148,13 @@ std::string MountedStore::SaveAndClose(const std::string& path, const std::strin
                             ", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\nos.write(fd, data)\n"
                             "print(err(lambda: os.close(fd)))\nPY\n");
   return r.output.empty() ? "<no output>" : r.output.substr(0, r.output.find('\n'));
+}
+
+void MountedStore::CommitEverything() const {
+  auto opened = storage::Store::Open(store());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  const Status st = storage::CommitJournal(**opened, /*deferred_deletes=*/true);
+  EXPECT_TRUE(st.ok()) << st.ToString();
 }
 
 bool MountedStore::WaitForSubject(const std::string& subject) const {

@@ -87,6 +87,10 @@ class MountedStore : public ::testing::Test {
   // Waits (up to 10 s) until the newest commit's subject is `subject`; a delete is committed
   // kPendingDeleteDelay after the unlink. Returns whether it came.
   bool WaitForSubject(const std::string& subject) const;
+  // Asks the mount to commit every save and the deletes it defers for editors' rename dances now,
+  // and waits until it did (what `taskfs sync` does first): a dance left half done shows at once,
+  // with no waiting out kPendingDeleteDelay.
+  void CommitEverything() const;
 
   TempDir dir_;
   TestMount main_;

@@ -154,11 +154,16 @@ TEST_F(TaskFilesystemTest, BackupRenameDanceIsOneEdit) {
 }
 
 TEST_F(TaskFilesystemTest, TaskRenamedToScratchIsDeletedAfterTheDelay) {
+  fs_.reset();  // one whose deletes wait long enough to see "not yet", and not much longer
+  fs_ = std::make_unique<TaskFilesystem>(store_.get(), std::chrono::milliseconds(1000));
+  ASSERT_TRUE(fs_->Start().ok());
   ASSERT_EQ(Save("a.yaml", "title: a\n"), 0);
+  const auto renamed = std::chrono::steady_clock::now();  // at most when the wait began
   ASSERT_EQ(fs_->Rename("a.yaml", "a.txt", 0), 0);
   EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: a\n");  // not yet
-  std::this_thread::sleep_for(kPendingDeleteDelay + std::chrono::milliseconds(700));
-  EXPECT_EQ(GitSubjects(store_->git_dir()).front(), "delete a");
+  EXPECT_TRUE(taskfs::testing::WaitUntil(
+      [&] { return GitSubjects(store_->git_dir()).front() == "delete a"; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - renamed, std::chrono::milliseconds(1000));
   EXPECT_EQ(Cat("a.txt"), "title: a\n");
 }
 
