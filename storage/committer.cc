@@ -304,6 +304,42 @@ Committer::Stats Committer::stats() const {
   return s;
 }
 
+Committer::Batch Committer::TakeBatchLocked(bool* whole) {
+  Batch batch;
+  auto closed = journal_->Rotate();
+  if (closed.ok() && *closed != 0) closed_segments_.push_back(*closed);
+  *whole = closed.ok();
+  batch.entries.assign(std::make_move_iterator(queue_.begin()),
+                       std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  return batch;
+}
+
+void Committer::AfterCommitAttempt(const Batch& batch, size_t done, uint64_t committed,
+                                   const CommitOutcome& outcome, const Status& status) {
+  // Dropping a closed segment touches no state of the journal's: no lock needed.
+  for (uint64_t id : batch.segments) {
+    if (Status st = journal_->Drop(id); !st.ok()) LogWarning(st.ToString());
+  }
+  committed_.notify_all();
+  if (done > 0 && callbacks_.committed) callbacks_.committed(committed, outcome);
+  if (done > 0 && ++commits_since_repack_check_ >= options_.repack_check_every) {
+    commits_since_repack_check_ = 0;
+    {
+      std::lock_guard repack_lock(mu_);
+      ++repacks_asked_;
+    }
+    repack_work_.notify_one();
+  }
+  if (!status.ok()) {
+    LogError("could not commit, will retry: " + status.ToString());
+    if (callbacks_.failed) callbacks_.failed(status);
+    if (status.code() == Status::Code::kBusy || status.code() == Status::Code::kConflict) {
+      RemoveStaleBranchLock(*store_, kStaleLockAge);
+    }
+  }
+}
+
 void Committer::Run() {
   auto back_off = kFirstBackOff;
   std::unique_lock lock(mu_);
@@ -321,14 +357,8 @@ void Committer::Run() {
       work_.wait_until(lock, last_start + last_took + pause, [&] { return stopping_; });
     }
     last_start = std::chrono::steady_clock::now();
-    // Everything journaled so far goes into this batch; later saves go to a new segment.
-    Batch batch;
-    auto closed = journal_->Rotate();
-    if (closed.ok() && *closed != 0) closed_segments_.push_back(*closed);
-    const bool segments_hold_only_batch = closed.ok();
-    batch.entries.assign(std::make_move_iterator(queue_.begin()),
-                         std::make_move_iterator(queue_.end()));
-    queue_.clear();
+    bool whole = false;
+    Batch batch = TakeBatchLocked(&whole);
     lock.unlock();
 
     CommitOutcome outcome;
@@ -336,45 +366,18 @@ void Committer::Run() {
     last_took = std::chrono::steady_clock::now() - last_start;
 
     lock.lock();
-    if (done > 0) {
-      committed_seq_ = batch.entries[done - 1].seq;
-    }
-    if (done == batch.entries.size() && segments_hold_only_batch) {
-      batch.segments.swap(closed_segments_);
-    }
+    if (done > 0) committed_seq_ = batch.entries[done - 1].seq;
+    if (done == batch.entries.size() && whole) batch.segments.swap(closed_segments_);
     // What failed goes back to the front, before anything that arrived meanwhile.
     queue_.insert(queue_.begin(), std::make_move_iterator(batch.entries.begin() + done),
                   std::make_move_iterator(batch.entries.end()));
-    if (status.ok()) {
-      stats_.last_failure.clear();
-    } else {
-      stats_.last_failure = status.ToString();
-    }
+    stats_.last_failure = status.ok() ? std::string() : status.ToString();
     const uint64_t committed = committed_seq_;
     burst = status.ok() && !queue_.empty();
     lock.unlock();
 
-    // Dropping a closed segment touches no state of the journal's: no lock needed.
-    for (uint64_t id : batch.segments) {
-      if (Status st = journal_->Drop(id); !st.ok()) LogWarning(st.ToString());
-    }
-    committed_.notify_all();
-    if (done > 0 && callbacks_.committed) callbacks_.committed(committed, outcome);
-    if (done > 0 && ++commits_since_repack_check_ >= options_.repack_check_every) {
-      commits_since_repack_check_ = 0;
-      {
-        std::lock_guard repack_lock(mu_);
-        ++repacks_asked_;
-      }
-      repack_work_.notify_one();
-    }
-    if (!status.ok()) {
-      LogError("could not commit, will retry: " + status.ToString());
-      if (callbacks_.failed) callbacks_.failed(status);
-      if (status.code() == Status::Code::kBusy || status.code() == Status::Code::kConflict) {
-        RemoveStaleBranchLock(*store_, kStaleLockAge);
-      }
-    }
+    AfterCommitAttempt(batch, done, committed, outcome, status);
+
     lock.lock();
     if (!status.ok()) {
       if (stopping_) return;  // Stop() waited for what it could; the journal keeps the rest

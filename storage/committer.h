@@ -126,6 +126,15 @@ class Committer {
     std::vector<uint64_t> segments;  // to drop once committed
   };
   void Run();
+  // With mu_ held: everything queued becomes the batch; later saves go to a new journal segment.
+  // `whole` tells whether the rotated-out segments hold this batch alone (they can be dropped
+  // once all of it is committed).
+  Batch TakeBatchLocked(bool* whole);
+  // With no lock held, after a commit attempt that committed `done` entries of `batch` (up to
+  // `committed`): drops the segments it made safe, wakes the waiters, tells the callbacks, asks
+  // for a repack now and then, and reports a failure.
+  void AfterCommitAttempt(const Batch& batch, size_t done, uint64_t committed,
+                          const CommitOutcome& outcome, const Status& status);
   // The repack thread: merges packs when the committer asks and the saves pause.
   void RunRepacks();
   // Commits `entries` in order (one commit, or one per run of saves the store must keep apart).
