@@ -41,15 +41,14 @@ std::string WithRenameTrailers(std::string subject_and_body, const std::vector<R
 std::vector<Rename> RenamesIn(const std::string& message) {
   std::vector<Rename> renames;
   EnsureLibgit2();
-  git_message_trailer_array trailers{};
-  if (git_message_trailers(&trailers, message.c_str()) == 0) {
-    for (size_t i = 0; i < trailers.count; ++i) {
-      if (std::string(trailers.trailers[i].key) != kRenameTrailer) continue;
-      if (Rename r = SplitAtArrow(trailers.trailers[i].value); !r.from.empty()) {
+  TrailerArray trailers;
+  if (git_message_trailers(trailers.get(), message.c_str()) == 0) {
+    for (size_t i = 0; i < trailers->count; ++i) {
+      if (std::string(trailers->trailers[i].key) != kRenameTrailer) continue;
+      if (Rename r = SplitAtArrow(trailers->trailers[i].value); !r.from.empty()) {
         renames.push_back(std::move(r));
       }
     }
-    git_message_trailer_array_free(&trailers);
   }
   if (!renames.empty()) return renames;
   std::istringstream lines(message);

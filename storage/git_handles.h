@@ -31,6 +31,29 @@ using ConfigPtr = GitPtr<git_config, git_config_free>;
 using RevwalkPtr = GitPtr<git_revwalk, git_revwalk_free>;
 using DiffPtr = GitPtr<git_diff, git_diff_free>;
 using TreeEntryPtr = GitPtr<git_tree_entry, git_tree_entry_free>;
+using RefIteratorPtr = GitPtr<git_reference_iterator, git_reference_iterator_free>;
+
+// Values libgit2 fills in place and frees with their own call: each owns its value for a scope.
+template <class T, void (*Free)(T*)>
+class GitValue {
+ public:
+  explicit GitValue(T init = T{}) : value_(init) {}
+  ~GitValue() { Free(&value_); }
+  GitValue(const GitValue&) = delete;
+  GitValue& operator=(const GitValue&) = delete;
+  T* get() { return &value_; }
+  const T& operator*() const { return value_; }
+  const T* operator->() const { return &value_; }
+
+ private:
+  T value_;
+};
+// A git_buf (GIT_BUF_INIT is all zeros); str() copies its bytes.
+struct GitBuf : GitValue<git_buf, git_buf_dispose> {
+  std::string str() const { return (*this)->ptr ? std::string((*this)->ptr, (*this)->size) : ""; }
+};
+using TrailerArray = GitValue<git_message_trailer_array, git_message_trailer_array_free>;
+using MergeFileResult = GitValue<git_merge_file_result, git_merge_file_result_free>;
 
 // Turns a libgit2 return code into a Status; reads git_error_last() on the calling thread, so
 // call it right after the failing call. `what` says what taskfs was doing.

@@ -69,11 +69,9 @@ Result<fs::path> WriteDurablePack(const Store& store, const std::vector<git_oid>
   for (const git_oid& id : ids) {
     TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_insert(pb.get(), &id, nullptr), "packing"));
   }
-  git_buf buf = GIT_BUF_INIT;
-  const int rc = git_packbuilder_write_buf(&buf, pb.get());
-  const std::string pack = rc == 0 ? std::string(buf.ptr, buf.size) : std::string();
-  git_buf_dispose(&buf);
-  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "writing " + what));
+  GitBuf buf;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_packbuilder_write_buf(buf.get(), pb.get()), "writing " + what));
+  const std::string pack = buf.str();
   const std::string pack_dir = store.git_dir() + "objects/pack";
   auto name = WritePack(pack_dir, pack, what);
   if (!name.ok()) return name.status();

@@ -13,14 +13,11 @@ std::string ConfigValue(const Store& store, const std::string& key) {
   auto repo = OpenRepo(store);
   if (!repo.ok()) return "";
   git_config* cfg = nullptr;
-  std::string value;
-  if (git_repository_config_snapshot(&cfg, repo->get()) == 0) {
-    git_buf buf = GIT_BUF_INIT;
-    if (git_config_get_string_buf(&buf, cfg, key.c_str()) == 0) value.assign(buf.ptr, buf.size);
-    git_buf_dispose(&buf);
-    git_config_free(cfg);
-  }
-  return value;
+  if (git_repository_config_snapshot(&cfg, repo->get()) != 0) return "";
+  ConfigPtr config(cfg);
+  GitBuf buf;
+  if (git_config_get_string_buf(buf.get(), cfg, key.c_str()) != 0) return "";
+  return buf.str();
 }
 
 Status SetConfigValue(const Store& store, const std::string& key, const std::string& value) {
@@ -28,9 +25,8 @@ Status SetConfigValue(const Store& store, const std::string& key, const std::str
   if (!repo.ok()) return repo.status();
   git_config* cfg = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_config(&cfg, repo->get()), "reading config"));
-  int rc = git_config_set_string(cfg, key.c_str(), value.c_str());
-  git_config_free(cfg);
-  return GitStatus(rc, "setting " + key);
+  ConfigPtr config(cfg);
+  return GitStatus(git_config_set_string(cfg, key.c_str(), value.c_str()), "setting " + key);
 }
 
 std::string RefTarget(const Store& store, const std::string& ref) {
@@ -48,8 +44,8 @@ Status SetRef(const Store& store, const std::string& ref, const std::string& com
     return Status::InvalidArgument("not a commit id: " + commit);
   }
   git_reference* out = nullptr;
-  int rc = git_reference_create(&out, repo->get(), ref.c_str(), &oid, 1, "taskfs: sync");
-  git_reference_free(out);
+  const int rc = git_reference_create(&out, repo->get(), ref.c_str(), &oid, 1, "taskfs: sync");
+  RefPtr made(out);
   return GitStatus(rc, "recording " + ref);
 }
 

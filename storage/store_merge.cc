@@ -22,7 +22,7 @@ bool TreeHas(git_tree* tree, const std::string& path) {
   if (!tree) return false;
   git_tree_entry* e = nullptr;
   if (git_tree_entry_bypath(&e, tree, path.c_str()) != 0) return false;
-  git_tree_entry_free(e);
+  TreeEntryPtr entry(e);
   return true;
 }
 
@@ -96,20 +96,18 @@ Result<std::map<std::string, Store::CommitInfo>> Store::LastChanges(
       git_tree *tree = nullptr, *parent_tree = nullptr;
       if (git_commit_parent(&p, c, 0) != 0) continue;
       CommitPtr parent(p);
-      if (git_commit_tree(&tree, c) != 0 || git_commit_tree(&parent_tree, p) != 0) {
-        git_tree_free(tree);
-        continue;
-      }
-      TreePtr tree_ptr(tree), parent_ptr(parent_tree);
+      if (git_commit_tree(&tree, c) != 0) continue;
+      TreePtr tree_ptr(tree);
+      if (git_commit_tree(&parent_tree, p) != 0) continue;
+      TreePtr parent_ptr(parent_tree);
       for (auto it = open_paths.begin(); it != open_paths.end();) {
         git_tree_entry *now = nullptr, *before = nullptr;
         const bool has_now = git_tree_entry_bypath(&now, tree, it->c_str()) == 0;
         const bool has_before = git_tree_entry_bypath(&before, parent_tree, it->c_str()) == 0;
+        TreeEntryPtr now_ptr(now), before_ptr(before);
         const bool changed =
             has_now != has_before ||
             (has_now && !git_oid_equal(git_tree_entry_id(now), git_tree_entry_id(before)));
-        git_tree_entry_free(now);
-        git_tree_entry_free(before);
         if (changed) {
           found[*it].id = OidToHex(oid);
           it = open_paths.erase(it);

@@ -17,12 +17,12 @@ std::optional<std::string> MergeLines(const std::string& base, const std::string
   in_ours.size = ours.size();
   in_theirs.ptr = theirs.data();
   in_theirs.size = theirs.size();
-  git_merge_file_result result{};
-  if (git_merge_file(&result, &in_base, &in_ours, &in_theirs, nullptr) < 0) return std::nullopt;
-  std::optional<std::string> merged;
-  if (result.automergeable) merged.emplace(result.ptr, result.len);
-  git_merge_file_result_free(&result);
-  return merged;
+  MergeFileResult result;
+  if (git_merge_file(result.get(), &in_base, &in_ours, &in_theirs, nullptr) < 0) {
+    return std::nullopt;
+  }
+  if (!result->automergeable) return std::nullopt;
+  return std::string(result->ptr, result->len);
 }
 
 std::vector<Change> LineTaskMerger::Merge(const TaskMergeInput& in) const {

@@ -182,11 +182,11 @@ CallbackState MakeState(const TransferOptions& options, git_repository* repo) {
   CallbackState state{&options, "", 0, "", false};
   git_config* cfg = nullptr;
   if (git_repository_config_snapshot(&cfg, repo) == 0) {
-    const char* key = nullptr;
+    storage::ConfigPtr config(cfg);
+    const char* key = nullptr;  // valid while the snapshot lives
     if (git_config_get_string(&key, cfg, "taskfs.sshKey") == 0 && key) {
       state.config_key_file = key;
     }
-    git_config_free(cfg);
   }
   state.options = &options;
   return state;
@@ -259,7 +259,7 @@ Result<std::string> FetchFromGit(const Store& store, const std::string& name,
   TASKFS_RETURN_IF_ERROR(GitStatus(
       git_reference_create(&out, (*c)->repo.get(), tracking.c_str(), &head_oid, 1, "taskfs: fetch"),
       "recording " + tracking));
-  git_reference_free(out);
+  storage::RefPtr recorded(out);
   return theirs;
 }
 

@@ -34,16 +34,15 @@ Result<RemoteInfo> Describe(git_repository* repo, const std::string& name) {
   if (info.url.starts_with("taskfs://")) info.kind = RemoteKind::kServer;
   git_config* cfg = nullptr;
   if (git_repository_config_snapshot(&cfg, repo) == 0) {
+    storage::ConfigPtr config(cfg);
     int folder = 0;
     if (git_config_get_bool(&folder, cfg, FolderKey(name).c_str()) == 0 && folder) {
       info.kind = RemoteKind::kFolder;
     }
-    git_buf cert = GIT_BUF_INIT;
-    if (git_config_get_string_buf(&cert, cfg, ServerCertKey(name).c_str()) == 0) {
-      info.server_cert.assign(cert.ptr, cert.size);
+    storage::GitBuf cert;
+    if (git_config_get_string_buf(cert.get(), cfg, ServerCertKey(name).c_str()) == 0) {
+      info.server_cert = cert.str();
     }
-    git_buf_dispose(&cert);
-    git_config_free(cfg);
   }
   return info;
 }
@@ -71,7 +70,7 @@ Status AddRemote(const Store& store, const std::string& name, const std::string&
   int rc = git_remote_create(&raw, repo->get(), name.c_str(), url.c_str());
   if (rc == GIT_EEXISTS) return Status::AlreadyExists("a remote named '" + name + "' exists");
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "adding remote " + name));
-  git_remote_free(raw);
+  RemotePtr added(raw);
   if (kind == RemoteKind::kFolder) return SetConfigValue(store, FolderKey(name), "true");
   if (kind == RemoteKind::kServer) {
     auto pem = ReadWholeFile(server_cert);
