@@ -39,6 +39,83 @@ std::string RenameSource(git_repository* repo, git_tree* parent, git_tree* child
   return "";
 }
 
+// The trees of `commit`'s parents, first parent first.
+Status ParentTrees(git_commit* commit, std::vector<TreePtr>* trees) {
+  for (unsigned i = 0; i < git_commit_parentcount(commit); ++i) {
+    git_commit* p_raw = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_parent(&p_raw, commit, i), "reading parent"));
+    CommitPtr parent(p_raw);
+    git_tree* pt_raw = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&pt_raw, p_raw), "reading tree"));
+    trees->emplace_back(pt_raw);
+  }
+  return Status::OK();
+}
+
+// Whether a commit whose tree holds blob `now` at `name` changed it: it differs from every
+// parent's (a merge that took one parent's version changed nothing itself), or, in a commit with
+// no parent, it exists.
+bool ChangedFromParents(const std::optional<git_oid>& now, const std::vector<TreePtr>& parent_trees,
+                        const std::string& name) {
+  auto same = [&](git_tree* parent_tree) {
+    auto before = BlobAt(parent_tree, name);
+    return now.has_value() == before.has_value() && (!now || git_oid_equal(&*now, &*before));
+  };
+  bool changed = parent_trees.empty() ? now.has_value() : true;
+  for (const auto& parent_tree : parent_trees) changed = changed && !same(parent_tree.get());
+  return changed;
+}
+
+// The entry of `commit` (tree `tree`), which changed the task at `name` to blob `now`. A rename
+// adds the old name to `names`.
+HistoryEntry ChangeEntry(git_repository* repo, git_commit* commit, git_tree* tree,
+                         git_tree* first_parent, const std::string& name,
+                         const std::optional<git_oid>& now, std::vector<std::string>* names) {
+  HistoryEntry e;
+  e.commit_id = OidToHex(*git_commit_id(commit));
+  e.time = git_commit_time(commit);
+  e.author = git_commit_author(commit)->name;
+  const char* summary = git_commit_summary(commit);
+  e.message = summary ? summary : "";
+  e.path = name;
+  e.content = ReadBlob(repo, now);
+  if (!now) {
+    e.action = "delete";
+  } else if (BlobAt(first_parent, name)) {
+    e.action = "edit";
+  } else if (std::string from = RenameSource(repo, first_parent, tree, name); !from.empty()) {
+    e.action = "rename";
+    e.old_path = from;
+    names->push_back(from);
+  } else {
+    e.action = "create";
+  }
+  return e;
+}
+
+// Adds to `entries` what commit `oid` did to the task under the first of its `names` it changed,
+// if it changed any.
+Status AddChange(git_repository* repo, const git_oid& oid, std::vector<std::string>* names,
+                 std::vector<HistoryEntry>* entries) {
+  git_commit* c_raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c_raw, repo, &oid), "reading commit"));
+  CommitPtr commit(c_raw);
+  git_tree* t_raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t_raw, c_raw), "reading tree"));
+  TreePtr tree(t_raw);
+  std::vector<TreePtr> parent_trees;
+  TASKFS_RETURN_IF_ERROR(ParentTrees(c_raw, &parent_trees));
+  git_tree* first_parent = parent_trees.empty() ? nullptr : parent_trees[0].get();
+  for (size_t k = 0; k < names->size(); ++k) {
+    const std::string name = (*names)[k];  // a copy: a rename adds to names
+    auto now = BlobAt(t_raw, name);
+    if (!ChangedFromParents(now, parent_trees, name)) continue;
+    entries->push_back(ChangeEntry(repo, c_raw, t_raw, first_parent, name, now, names));
+    break;
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
@@ -60,56 +137,7 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
     std::vector<std::string> names = {path};  // every name the task has had
     git_oid oid;
     while (entries.size() < max_entries && git_revwalk_next(&oid, walk_raw) == 0) {
-      git_commit* c_raw = nullptr;
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c_raw, repo, &oid), "reading commit"));
-      CommitPtr commit(c_raw);
-      git_tree* t_raw = nullptr;
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t_raw, c_raw), "reading tree"));
-      TreePtr tree(t_raw);
-      std::vector<TreePtr> parent_trees;
-      for (unsigned i = 0; i < git_commit_parentcount(c_raw); ++i) {
-        git_commit* p_raw = nullptr;
-        TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_parent(&p_raw, c_raw, i), "reading parent"));
-        CommitPtr parent(p_raw);
-        git_tree* pt_raw = nullptr;
-        TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&pt_raw, p_raw), "reading tree"));
-        parent_trees.emplace_back(pt_raw);
-      }
-      git_tree* first_parent = parent_trees.empty() ? nullptr : parent_trees[0].get();
-      for (size_t k = 0; k < names.size(); ++k) {
-        const std::string name = names[k];  // a copy: a rename below adds to names
-        auto now = BlobAt(t_raw, name);
-        auto same = [&](git_tree* parent_tree) {
-          auto before = BlobAt(parent_tree, name);
-          return now.has_value() == before.has_value() && (!now || git_oid_equal(&*now, &*before));
-        };
-        // A merge that took one parent's version changed nothing itself.
-        bool changed = parent_trees.empty() ? now.has_value() : true;
-        for (const auto& parent_tree : parent_trees) changed = changed && !same(parent_tree.get());
-        if (!changed) continue;
-        HistoryEntry e;
-        e.commit_id = OidToHex(oid);
-        e.time = git_commit_time(c_raw);
-        e.author = git_commit_author(c_raw)->name;
-        const char* summary = git_commit_summary(c_raw);
-        e.message = summary ? summary : "";
-        e.path = name;
-        e.content = ReadBlob(repo, now);
-        if (!now) {
-          e.action = "delete";
-        } else if (BlobAt(first_parent, name)) {
-          e.action = "edit";
-        } else if (std::string from = RenameSource(repo, first_parent, t_raw, name);
-                   !from.empty()) {
-          e.action = "rename";
-          e.old_path = from;
-          names.push_back(from);
-        } else {
-          e.action = "create";
-        }
-        entries.push_back(std::move(e));
-        break;
-      }
+      TASKFS_RETURN_IF_ERROR(AddChange(repo, oid, &names, &entries));
     }
     if (entries.empty()) return Status::NotFound("no task " + path + " in the store's history");
     return entries;

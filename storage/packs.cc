@@ -1,5 +1,6 @@
 #include "storage/packs.h"
 
+#include <optional>
 #include <set>
 
 #include "storage/file_util.h"
@@ -34,6 +35,47 @@ bool TreeComplete(git_repository* repo, git_odb* odb, const git_tree* tree, cons
       if (git_tree_lookup(&raw, repo, git_tree_entry_id(before)) == 0) old_sub.reset(raw);
     }
     if (!TreeComplete(repo, odb, sub, old_sub.get(), seen)) return false;
+  }
+  return true;
+}
+
+// The commits (hex ids) that `refs` reach, walked with libgit2; nullopt if it cannot walk.
+std::optional<std::set<std::string>> CommitsReachedBy(git_repository* repo,
+                                                      const std::vector<std::string>& refs) {
+  std::set<std::string> commits;
+  git_revwalk* raw_walk = nullptr;
+  if (git_revwalk_new(&raw_walk, repo) != 0) return std::nullopt;
+  RevwalkPtr walk(raw_walk);
+  bool any = false;
+  for (const std::string& ref : refs) {
+    any |= git_revwalk_push_ref(walk.get(), ref.c_str()) == 0;
+  }
+  git_oid id;
+  while (any && git_revwalk_next(&id, walk.get()) == 0) commits.insert(OidToHex(id));
+  return commits;
+}
+
+// True if commit `id` is present and so is every object its tree reaches that its first
+// parent's tree lacks (TreeComplete); its parents go on `todo`, to be checked the same way.
+bool CommitComplete(git_repository* repo, git_odb* odb, const git_oid& id,
+                    std::set<std::string>* seen_trees, std::vector<git_oid>* todo) {
+  if (!git_odb_exists(odb, &id)) return false;
+  git_commit* raw_commit = nullptr;
+  if (git_commit_lookup(&raw_commit, repo, &id) != 0) return false;
+  CommitPtr commit(raw_commit);
+  git_tree *raw_tree = nullptr, *raw_parent_tree = nullptr;
+  if (git_commit_tree(&raw_tree, commit.get()) != 0) return false;
+  TreePtr tree(raw_tree);
+  if (git_commit_parentcount(commit.get()) > 0) {
+    git_commit* raw_parent = nullptr;
+    if (git_commit_parent(&raw_parent, commit.get(), 0) != 0) return false;
+    CommitPtr parent(raw_parent);
+    if (git_commit_tree(&raw_parent_tree, parent.get()) != 0) return false;
+  }
+  TreePtr parent_tree(raw_parent_tree);
+  if (!TreeComplete(repo, odb, tree.get(), parent_tree.get(), seen_trees)) return false;
+  for (unsigned i = 0; i < git_commit_parentcount(commit.get()); ++i) {
+    todo->push_back(*git_commit_parent_id(commit.get(), i));
   }
   return true;
 }
@@ -104,44 +146,19 @@ bool HasEverything(git_repository* repo, const std::string& tip,
                    const std::vector<std::string>& complete_refs) {
   git_oid tip_oid;
   if (git_oid_fromstr(&tip_oid, tip.c_str()) != 0) return false;
-  std::set<std::string> complete;
-  git_revwalk* raw_walk = nullptr;
-  if (git_revwalk_new(&raw_walk, repo) != 0) return false;
-  RevwalkPtr walk(raw_walk);
-  bool any = false;
-  for (const std::string& ref : complete_refs) {
-    any |= git_revwalk_push_ref(walk.get(), ref.c_str()) == 0;
-  }
-  git_oid id;
-  while (any && git_revwalk_next(&id, walk.get()) == 0) complete.insert(OidToHex(id));
+  auto complete = CommitsReachedBy(repo, complete_refs);
+  if (!complete) return false;
   git_odb* raw_odb = nullptr;
   if (git_repository_odb(&raw_odb, repo) != 0) return false;
   OdbPtr odb(raw_odb);
   std::vector<git_oid> todo = {tip_oid};
   std::set<std::string> seen, seen_trees;
   while (!todo.empty()) {
-    id = todo.back();
+    const git_oid id = todo.back();
     todo.pop_back();
     const std::string hex = OidToHex(id);
-    if (complete.count(hex) || !seen.insert(hex).second) continue;
-    if (!git_odb_exists(odb.get(), &id)) return false;
-    git_commit* raw_commit = nullptr;
-    if (git_commit_lookup(&raw_commit, repo, &id) != 0) return false;
-    CommitPtr commit(raw_commit);
-    git_tree *raw_tree = nullptr, *raw_parent_tree = nullptr;
-    if (git_commit_tree(&raw_tree, commit.get()) != 0) return false;
-    TreePtr tree(raw_tree);
-    if (git_commit_parentcount(commit.get()) > 0) {
-      git_commit* raw_parent = nullptr;
-      if (git_commit_parent(&raw_parent, commit.get(), 0) != 0) return false;
-      CommitPtr parent(raw_parent);
-      if (git_commit_tree(&raw_parent_tree, parent.get()) != 0) return false;
-    }
-    TreePtr parent_tree(raw_parent_tree);
-    if (!TreeComplete(repo, odb.get(), tree.get(), parent_tree.get(), &seen_trees)) return false;
-    for (unsigned i = 0; i < git_commit_parentcount(commit.get()); ++i) {
-      todo.push_back(*git_commit_parent_id(commit.get(), i));
-    }
+    if (complete->count(hex) || !seen.insert(hex).second) continue;
+    if (!CommitComplete(repo, odb.get(), id, &seen_trees, &todo)) return false;
   }
   return true;
 }

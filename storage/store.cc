@@ -108,6 +108,113 @@ MtimeCache LoadMtimeCache(const std::string& file) {
   return cache;
 }
 
+// What Store::LoadSnapshot's walk of a commit's tree carries from entry to entry.
+struct TreeWalk {
+  git_repository* repo;
+  const Snapshot* previous;
+  const MtimeCache* cache;
+  int64_t commit_time;
+  Snapshot::FileMap files;
+  Status status;
+};
+
+// git_tree_walk's callback: adds a blob to the walk's files. An entry of `previous` with the same
+// blob is kept as it is; without `previous`, the saved mtime of the same blob is taken.
+int AddTreeEntry(const char* root, const git_tree_entry* entry, void* payload) {
+  auto* st = static_cast<TreeWalk*>(payload);
+  if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
+  std::string path = std::string(root) + git_tree_entry_name(entry);
+  const git_oid* id = git_tree_entry_id(entry);
+  FileEntry fe;
+  fe.blob = ToObjectId(*id);
+  fe.mtime = st->commit_time;
+  if (st->previous) {
+    const FileEntry* old = st->previous->FindFile(path);
+    if (old && old->blob == fe.blob) {
+      st->files.emplace(std::move(path), *old);
+      return 0;
+    }
+  } else if (auto it = st->cache->find(path);
+             it != st->cache->end() && it->second.first == OidToHex(*id)) {
+    fe.mtime = it->second.second;
+  }
+  git_blob* blob_raw = nullptr;
+  st->status = GitStatus(git_blob_lookup(&blob_raw, st->repo, id), "reading " + path);
+  if (!st->status.ok()) return -1;
+  BlobPtr blob(blob_raw);
+  fe.content = std::make_shared<const std::string>(
+      static_cast<const char*>(git_blob_rawcontent(blob_raw)), git_blob_rawsize(blob_raw));
+  st->files.emplace(std::move(path), std::move(fe));
+  return 0;
+}
+
+// Splits `path` into its folder ("" for the root) and its last component.
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return {slash == std::string::npos ? "" : path.substr(0, slash),
+          path.substr(slash == std::string::npos ? 0 : slash + 1)};
+}
+
+// Writes the blob of each change into `objects` and sets it in `cache` (or removes the entry of
+// a deleted path); its id goes to `blob_ids` (none for a delete). Adds to `touched` every folder
+// on the changes' paths.
+Status StageChanges(git_repository* repo, ObjectBuffer* objects, TreeCache& cache,
+                    const std::vector<Change>& changes, std::vector<ObjectId>* blob_ids,
+                    std::set<std::string>* touched) {
+  for (const Change& c : changes) {
+    const auto [dir, name] = SplitPath(c.path);
+    touched->insert("");
+    if (!dir.empty()) {
+      for (size_t slash = dir.find('/'); slash != std::string::npos;
+           slash = dir.find('/', slash + 1)) {
+        touched->insert(dir.substr(0, slash));
+      }
+      touched->insert(dir);
+    }
+    if (c.content) {
+      ObjectId id;
+      TASKFS_RETURN_IF_ERROR(objects->Add(GIT_OBJECT_BLOB, *c.content, &id));
+      blob_ids->push_back(id);
+      TASKFS_RETURN_IF_ERROR(cache.Set(repo, dir, name, ToGitOid(id), GIT_FILEMODE_BLOB));
+    } else {
+      blob_ids->push_back({});
+      TASKFS_RETURN_IF_ERROR(cache.Remove(repo, dir, name));  // absent already: nothing to do
+    }
+  }
+  return Status::OK();
+}
+
+// Writes the tree of each `touched` folder into `objects`, deepest first, each result into its
+// parent (a folder left empty is removed from it instead); the root tree's id in `root_id`.
+Status WriteTouchedTrees(git_repository* repo, ObjectBuffer* objects, TreeCache& cache,
+                         const std::set<std::string>& touched, git_oid* root_id) {
+  std::vector<std::string> order(touched.begin(), touched.end());
+  std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+    auto depth = [](const std::string& s) {
+      return s.empty() ? 0 : 1 + std::count(s.begin(), s.end(), '/');
+    };
+    return depth(a) > depth(b);
+  });
+  for (const std::string& dir : order) {
+    auto empty = cache.Empty(repo, dir);
+    if (!empty.ok()) return empty.status();
+    git_oid tree_id;
+    if (!*empty || dir.empty()) TASKFS_RETURN_IF_ERROR(cache.Write(repo, objects, dir, &tree_id));
+    if (dir.empty()) {
+      *root_id = tree_id;
+      break;
+    }
+    const auto [parent, name] = SplitPath(dir);
+    if (*empty) {
+      TASKFS_RETURN_IF_ERROR(cache.Remove(repo, parent, name));
+      cache.Forget(dir);
+    } else {
+      TASKFS_RETURN_IF_ERROR(cache.Set(repo, parent, name, tree_id, GIT_FILEMODE_TREE));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
@@ -233,43 +340,8 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
   MtimeCache cache;
   if (!previous) cache = LoadMtimeCache(local_dir_ + "/" + kMtimeCacheFile);
 
-  struct WalkState {
-    Store* store;
-    const Snapshot* previous;
-    const MtimeCache* cache;
-    int64_t commit_time;
-    Snapshot::FileMap files;
-    Status status;
-  } state{this, previous, &cache, commit_time, {}, Status::OK()};
-
-  auto visit = [](const char* root, const git_tree_entry* entry, void* payload) -> int {
-    auto* st = static_cast<WalkState*>(payload);
-    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
-    std::string path = std::string(root) + git_tree_entry_name(entry);
-    const git_oid* id = git_tree_entry_id(entry);
-    FileEntry fe;
-    fe.blob = ToObjectId(*id);
-    fe.mtime = st->commit_time;
-    if (st->previous) {
-      const FileEntry* old = st->previous->FindFile(path);
-      if (old && old->blob == fe.blob) {
-        st->files.emplace(std::move(path), *old);
-        return 0;
-      }
-    } else if (auto it = st->cache->find(path);
-               it != st->cache->end() && it->second.first == OidToHex(*id)) {
-      fe.mtime = it->second.second;
-    }
-    git_blob* blob_raw = nullptr;
-    st->status = GitStatus(git_blob_lookup(&blob_raw, st->store->repo_, id), "reading " + path);
-    if (!st->status.ok()) return -1;
-    BlobPtr blob(blob_raw);
-    fe.content = std::make_shared<const std::string>(
-        static_cast<const char*>(git_blob_rawcontent(blob_raw)), git_blob_rawsize(blob_raw));
-    st->files.emplace(std::move(path), std::move(fe));
-    return 0;
-  };
-  int rc = git_tree_walk(tree_raw, GIT_TREEWALK_PRE, visit, &state);
+  TreeWalk state{repo_, previous, &cache, commit_time, {}, Status::OK()};
+  int rc = git_tree_walk(tree_raw, GIT_TREEWALK_PRE, AddTreeEntry, &state);
   if (!state.status.ok()) return state.status;
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "reading tree of " + commit_hex));
   return SnapshotPtr(
@@ -328,61 +400,19 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
                                                 const std::string& merge_parent) {
   TreeCache& cache = *tree_cache_;
   std::set<std::string> touched = {""};  // folders whose trees must be rewritten
-  for (const Change& c : changes) {
-    const size_t slash = c.path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "" : c.path.substr(0, slash);
-    const std::string name = c.path.substr(slash == std::string::npos ? 0 : slash + 1);
-    touched.insert("");
-    if (!dir.empty()) {
-      for (size_t slash = dir.find('/'); slash != std::string::npos;
-           slash = dir.find('/', slash + 1)) {
-        touched.insert(dir.substr(0, slash));
-      }
-      touched.insert(dir);
-    }
-    if (c.content) {
-      ObjectId id;
-      TASKFS_RETURN_IF_ERROR(objects_.Add(GIT_OBJECT_BLOB, *c.content, &id));
-      blob_ids->push_back(id);
-      TASKFS_RETURN_IF_ERROR(cache.Set(repo_, dir, name, ToGitOid(id), GIT_FILEMODE_BLOB));
-    } else {
-      blob_ids->push_back({});
-      TASKFS_RETURN_IF_ERROR(cache.Remove(repo_, dir, name));  // absent already: nothing to do
-    }
-  }
-  // Write the deepest folders first; each result goes into its parent.
-  std::vector<std::string> order(touched.begin(), touched.end());
-  std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
-    auto depth = [](const std::string& s) {
-      return s.empty() ? 0 : 1 + std::count(s.begin(), s.end(), '/');
-    };
-    return depth(a) > depth(b);
-  });
+  TASKFS_RETURN_IF_ERROR(StageChanges(repo_, &objects_, cache, changes, blob_ids, &touched));
   git_oid root_id{};
-  for (const std::string& dir : order) {
-    auto empty = cache.Empty(repo_, dir);
-    if (!empty.ok()) return empty.status();
-    git_oid tree_id;
-    if (!*empty || dir.empty()) TASKFS_RETURN_IF_ERROR(cache.Write(repo_, &objects_, dir, &tree_id));
-    if (dir.empty()) {
-      root_id = tree_id;
-      break;
-    }
-    const size_t slash = dir.rfind('/');
-    const std::string parent = slash == std::string::npos ? "" : dir.substr(0, slash);
-    const std::string name = dir.substr(slash == std::string::npos ? 0 : slash + 1);
-    if (*empty) {
-      TASKFS_RETURN_IF_ERROR(cache.Remove(repo_, parent, name));
-      cache.Forget(dir);
-    } else {
-      TASKFS_RETURN_IF_ERROR(cache.Set(repo_, parent, name, tree_id, GIT_FILEMODE_TREE));
-    }
-  }
+  TASKFS_RETURN_IF_ERROR(WriteTouchedTrees(repo_, &objects_, cache, touched, &root_id));
   if (!base.commit_id().empty() && merge_parent.empty() &&
       git_oid_equal(&root_id, &cache.tree_id())) {
     return base.commit_id();  // nothing changed
   }
+  return CommitTree(base, root_id, message, merge_parent);
+}
 
+Result<std::string> Store::CommitTree(const Snapshot& base, const git_oid& root_id,
+                                      const std::string& message, const std::string& merge_parent) {
+  TreeCache& cache = *tree_cache_;
   git_oid parent_oid, merge_oid;
   const git_oid* parents[2] = {&parent_oid, &merge_oid};
   size_t parent_count = 0;

@@ -27,6 +27,7 @@
 #include "storage/task_merger.h"
 
 struct git_repository;  // libgit2, seen only by storage/*.cc
+struct git_oid;
 
 namespace taskfs::storage {
 
@@ -130,6 +131,10 @@ class Store {
                                            const std::string& message,
                                            std::vector<ObjectId>* blob_ids,
                                            const std::string& merge_parent);
+  // WriteCommit's last step: commits the tree `root_id` on `base` (with second parent
+  // `merge_parent` unless ""), makes its objects durable, then moves the branch to it.
+  Result<std::string> CommitTree(const Snapshot& base, const ::git_oid& root_id,
+                                 const std::string& message, const std::string& merge_parent);
   // The snapshot after `changes` were committed on `base` as `commit` (blob ids from WriteCommit).
   SnapshotPtr Apply(const SnapshotPtr& base, const std::string& commit,
                     const std::vector<Change>& changes, const std::vector<ObjectId>& blob_ids);

@@ -142,6 +142,54 @@ std::optional<Json> ParseBody(const httplib::Request& req, httplib::Response& re
   return body;
 }
 
+// Why the task `id`, at `path`, cannot be written: not a task name, or a component of its path
+// the store refuses.
+Status CheckTaskPath(const std::string& id, const std::string& path) {
+  if (!storage::IsTaskPath(path)) return Status::InvalidArgument("not a task name: " + id);
+  for (size_t start = 0; start <= path.size();) {
+    const size_t slash = std::min(path.find('/', start), path.size());
+    TASKFS_RETURN_IF_ERROR(storage::CheckComponent(path.substr(start, slash - start)));
+    start = slash + 1;
+  }
+  return Status::OK();
+}
+
+// What to commit at `path` for a client's version `theirs` made on `base`, where the server has
+// `ours` (its commit made at `server_time`): theirs when only the client changed it, else the
+// merge of both (and a conflict copy when they cannot be reconciled); nothing if theirs is ours.
+std::vector<storage::Change> TaskChanges(const std::string& path,
+                                         const std::optional<std::string>& base,
+                                         const std::optional<std::string>& ours,
+                                         const std::optional<std::string>& theirs,
+                                         int64_t server_time, const std::string& client) {
+  std::vector<storage::Change> changes;
+  if (theirs == ours) return changes;
+  if (base == ours) {
+    changes.push_back({path, theirs});  // only the client changed it
+    return changes;
+  }
+  const SideInfo server{server_time, "taskfs-server", "taskfs-server"};
+  const SideInfo sender{Now(), client, client};
+  TaskMergeResult merged = MergeTask(base, ours, server, theirs, sender);
+  changes.push_back({path, merged.content});
+  if (merged.conflict_copy) {
+    changes.push_back(
+        {storage::ConflictCopyPath(path, *merged.conflict_copy), merged.conflict_copy});
+  }
+  return changes;
+}
+
+// Answers a task update with the server's version of the task (`result`; null: it has none).
+void SendTaskState(httplib::Response& res, const storage::FileEntry* result) {
+  nlohmann::ordered_json out = {{"server_state", nullptr}, {"hash", nullptr}};
+  if (result) {
+    auto as_json = TaskToJson(*result->content);
+    out["server_state"] = as_json.ok() ? *as_json : nlohmann::ordered_json(*result->content);
+    out["hash"] = Hex(result->blob);
+  }
+  res.set_content(out.dump() + "\n", "application/json");
+}
+
 }  // namespace
 
 ServerPaths::ServerPaths(const std::string& d)
@@ -380,54 +428,43 @@ struct TaskServer::Impl {
     SendJson(res, out);
   }
 
+  // The version a task update was made on: the blob it names (InvalidArgument if the server has
+  // none such), else `ours` for a delete (it deletes the current one), else none (a create).
+  Result<std::optional<std::string>> BaseOf(const TaskUpdate& update,
+                                            const std::optional<std::string>& ours) {
+    std::optional<std::string> base;
+    if (update.base) {
+      auto blob = store->ReadBlob(*update.base);
+      if (!blob.ok()) {
+        return Status::InvalidArgument("unknown base " + *update.base +
+                                       ": not a version of a task this server has");
+      }
+      base = *blob;
+    } else if (!update.text) {
+      base = ours;  // a delete that names no version deletes the current one
+    }
+    return base;
+  }
+
+  // POST /task/NAME {"client_state": null | {...}, "base": null | hash}: the client's version of
+  // one task, merged with the server's when both changed it; answers with what the server has.
   void PostTask(const httplib::Request& req, httplib::Response& res, const std::string& client) {
     const std::string id = req.matches[1];
     const std::string path = storage::TaskPathOf(id);
-    if (!storage::IsTaskPath(path)) return SendError(res, 400, "not a task name: " + id);
-    for (size_t start = 0; start <= path.size();) {
-      const size_t slash = std::min(path.find('/', start), path.size());
-      if (Status st = storage::CheckComponent(path.substr(start, slash - start)); !st.ok()) {
-        return SendError(res, 400, st.message());
-      }
-      start = slash + 1;
-    }
+    if (Status st = CheckTaskPath(id, path); !st.ok()) return SendError(res, 400, st.message());
     RequestError error;
     auto update = ParseTaskUpdate(req.body, &error);
     if (!update) return SendError(res, error.http_status, error.message);
-    const std::optional<std::string>& theirs = update->text;
     std::lock_guard lock(update_mu);
     auto before = store->Refresh();
     if (!before.ok()) return SendError(res, 500, before.status().message());
     const storage::FileEntry* current = (*before)->FindFile(path);
     std::optional<std::string> ours;
     if (current) ours = *current->content;
-    std::optional<std::string> base;
-    if (update->base) {
-      auto blob = store->ReadBlob(*update->base);
-      if (!blob.ok()) {
-        return SendError(
-            res, 400,
-            "unknown base " + *update->base + ": not a version of a task this server has");
-      }
-      base = *blob;
-    } else if (!theirs) {
-      base = ours;  // a delete that names no version deletes the current one
-    }
-    std::vector<storage::Change> changes;
-    if (theirs != ours) {
-      if (base == ours) {
-        changes.push_back({path, theirs});  // only the client changed it
-      } else {
-        const SideInfo server{(*before)->commit_time(), "taskfs-server", "taskfs-server"};
-        const SideInfo sender{Now(), client, client};
-        TaskMergeResult merged = MergeTask(base, ours, server, theirs, sender);
-        changes.push_back({path, merged.content});
-        if (merged.conflict_copy) {
-          changes.push_back(
-              {storage::ConflictCopyPath(path, *merged.conflict_copy), merged.conflict_copy});
-        }
-      }
-    }
+    auto base = BaseOf(*update, ours);
+    if (!base.ok()) return SendError(res, 400, base.status().message());
+    const std::vector<storage::Change> changes =
+        TaskChanges(path, *base, ours, update->text, (*before)->commit_time(), client);
     if (!changes.empty() && changes[0].content != ours) {
       const std::string verb = !changes[0].content ? "delete " : (ours ? "edit " : "create ");
       auto committed =
@@ -437,14 +474,7 @@ struct TaskServer::Impl {
       SaveLog();
     }
     auto now = store->snapshot();
-    const storage::FileEntry* result = now->FindFile(path);
-    nlohmann::ordered_json out = {{"server_state", nullptr}, {"hash", nullptr}};
-    if (result) {
-      auto as_json = TaskToJson(*result->content);
-      out["server_state"] = as_json.ok() ? *as_json : nlohmann::ordered_json(*result->content);
-      out["hash"] = Hex(result->blob);
-    }
-    res.set_content(out.dump() + "\n", "application/json");
+    SendTaskState(res, now->FindFile(path));
   }
 
   void Ack(const httplib::Request& req, httplib::Response& res, const std::string& client) {

@@ -108,6 +108,121 @@ Status CreateOnce(const std::string& file, const std::string& content) {
   return WriteFileAtomically(file, content);
 }
 
+// The packs in the folder that are not yet in our store.
+std::vector<fs::path> NewPacks(const std::string& path, const ImportedPacks& imported) {
+  std::error_code ec;
+  std::vector<fs::path> packs;
+  for (const auto& entry : fs::directory_iterator(PackDir(path), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".pack" && name[0] != '.' && !imported.Has(name)) {
+      packs.push_back(entry.path());
+    }
+  }
+  return packs;
+}
+
+// Adds each of `packs` to the quarantine; one not complete yet is left for the next fetch.
+void AddPacksTo(Quarantine& q, const std::vector<fs::path>& packs) {
+  for (const fs::path& pack : packs) {
+    auto bytes = ReadWholeFile(pack.string());
+    if (!bytes) continue;  // gone meanwhile (a syncer's rename)
+    if (Status st = q.AddPack(*bytes, pack.string()); !st.ok()) {
+      Log(LogLevel::kDebug, "not yet complete, will retry: " + st.message());
+    }
+  }
+}
+
+// The other clients' heads in the folder (client, commit; "" while its ref is incomplete). Ref
+// files whose content never can be a commit go to `garbage`.
+std::vector<std::pair<std::string, std::string>> OtherClientHeads(
+    const Store& store, const std::string& path, std::vector<std::string>* garbage) {
+  std::error_code ec;
+  std::vector<std::pair<std::string, std::string>> heads;  // client, commit
+  for (const auto& entry : fs::directory_iterator(ClientsDir(path), ec)) {
+    const std::string client = entry.path().filename().string();
+    if (!IsClientId(client) || client == store.client_id()) continue;
+    if (IsGarbageRefFile(entry.path().string())) {
+      garbage->push_back("refs/clients/" + client);  // not a client: never waited for
+      continue;
+    }
+    heads.emplace_back(client, ReadRefFile(entry.path().string()));
+  }
+  return heads;
+}
+
+// The heads to record (tracking ref, head): those whose objects are all in `q` and whose history
+// passed its checks. A head recorded already adds its tracking ref to `complete_refs`; one not
+// complete yet counts as waiting in `result`, one that fails the checks as refused.
+std::vector<std::pair<std::string, git_oid>> CheckHeads(
+    const Store& store, git_repository* repo, Quarantine& q, const std::string& remote,
+    const std::vector<std::pair<std::string, std::string>>& heads,
+    std::vector<std::string>* complete_refs, FolderFetch* result) {
+  const std::string ours = RefTarget(store, store.branch_ref());
+  std::vector<std::pair<std::string, git_oid>> accepted;  // tracking ref, head
+  for (const auto& [client, head] : heads) {
+    const std::string tracking = TrackingRef(remote, client);
+    git_oid tip, known;
+    if (head.empty() || git_oid_fromstr(&tip, head.c_str()) != 0) {
+      ++result->waiting;
+      continue;
+    }
+    if (git_reference_name_to_id(&known, repo, tracking.c_str()) == 0 &&
+        git_oid_equal(&known, &tip)) {
+      complete_refs->push_back(tracking);
+      continue;
+    }
+    if (!HasEverything(q.repo(), head, *complete_refs)) {
+      ++result->waiting;
+      continue;
+    }
+    if (Status st = q.Check(ours, head, "client " + client + " of folder remote " + remote);
+        !st.ok()) {
+      result->refused.push_back(st);
+      continue;
+    }
+    accepted.emplace_back(tracking, tip);
+  }
+  return accepted;
+}
+
+// Moves each accepted head's tracking ref to it, once the quarantine's packs are in the store.
+Status RecordAcceptedHeads(git_repository* repo,
+                           const std::vector<std::pair<std::string, git_oid>>& accepted,
+                           const std::vector<std::string>& complete_refs, FolderFetch* result) {
+  for (const auto& [tracking, tip] : accepted) {
+    if (!HasEverything(repo, OidToHex(tip), complete_refs)) {
+      ++result->waiting;  // needed a pack a refusal dropped (a client that took it unchecked)
+      continue;
+    }
+    git_reference* out = nullptr;
+    TASKFS_RETURN_IF_ERROR(GitStatus(
+        git_reference_create(&out, repo, tracking.c_str(), &tip, 1, "taskfs: fetch folder"),
+        "recording " + tracking));
+    git_reference_free(out);
+  }
+  return Status::OK();
+}
+
+// Adds to `heads` every other client's head we have from `remote`, also those whose ref has since
+// vanished from the folder and those recorded by a sync that was killed before it merged them.
+void AddRecordedHeads(git_repository* repo, const std::string& remote,
+                      const std::string& our_client_id, std::vector<std::string>* heads) {
+  const std::string prefix = "refs/remotes/" + remote + "/";
+  git_reference_iterator* raw_it = nullptr;
+  const std::string glob = prefix + "*";
+  if (git_reference_iterator_glob_new(&raw_it, repo, glob.c_str()) == 0) {
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, raw_it) == 0) {
+      const std::string name = git_reference_name(ref);
+      if (name != prefix + our_client_id && git_reference_target(ref)) {
+        heads->push_back(OidToHex(*git_reference_target(ref)));
+      }
+      git_reference_free(ref);
+    }
+    git_reference_iterator_free(raw_it);
+  }
+}
+
 }  // namespace
 
 bool IsFolderRemote(const std::string& path) {
@@ -141,95 +256,25 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
   if (!repo.ok()) return repo.status();
 
   ImportedPacks imported(store, remote);
-  std::error_code ec;
-  std::vector<fs::path> packs;
-  for (const auto& entry : fs::directory_iterator(PackDir(path), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.path().extension() == ".pack" && name[0] != '.' && !imported.Has(name)) {
-      packs.push_back(entry.path());
-    }
-  }
+  const std::vector<fs::path> packs = NewPacks(path, imported);
   // New packs wait in a quarantine until the heads that need them passed the checks.
   auto quarantine = Quarantine::Create(store);
   if (!quarantine.ok()) return quarantine.status();
   Quarantine& q = **quarantine;
-  for (const fs::path& pack : packs) {
-    auto bytes = ReadWholeFile(pack.string());
-    if (!bytes) continue;  // gone meanwhile (a syncer's rename)
-    if (Status st = q.AddPack(*bytes, pack.string()); !st.ok()) {
-      Log(LogLevel::kDebug, "not yet complete, will retry: " + st.message());
-    }
-  }
+  AddPacksTo(q, packs);
   FolderFetch result;
   std::vector<std::string> complete_refs = {store.branch_ref()};
-  std::vector<std::pair<std::string, std::string>> heads;  // client, commit
-  for (const auto& entry : fs::directory_iterator(ClientsDir(path), ec)) {
-    const std::string client = entry.path().filename().string();
-    if (!IsClientId(client) || client == store.client_id()) continue;
-    if (IsGarbageRefFile(entry.path().string())) {
-      result.garbage.push_back("refs/clients/" + client);  // not a client: never waited for
-      continue;
-    }
-    heads.emplace_back(client, ReadRefFile(entry.path().string()));
-  }
-  const std::string ours = RefTarget(store, store.branch_ref());
-  std::vector<std::pair<std::string, git_oid>> accepted;  // tracking ref, head
-  for (const auto& [client, head] : heads) {
-    const std::string tracking = TrackingRef(remote, client);
-    git_oid tip, known;
-    if (head.empty() || git_oid_fromstr(&tip, head.c_str()) != 0) {
-      ++result.waiting;
-      continue;
-    }
-    if (git_reference_name_to_id(&known, repo->get(), tracking.c_str()) == 0 &&
-        git_oid_equal(&known, &tip)) {
-      complete_refs.push_back(tracking);
-      continue;
-    }
-    if (!HasEverything(q.repo(), head, complete_refs)) {
-      ++result.waiting;
-      continue;
-    }
-    if (Status st = q.Check(ours, head, "client " + client + " of folder remote " + remote);
-        !st.ok()) {
-      result.refused.push_back(st);
-      continue;
-    }
-    accepted.emplace_back(tracking, tip);
-  }
+  const auto heads = OtherClientHeads(store, path, &result.garbage);
+  const auto accepted = CheckHeads(store, repo->get(), q, remote, heads, &complete_refs, &result);
   TASKFS_RETURN_IF_ERROR(q.Admit());
+  std::error_code ec;
   for (const fs::path& pack : packs) {
     if (fs::exists(PackFileIn(store, pack.filename().string()), ec)) {
       imported.Add(pack.filename().string());
     }
   }
-  for (const auto& [tracking, tip] : accepted) {
-    if (!HasEverything(repo->get(), OidToHex(tip), complete_refs)) {
-      ++result.waiting;  // needed a pack a refusal dropped (a client that took it unchecked)
-      continue;
-    }
-    git_reference* out = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(
-        git_reference_create(&out, repo->get(), tracking.c_str(), &tip, 1, "taskfs: fetch folder"),
-        "recording " + tracking));
-    git_reference_free(out);
-  }
-  // Every other client's head we have, also those whose ref has since vanished from the folder
-  // and those recorded by a sync that was killed before it merged them.
-  const std::string prefix = "refs/remotes/" + remote + "/";
-  git_reference_iterator* raw_it = nullptr;
-  const std::string glob = prefix + "*";
-  if (git_reference_iterator_glob_new(&raw_it, repo->get(), glob.c_str()) == 0) {
-    git_reference* ref = nullptr;
-    while (git_reference_next(&ref, raw_it) == 0) {
-      const std::string name = git_reference_name(ref);
-      if (name != prefix + store.client_id() && git_reference_target(ref)) {
-        result.heads.push_back(OidToHex(*git_reference_target(ref)));
-      }
-      git_reference_free(ref);
-    }
-    git_reference_iterator_free(raw_it);
-  }
+  TASKFS_RETURN_IF_ERROR(RecordAcceptedHeads(repo->get(), accepted, complete_refs, &result));
+  AddRecordedHeads(repo->get(), remote, store.client_id(), &result.heads);
   return result;
 }
 

@@ -109,6 +109,119 @@ int Serve(const ServerOptions& options, const std::string& port_file) {
   return st.ok() ? 0 : Fail("serve", st);
 }
 
+// What the command line holds: the values CLI11 writes while parsing (bound by address: this
+// must stay where it is made) and the subcommands, to tell which one was given.
+struct CommandLine {
+  std::string dir;
+  std::vector<std::string> hosts;
+  std::string admin_dir = "/srv/taskfs";
+  std::string name, key_file, grace = "0";
+  ServerOptions options;
+  std::string listen = "0.0.0.0:7443", port_file;
+  CLI::App *init = nullptr, *admin = nullptr, *reg = nullptr, *revoke = nullptr, *rotate = nullptr,
+           *serve = nullptr;
+};
+
+void AddInitCommand(CLI::App& app, CommandLine& c) {
+  c.init = app.add_subcommand("init", "Create a server directory: store, key, certificate");
+  c.init->add_option("dir", c.dir, "The server directory, e.g. /srv/taskfs")->required();
+  c.init->add_option("--host", c.hosts,
+                     "Names and addresses clients use to reach it (default: this host's name, "
+                     "localhost, 127.0.0.1)");
+}
+
+// admin register, list, revoke, rotate.
+void AddAdminCommands(CLI::App& app, CommandLine& c) {
+  c.admin = app.add_subcommand("admin", "Manage the clients allowed to connect");
+  c.admin->add_option("--dir", c.admin_dir, "The server directory")
+      ->envname("TASKFS_SERVER_DIR")
+      ->capture_default_str();
+  c.admin->require_subcommand(1);
+  c.reg = c.admin->add_subcommand("register", "Allow a client, by its public key");
+  c.reg->add_option("--name", c.name, "A name for the client, e.g. ada-laptop")->required();
+  c.reg->add_option("key", c.key_file, "The public key `taskfs keygen` printed (PEM file)")
+      ->required();
+  c.admin->add_subcommand("list", "List the clients and their keys");
+  c.revoke = c.admin->add_subcommand("revoke", "Refuse a client from now on");
+  c.revoke->add_option("name", c.name, "The client's name")->required();
+  c.rotate = c.admin->add_subcommand("rotate", "Give a client a new key");
+  c.rotate->add_option("name", c.name, "The client's name")->required();
+  c.rotate->add_option("key", c.key_file, "The new public key (PEM file)")->required();
+  c.rotate->add_option("--grace", c.grace, "How long the old key still works: 7d, 12h, 30m, 90s")
+      ->capture_default_str();
+}
+
+void AddServeCommand(CLI::App& app, CommandLine& c) {
+  ServerOptions& options = c.options;
+  c.serve = app.add_subcommand("serve", "Serve the directory (in the foreground)");
+  c.serve->add_option("dir", options.dir, "The server directory")->required();
+  c.serve->add_option("--listen", c.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  c.serve
+      ->add_option("--threads", options.threads,
+                   "Workers always running (more start while all are busy)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  c.serve
+      ->add_option("--max-requests", options.max_requests,
+                   "Requests served at once; more are answered 503 with Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  c.serve->add_option("--port-file", c.port_file, "Write the port listened on to this file");
+  c.serve->add_option("--max-body", options.max_body, "Largest request body in bytes (else 413)")
+      ->capture_default_str();
+}
+
+// init: makes the server directory (for this host's names unless --host gave some).
+int Init(const std::string& dir, std::vector<std::string> hosts) {
+  if (hosts.empty()) {
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    hosts = {host, "localhost", "127.0.0.1"};
+  }
+  if (Status st = InitServer(dir, hosts); !st.ok()) return Fail("init", st);
+  std::cout << "Created a taskfs server in " << dir << ".\n"
+            << "Give clients its certificate " << ServerPaths(dir).cert
+            << " (for `taskfs remote add NAME taskfs://HOST:7443 --server-cert FILE`),\n"
+            << "register their keys with `taskfs-server admin --dir " << dir
+            << " register`, then run `taskfs-server serve " << dir << "`.\n";
+  return 0;
+}
+
+// Runs the subcommand given; its exit status.
+int Run(CommandLine& c) {
+  const int64_t now = std::time(nullptr);
+  if (*c.init) return Init(c.dir, c.hosts);
+  if (*c.reg) {
+    auto pem = ReadKeyFile(c.key_file);
+    if (!pem) return 1;
+    return EditRegistry(c.admin_dir, "admin register",
+                        [&](ClientRegistry& r) { return r.Register(c.name, *pem, now); });
+  }
+  if (c.admin->got_subcommand("list")) return List(c.admin_dir);
+  if (*c.revoke) {
+    return EditRegistry(c.admin_dir, "admin revoke",
+                        [&](ClientRegistry& r) { return r.Revoke(c.name, now); });
+  }
+  if (*c.rotate) {
+    auto pem = ReadKeyFile(c.key_file);
+    auto seconds = ParseDuration(c.grace);
+    if (!pem) return 1;
+    if (!seconds.ok()) return Fail("admin rotate", seconds.status());
+    return EditRegistry(c.admin_dir, "admin rotate",
+                        [&](ClientRegistry& r) { return r.Rotate(c.name, *pem, *seconds, now); });
+  }
+  if (*c.serve) {
+    const size_t colon = c.listen.rfind(':');
+    if (colon == std::string::npos)
+      return Fail("serve", Status::InvalidArgument("--listen HOST:PORT"));
+    c.options.host = c.listen.substr(0, colon);
+    c.options.port = std::atoi(c.listen.c_str() + colon + 1);
+    return Serve(c.options, c.port_file);
+  }
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,100 +229,15 @@ int main(int argc, char** argv) {
   CLI::App app{"taskfs-server: a sync server for taskfs stores, with mutual TLS"};
   app.set_version_flag("--version", "taskfs-server " TASKFS_VERSION);
   app.require_subcommand(1);
-
-  std::string dir;
-  std::vector<std::string> hosts;
-  auto* init = app.add_subcommand("init", "Create a server directory: store, key, certificate");
-  init->add_option("dir", dir, "The server directory, e.g. /srv/taskfs")->required();
-  init->add_option("--host", hosts,
-                   "Names and addresses clients use to reach it (default: this host's name, "
-                   "localhost, 127.0.0.1)");
-
-  std::string admin_dir = "/srv/taskfs";
-  auto* admin = app.add_subcommand("admin", "Manage the clients allowed to connect");
-  admin->add_option("--dir", admin_dir, "The server directory")
-      ->envname("TASKFS_SERVER_DIR")
-      ->capture_default_str();
-  admin->require_subcommand(1);
-  std::string name, key_file, grace = "0";
-  auto* reg = admin->add_subcommand("register", "Allow a client, by its public key");
-  reg->add_option("--name", name, "A name for the client, e.g. ada-laptop")->required();
-  reg->add_option("key", key_file, "The public key `taskfs keygen` printed (PEM file)")->required();
-  admin->add_subcommand("list", "List the clients and their keys");
-  auto* revoke = admin->add_subcommand("revoke", "Refuse a client from now on");
-  revoke->add_option("name", name, "The client's name")->required();
-  auto* rotate = admin->add_subcommand("rotate", "Give a client a new key");
-  rotate->add_option("name", name, "The client's name")->required();
-  rotate->add_option("key", key_file, "The new public key (PEM file)")->required();
-  rotate->add_option("--grace", grace, "How long the old key still works: 7d, 12h, 30m, 90s")
-      ->capture_default_str();
-
-  ServerOptions options;
-  std::string listen = "0.0.0.0:7443", port_file;
-  auto* serve = app.add_subcommand("serve", "Serve the directory (in the foreground)");
-  serve->add_option("dir", options.dir, "The server directory")->required();
-  serve->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
-      ->capture_default_str();
-  serve
-      ->add_option("--threads", options.threads,
-                   "Workers always running (more start while all are busy)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
-  serve
-      ->add_option("--max-requests", options.max_requests,
-                   "Requests served at once; more are answered 503 with Retry-After")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 4096));
-  serve->add_option("--port-file", port_file, "Write the port listened on to this file");
-  serve->add_option("--max-body", options.max_body, "Largest request body in bytes (else 413)")
-      ->capture_default_str();
+  CommandLine c;
+  AddInitCommand(app, c);
+  AddAdminCommands(app, c);
+  AddServeCommand(app, c);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  const int64_t now = std::time(nullptr);
-  if (*init) {
-    if (hosts.empty()) {
-      char host[256] = "localhost";
-      gethostname(host, sizeof host - 1);
-      hosts = {host, "localhost", "127.0.0.1"};
-    }
-    if (Status st = InitServer(dir, hosts); !st.ok()) return Fail("init", st);
-    std::cout << "Created a taskfs server in " << dir << ".\n"
-              << "Give clients its certificate " << ServerPaths(dir).cert
-              << " (for `taskfs remote add NAME taskfs://HOST:7443 --server-cert FILE`),\n"
-              << "register their keys with `taskfs-server admin --dir " << dir
-              << " register`, then run `taskfs-server serve " << dir << "`.\n";
-    return 0;
-  }
-  if (*reg) {
-    auto pem = ReadKeyFile(key_file);
-    if (!pem) return 1;
-    return EditRegistry(admin_dir, "admin register",
-                        [&](ClientRegistry& r) { return r.Register(name, *pem, now); });
-  }
-  if (admin->got_subcommand("list")) return List(admin_dir);
-  if (*revoke) {
-    return EditRegistry(admin_dir, "admin revoke",
-                        [&](ClientRegistry& r) { return r.Revoke(name, now); });
-  }
-  if (*rotate) {
-    auto pem = ReadKeyFile(key_file);
-    auto seconds = ParseDuration(grace);
-    if (!pem) return 1;
-    if (!seconds.ok()) return Fail("admin rotate", seconds.status());
-    return EditRegistry(admin_dir, "admin rotate",
-                        [&](ClientRegistry& r) { return r.Rotate(name, *pem, *seconds, now); });
-  }
-  if (*serve) {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string::npos)
-      return Fail("serve", Status::InvalidArgument("--listen HOST:PORT"));
-    options.host = listen.substr(0, colon);
-    options.port = std::atoi(listen.c_str() + colon + 1);
-    return Serve(options, port_file);
-  }
-  return 2;
+  return Run(c);
 }
