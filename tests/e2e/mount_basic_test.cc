@@ -1,6 +1,7 @@
 // The mount's basic operations, driven by real programs through a real FUSE mount.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <sstream>
@@ -178,7 +179,13 @@ TEST_F(MountTest, KillDuringAnImportLosesNoAcknowledgedSave) {
             "        break\n"
             "    log.write(name + '\\n'); log.flush()\n");
   RunCommand("python3 " + Quote(script) + " " + Quote(mnt()) + " " + Quote(done) +
-             " > /dev/null 2>&1 & sleep 0.7");
+             " > /dev/null 2>&1 &");
+  // In the middle: once a hundred saves were acknowledged (on a loaded machine python alone
+  // can take most of a second to start, so no fixed wait).
+  EXPECT_TRUE(WaitUntil([&] {
+    const std::string so_far = Exists(done) ? ReadFile(done) : "";
+    return std::count(so_far.begin(), so_far.end(), '\n') >= 100;
+  }));
   KillMount();
   RunCommand("sleep 0.2");  // the writer sees the dead mount and stops
   const std::string closed = ReadFile(done);
