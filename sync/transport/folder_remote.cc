@@ -198,7 +198,7 @@ Status RecordAcceptedHeads(git_repository* repo,
     TASKFS_RETURN_IF_ERROR(GitStatus(
         git_reference_create(&out, repo, tracking.c_str(), &tip, 1, "taskfs: fetch folder"),
         "recording " + tracking));
-    git_reference_free(out);
+    storage::RefPtr recorded(out);
   }
   return Status::OK();
 }
@@ -210,16 +210,15 @@ void AddRecordedHeads(git_repository* repo, const std::string& remote,
   const std::string prefix = "refs/remotes/" + remote + "/";
   git_reference_iterator* raw_it = nullptr;
   const std::string glob = prefix + "*";
-  if (git_reference_iterator_glob_new(&raw_it, repo, glob.c_str()) == 0) {
-    git_reference* ref = nullptr;
-    while (git_reference_next(&ref, raw_it) == 0) {
-      const std::string name = git_reference_name(ref);
-      if (name != prefix + our_client_id && git_reference_target(ref)) {
-        heads->push_back(OidToHex(*git_reference_target(ref)));
-      }
-      git_reference_free(ref);
+  if (git_reference_iterator_glob_new(&raw_it, repo, glob.c_str()) != 0) return;
+  storage::RefIteratorPtr it(raw_it);
+  git_reference* raw_ref = nullptr;
+  while (git_reference_next(&raw_ref, raw_it) == 0) {
+    storage::RefPtr ref(raw_ref);
+    const std::string name = git_reference_name(raw_ref);
+    if (name != prefix + our_client_id && git_reference_target(raw_ref)) {
+      heads->push_back(OidToHex(*git_reference_target(raw_ref)));
     }
-    git_reference_iterator_free(raw_it);
   }
 }
 
@@ -313,7 +312,7 @@ Result<bool> PublishToFolder(const Store& store, const std::string& remote,
   TASKFS_RETURN_IF_ERROR(GitStatus(
       git_reference_create(&out, repo->get(), tracking.c_str(), &head, 1, "taskfs: publish"),
       "recording " + tracking));
-  git_reference_free(out);
+  storage::RefPtr recorded(out);
   return true;
 }
 
