@@ -3,13 +3,15 @@
 //
 // Move-only, like std::unique_ptr: the destructor closes the fd it holds; -1 means "holds none".
 // release() hands the fd to a new owner (libfuse, the kernel, another struct) without closing it.
-// close(2)'s result is ignored on destruction: where a close error matters (after writing data
-// that must be on disk), fsync first and check that, as WriteFileAtomically does.
+// close(2)'s result is ignored, and errno is left as it was, so that a handle closed on an error
+// path never changes the errno a caller is about to report. Where a close error matters (after
+// writing data that must be on disk), check fsync, or close(release()) by hand.
 // Not thread-safe: one thread owns a UniqueFd at a time, like any other value.
 #pragma once
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace taskfs::storage {
@@ -36,8 +38,11 @@ class UniqueFd {
 
   // Closes the fd held (if any) and takes `fd` (default: none).
   void reset(int fd = -1) {
-    int old = std::exchange(fd_, fd);
-    if (old >= 0) ::close(old);
+    const int old = std::exchange(fd_, fd);
+    if (old < 0) return;
+    const int saved_errno = errno;
+    ::close(old);
+    errno = saved_errno;
   }
 
  private:
