@@ -5,6 +5,8 @@
 #include <fstream>
 #include <set>
 
+#include <sys/stat.h>
+
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/local_state.h"
@@ -275,6 +277,25 @@ Result<FolderFetch> FetchFromFolder(const Store& store, const std::string& remot
   TASKFS_RETURN_IF_ERROR(RecordAcceptedHeads(repo->get(), accepted, complete_refs, &result));
   AddRecordedHeads(repo->get(), remote, store.client_id(), &result.heads);
   return result;
+}
+
+Result<std::vector<FolderClient>> ListFolderClients(const std::string& remote,
+                                                    const std::string& path) {
+  TASKFS_RETURN_IF_ERROR(CheckFolder(remote, path));
+  std::vector<FolderClient> clients;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(ClientsDir(path), ec)) {
+    const std::string file = entry.path().string();
+    if (!IsClientId(entry.path().filename().string()) || IsGarbageRefFile(file)) continue;
+    struct stat st;
+    if (::stat(file.c_str(), &st) != 0) continue;  // removed meanwhile
+    clients.push_back({entry.path().filename().string(), ReadRefFile(file), st.st_mtime});
+  }
+  if (ec) return Status::IOError("folder remote " + remote + ": cannot list " + ClientsDir(path) +
+                                 ": " + ec.message());
+  std::sort(clients.begin(), clients.end(),
+            [](const FolderClient& a, const FolderClient& b) { return a.id < b.id; });
+  return clients;
 }
 
 Result<bool> PublishToFolder(const Store& store, const std::string& remote,

@@ -14,6 +14,7 @@
 // Thread-safety: each call opens its own repository handle; one sync per store at a time.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ struct FolderFetch {
 // a pack holding a refused head's hostile objects never enters the store).
 Result<FolderFetch> FetchFromFolder(const storage::Store& store, const std::string& remote,
                                     const std::string& path);
+
+// One client's ref in the folder (ours included).
+struct FolderClient {
+  std::string id;
+  std::string head;      // "" while its ref file is incomplete
+  int64_t written = 0;   // when its ref file was last written (unix seconds)
+};
+// The clients whose refs the folder holds, by id; NotFound when `path` is no folder remote.
+Result<std::vector<FolderClient>> ListFolderClients(const std::string& remote,
+                                                    const std::string& path);
 
 // Writes our branch to the folder: a pack of the objects the folder lacks, then our ref. Returns
 // false when the folder already had our head.

@@ -218,7 +218,33 @@ Result<std::unique_ptr<Connection>> Connect(const Store& store, const std::strin
   return c;
 }
 
+// The commit `branch` (a full ref name) is at on the connected remote, nullopt when it has none.
+Result<std::optional<git_oid>> AdvertisedHead(Connection& c, const std::string& branch) {
+  const git_remote_head** heads = nullptr;
+  size_t count = 0;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_remote_ls(&heads, &count, c.remote.get()), "reading " + c.Where()));
+  for (size_t i = 0; i < count; ++i) {
+    if (branch == heads[i]->name) return std::optional<git_oid>(heads[i]->oid);
+  }
+  return std::optional<git_oid>();
+}
+
 }  // namespace
+
+Result<std::string> BranchHeadOfGit(const Store& store, const std::string& name,
+                                    const TransferOptions& options) {
+  auto c = Connect(store, name, options);
+  if (!c.ok()) return c.status();
+  git_remote_callbacks callbacks = MakeCallbacks(&(*c)->state);
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_remote_connect((*c)->remote.get(), GIT_DIRECTION_FETCH,
+                                                      &callbacks, nullptr, nullptr),
+                                   "connecting to " + (*c)->Where()));
+  auto head = AdvertisedHead(**c, "refs/heads/" + BranchName(store));
+  git_remote_disconnect((*c)->remote.get());
+  if (!head.ok()) return head.status();
+  return *head ? OidToHex(**head) : std::string();
+}
 
 Result<std::string> FetchFromGit(const Store& store, const std::string& name,
                                  const TransferOptions& options) {
@@ -240,16 +266,10 @@ Result<std::string> FetchFromGit(const Store& store, const std::string& name,
   int rc = git_remote_download((*c)->remote.get(), &refspecs, &opts);
   if ((*c)->state.printed_progress) std::fprintf(stderr, "\n");
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "fetching from " + (*c)->Where()));
-  const git_remote_head** heads = nullptr;
-  size_t count = 0;
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_remote_ls(&heads, &count, (*c)->remote.get()), "reading " + (*c)->Where()));
-  const git_remote_head* head = nullptr;
-  for (size_t i = 0; i < count; ++i) {
-    if (remote_branch == heads[i]->name) head = heads[i];
-  }
-  if (!head) return std::string();  // an empty remote
-  const git_oid head_oid = head->oid;
+  auto head = AdvertisedHead(**c, remote_branch);
+  if (!head.ok()) return head.status();
+  if (!*head) return std::string();  // an empty remote
+  const git_oid head_oid = **head;
   const std::string theirs = OidToHex(head_oid);
   git_remote_disconnect((*c)->remote.get());
   TASKFS_RETURN_IF_ERROR(

@@ -21,6 +21,11 @@ namespace taskfs::sync {
 Result<std::string> FetchFromGit(const storage::Store& store, const std::string& remote,
                                  const TransferOptions& options);
 
+// The commit the remote's branch (the one named like ours) is at now, "" when it has none; asks
+// the remote (connects, transfers no objects).
+Result<std::string> BranchHeadOfGit(const storage::Store& store, const std::string& remote,
+                                    const TransferOptions& options);
+
 // Pushes our branch to the remote's. Conflict when the remote moved since our last fetch (not a
 // fast-forward): fetch, merge and push again.
 Status PushToGit(const storage::Store& store, const std::string& remote,

@@ -236,6 +236,12 @@ class ServerTransport final : public Transport {
  public:
   explicit ServerTransport(RemoteInfo remote) : remote_(std::move(remote)) {}
 
+  std::string Describe() const override { return "taskfs-server " + remote_.url; }
+
+  Result<std::vector<Peer>> ListPeers(storage::Store&) override {
+    return Status::Unavailable("listing a taskfs-server's peers needs its /sync/peers route");
+  }
+
   Result<Fetched> Fetch(storage::Store& store) override {
     if (!connection_) {
       auto c = Connection::Open(store, remote_);

@@ -2,20 +2,44 @@
 
 #include <filesystem>
 
+#include "storage/store_config.h"
 #include "sync/transport/folder_remote.h"
 #include "sync/transport/git_remote.h"
 #include "sync/transport/server_remote.h"
 
 namespace taskfs::sync {
+
+void NameAuthor(const storage::Store& store, Peer* peer) {
+  if (peer->head.empty()) return;
+  if (auto info = store.Info(peer->head); info.ok()) peer->name = info->author;
+}
+
 namespace {
 
 class GitTransport final : public Transport {
  public:
-  GitTransport(std::string name, TransferOptions options)
-      : name_(std::move(name)), options_(options) {}
+  GitTransport(RemoteInfo remote, TransferOptions options)
+      : remote_(std::move(remote)), options_(options) {}
+
+  std::string Describe() const override { return "git repository " + remote_.url; }
+
+  // Who pushes to a git repository it does not record: its one peer is the branch.
+  Result<std::vector<Peer>> ListPeers(storage::Store& store) override {
+    auto head = BranchHeadOfGit(store, remote_.name, options_);
+    if (!head.ok()) return head.status();
+    Peer branch;
+    branch.id = store.branch_ref();
+    branch.head = *head;
+    if (auto info = store.Info(branch.head); info.ok()) {
+      branch.name = info->author;
+      branch.published = info->time;  // its commit's time: git records no push time
+    }
+    branch.is_us = !branch.head.empty() && branch.head == storage::RefTarget(store, store.branch_ref());
+    return std::vector<Peer>{branch};
+  }
 
   Result<Fetched> Fetch(storage::Store& store) override {
-    auto theirs = FetchFromGit(store, name_, options_);
+    auto theirs = FetchFromGit(store, remote_.name, options_);
     if (!theirs.ok()) return theirs.status();
     Fetched fetched;
     fetched.remote_head = *theirs;
@@ -24,14 +48,14 @@ class GitTransport final : public Transport {
   }
 
   Result<Published> Publish(storage::Store& store, const std::string&) override {
-    TASKFS_RETURN_IF_ERROR(PushToGit(store, name_, options_));
+    TASKFS_RETURN_IF_ERROR(PushToGit(store, remote_.name, options_));
     Published published;
     published.pushed = true;
     return published;
   }
 
  private:
-  const std::string name_;
+  const RemoteInfo remote_;
   const TransferOptions options_;
 };
 
@@ -39,6 +63,24 @@ class GitTransport final : public Transport {
 class FolderTransport final : public Transport {
  public:
   explicit FolderTransport(RemoteInfo remote) : remote_(std::move(remote)) {}
+
+  std::string Describe() const override { return "shared folder " + remote_.url; }
+
+  Result<std::vector<Peer>> ListPeers(storage::Store& store) override {
+    auto clients = ListFolderClients(remote_.name, remote_.url);
+    if (!clients.ok()) return clients.status();
+    std::vector<Peer> peers;
+    for (const FolderClient& client : *clients) {
+      Peer peer;
+      peer.id = client.id;
+      peer.head = client.head;
+      peer.published = client.written;
+      peer.is_us = client.id == store.client_id();
+      NameAuthor(store, &peer);
+      peers.push_back(std::move(peer));
+    }
+    return peers;
+  }
 
   Result<Fetched> Fetch(storage::Store& store) override {
     auto folder = FetchFromFolder(store, remote_.name, remote_.url);
@@ -74,7 +116,7 @@ std::unique_ptr<Transport> OpenTransport(const RemoteInfo& remote, const Transfe
     case RemoteKind::kGit:
       break;
   }
-  return std::make_unique<GitTransport>(remote.name, options);
+  return std::make_unique<GitTransport>(remote, options);
 }
 
 std::vector<std::string> WatchPathsOf(const RemoteInfo& remote) {

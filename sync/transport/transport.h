@@ -11,6 +11,7 @@
 // Thread-safety: one Transport per sync; a sync holds the store's sync lock.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,13 +46,30 @@ struct Published {
   bool fetch_again = false;  // the remote merged ours onto newer heads: fetch to take that merge
 };
 
+// One machine that syncs through a remote, as the remote records it.
+struct Peer {
+  std::string id;         // folder: the client id of its ref; server: its registered name; git: the branch
+  std::string name;       // who made its head, as the head commit's author says ("Ada laptop"); "" if unknown
+  std::string head;       // the commit it last published, "" if unknown
+  int64_t published = 0;  // when it published that head (unix seconds), 0 if unknown
+  bool is_us = false;     // this store
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
+  // Where and what the remote is, in one line for people ("git repository ssh://h/t.git, branch
+  // main"). No I/O.
+  virtual std::string Describe() const = 0;
+  // The machines that publish through the remote, with what each published last. May connect.
+  virtual Result<std::vector<Peer>> ListPeers(storage::Store& store) = 0;
   virtual Result<Fetched> Fetch(storage::Store& store) = 0;
   // Publishes `head` (our branch's). Conflict when the remote moved since Fetch: fetch again.
   virtual Result<Published> Publish(storage::Store& store, const std::string& head) = 0;
 };
+
+// Sets `peer`'s name from its head commit's author when the store has that commit.
+void NameAuthor(const storage::Store& store, Peer* peer);
 
 // The transport for `remote`.
 std::unique_ptr<Transport> OpenTransport(const RemoteInfo& remote, const TransferOptions& options);
