@@ -23,6 +23,9 @@ Status GitStatus(int rc, const std::string& what) {
                           "crashed; remove the .lock file if no git process is running)");
     case GIT_EMODIFIED:
       return Status::Conflict(msg);
+    case GIT_EAUTH:         // credentials refused
+    case GIT_ECERTIFICATE:  // a host key or certificate refused
+      return Status::PermissionDenied(msg);
     case GIT_EINVALIDSPEC:
     case GIT_EINVALID:
       return Status::InvalidArgument(msg);

@@ -1,16 +1,17 @@
 #include "sync/transport/known_hosts.h"
 
 #include <openssl/evp.h>
-#include <unistd.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <vector>
-
-#include "storage/subprocess.h"
 
 namespace taskfs::sync {
 namespace {
@@ -63,20 +64,74 @@ bool IsServerKey(const std::string& blob, const HostKey& key) {
   return std::equal(digest, digest + 32, key.sha256);
 }
 
-// What `ssh-keygen ARGS` prints ("" if it cannot run).
-std::string SshKeygen(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"ssh-keygen"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto run = storage::RunProcess(argv);
-  return run.ok() ? run->output : "";
+// Whether `text` matches the ssh pattern `pattern` ('*' any run, '?' any one character),
+// ignoring case as ssh does for host names.
+bool MatchesPattern(std::string_view text, std::string_view pattern) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (size_t skip = 0; skip <= text.size(); ++skip) {
+      if (MatchesPattern(text.substr(skip), pattern.substr(1))) return true;
+    }
+    return false;
+  }
+  if (text.empty()) return false;
+  if (pattern[0] != '?' && std::tolower(static_cast<unsigned char>(pattern[0])) !=
+                               std::tolower(static_cast<unsigned char>(text[0]))) {
+    return false;
+  }
+  return MatchesPattern(text.substr(1), pattern.substr(1));
+}
+
+// Whether a hashed name "|1|SALT|HASH" (HashKnownHosts) is `name`: HASH is HMAC-SHA1(SALT, name).
+bool MatchesHashedName(std::string_view hashed, const std::string& name) {
+  const size_t bar = hashed.find('|', 3);
+  if (!hashed.starts_with("|1|") || bar == std::string_view::npos) return false;
+  const auto salt = DecodeBase64(hashed.substr(3, bar - 3));
+  const auto hash = DecodeBase64(hashed.substr(bar + 1));
+  if (!salt || !hash || hash->size() != 20) return false;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  if (!HMAC(EVP_sha1(), salt->data(), static_cast<int>(salt->size()),
+            reinterpret_cast<const unsigned char*>(name.data()), name.size(), mac, &mac_size) ||
+      mac_size != 20) {
+    return false;
+  }
+  return std::equal(mac, mac + 20, hash->begin(),
+                    [](unsigned char a, char b) { return a == static_cast<unsigned char>(b); });
+}
+
+// Whether a line's host field (a hashed name, or patterns separated by commas, '!' negating)
+// applies to `name`: some pattern matches and no negated one does.
+bool HostFieldMatches(std::string_view field, const std::string& name) {
+  if (field.starts_with("|")) return MatchesHashedName(field, name);
+  bool matched = false;
+  while (!field.empty()) {
+    const size_t comma = field.find(',');
+    std::string_view pattern = field.substr(0, comma);
+    field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
+    const bool negated = pattern.starts_with('!');
+    if (negated) pattern.remove_prefix(1);
+    if (!MatchesPattern(name, pattern)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+
+std::string EncodeBase64(std::span<const unsigned char> bytes) {
+  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock ends it with a NUL
+  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), bytes.data(),
+                                   static_cast<int>(bytes.size()));
+  text.resize(size < 0 ? 0 : static_cast<size_t>(size));
+  return text;
 }
 
 }  // namespace
 
-HostKeyCheck MatchKnownHostLines(std::string_view lines, const HostKey& key) {
+HostKeyCheck MatchKnownHosts(std::string_view text, const std::string& name, const HostKey& key) {
   bool host_listed = false;
   bool known = false;
-  std::istringstream input{std::string(lines)};
+  std::istringstream input{std::string(text)};
   for (std::string line; std::getline(input, line);) {
     std::istringstream fields(line);
     std::string first, host, type, base64;
@@ -89,6 +144,7 @@ HostKeyCheck MatchKnownHostLines(std::string_view lines, const HostKey& key) {
       host = first;
     }
     if (!(fields >> type >> base64)) continue;  // a comment may follow; it is not read
+    if (!HostFieldMatches(host, name)) continue;
     if (marker == "@cert-authority") continue;       // vouches for host certificates only
     if (!marker.empty() && marker != "@revoked") continue;  // a marker ssh does not know either
     const auto blob = DecodeBase64(base64);
@@ -105,19 +161,57 @@ HostKeyCheck MatchKnownHostLines(std::string_view lines, const HostKey& key) {
   return host_listed ? HostKeyCheck::kMismatch : HostKeyCheck::kUnknownHost;
 }
 
-HostKeyCheck CheckKnownHost(const std::string& host, const HostKey& key) {
+std::string KnownHostsName(const std::string& host, int port) {
+  return port == 22 || port <= 0 ? host : "[" + host + "]:" + std::to_string(port);
+}
+
+std::vector<std::string> DefaultKnownHostsFiles() {
   std::vector<std::string> files;
-  if (const char* home = std::getenv("HOME"))
+  if (const char* home = std::getenv("HOME")) {
     files.push_back(std::string(home) + "/.ssh/known_hosts");
-  files.push_back("/etc/ssh/ssh_known_hosts");
-  // The lines of this host in every file (ssh-keygen -F also finds hashed names and the patterns
-  // that match it), judged together: a @revoked line in one file refuses a key the other records.
-  std::string lines;
-  for (const auto& file : files) {
-    if (::access(file.c_str(), R_OK) != 0) continue;
-    lines += SshKeygen({"-F", host, "-f", file});
   }
-  return MatchKnownHostLines(lines, key);
+  files.push_back("/etc/ssh/ssh_known_hosts");
+  return files;
+}
+
+HostKeyCheck CheckKnownHost(const std::vector<std::string>& files, const std::string& name,
+                            const HostKey& key) {
+  std::string text;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    if (!in) continue;
+    text += std::string(std::istreambuf_iterator<char>(in), {}) + "\n";
+  }
+  return MatchKnownHosts(text, name, key);
+}
+
+HostKeyCheck CheckKnownHost(const std::string& name, const HostKey& key) {
+  return CheckKnownHost(DefaultKnownHostsFiles(), name, key);
+}
+
+std::string Sha256Fingerprint(const HostKey& key) {
+  unsigned char digest[32];
+  if (!key.blob.empty()) {
+    unsigned int size = 0;
+    if (EVP_Digest(key.blob.data(), key.blob.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+      return "";
+    }
+  } else if (key.sha256 != nullptr) {
+    std::copy(key.sha256, key.sha256 + 32, digest);
+  } else {
+    return "";
+  }
+  std::string text = EncodeBase64(digest);
+  while (text.ends_with('=')) text.pop_back();
+  return "SHA256:" + text;
+}
+
+std::optional<std::string> KnownHostsLine(const std::string& name, const HostKey& key) {
+  if (key.blob.empty()) return std::nullopt;
+  const std::string_view blob(reinterpret_cast<const char*>(key.blob.data()), key.blob.size());
+  const std::string_view type = BlobType(blob);
+  if (type.empty()) return std::nullopt;
+  return name + " " + std::string(type) + " " + EncodeBase64(key.blob) + "\n";
 }
 
 }  // namespace taskfs::sync

@@ -1,12 +1,16 @@
-// Checks an SSH server's host key against the user's known_hosts, as ssh(1) would, so that a sync
-// over ssh never talks to an impostor. Uses ssh-keygen(1) to find a host's lines (hashed host names
-// included), then compares the key blob of each line (base64, decoded with OpenSSL) with the key
-// the server offered. Thread-safe (no shared state; runs child processes).
+// Checks an SSH server's host key against known_hosts files, as ssh(1) would, so that a sync over
+// ssh never talks to an impostor. The files are read here, not through ssh-keygen: host patterns
+// (lists, `*` and `?` wildcards, `!` negations, `[host]:port` names, hashed `|1|salt|hash` names
+// checked with HMAC-SHA1) and the key blob of each line (base64, decoded with OpenSSL) are
+// compared with the key libgit2 reports. Also makes the line that records a new host.
+// Thread-safe (no shared state).
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace taskfs::sync {
 
@@ -24,13 +28,32 @@ struct HostKey {
   const unsigned char* sha256 = nullptr;  // 32 bytes, or null if not offered
 };
 
-// Looks in $HOME/.ssh/known_hosts and /etc/ssh/ssh_known_hosts.
-HostKeyCheck CheckKnownHost(const std::string& host, const HostKey& key);
+// The name known_hosts records a host under, as ssh writes it: "host" on port 22,
+// "[host]:port" on any other.
+std::string KnownHostsName(const std::string& host, int port);
 
-// The verdict of known_hosts `lines` (those of one host, as `ssh-keygen -F` prints them) on `key`.
-// A line is [@revoked|@cert-authority] HOSTS TYPE BASE64 [COMMENT]; '#' lines, lines that do not
-// parse (bad base64, a blob not of TYPE) and @cert-authority lines (libgit2 gives no host
+// $HOME/.ssh/known_hosts and /etc/ssh/ssh_known_hosts, the files ssh reads by default.
+std::vector<std::string> DefaultKnownHostsFiles();
+
+// The verdict of `files` (missing ones are skipped) on the key `name` (see KnownHostsName)
+// offered, all files judged together: a @revoked line in one refuses a key another records.
+HostKeyCheck CheckKnownHost(const std::vector<std::string>& files, const std::string& name,
+                            const HostKey& key);
+// The same over the default files.
+HostKeyCheck CheckKnownHost(const std::string& name, const HostKey& key);
+
+// The verdict of known_hosts `text` on `key` of host `name`. A line is
+// [@revoked|@cert-authority] PATTERNS TYPE BASE64 [COMMENT]; '#' lines, lines that do not parse
+// (bad base64, a blob not of TYPE) and @cert-authority lines (libgit2 gives no host
 // certificates, only plain keys) are skipped. What CheckKnownHost decides with; public for tests.
-HostKeyCheck MatchKnownHostLines(std::string_view lines, const HostKey& key);
+HostKeyCheck MatchKnownHosts(std::string_view text, const std::string& name, const HostKey& key);
+
+// The key's fingerprint as ssh prints it ("SHA256:" and unpadded base64), "" without the key or
+// its SHA-256.
+std::string Sha256Fingerprint(const HostKey& key);
+
+// The known_hosts line recording `key` for `name` ("NAME TYPE BASE64\n"); nullopt unless the
+// key blob itself was offered.
+std::optional<std::string> KnownHostsLine(const std::string& name, const HostKey& key);
 
 }  // namespace taskfs::sync

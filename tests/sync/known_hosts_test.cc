@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "tests/test_util.h"
 
@@ -163,20 +164,78 @@ TEST_F(KnownHostsTest, MalformedLinesAreSkipped) {
       "# tasks.example " + server_.line + "\n"
       "tasks.example 1024 65537 12345678901234567890\n";  // SSH1 RSA
   for (const HostKey& key : {server_.Raw(), server_.Sha256Only()}) {
-    EXPECT_EQ(MatchKnownHostLines(bad_lines, key), HostKeyCheck::kUnknownHost);
-    EXPECT_EQ(MatchKnownHostLines(bad_lines + "tasks.example " + server_.line + "\n", key),
+    EXPECT_EQ(MatchKnownHosts(bad_lines, "tasks.example", key), HostKeyCheck::kUnknownHost);
+    EXPECT_EQ(MatchKnownHosts(bad_lines + "tasks.example " + server_.line + "\n", "tasks.example", key),
               HostKeyCheck::kKnown);
-    EXPECT_EQ(MatchKnownHostLines(bad_lines + "tasks.example " + impostor_.line + "\n", key),
+    EXPECT_EQ(MatchKnownHosts(bad_lines + "tasks.example " + impostor_.line + "\n", "tasks.example",
+                              key),
               HostKeyCheck::kMismatch);
   }
   std::string binary(4096, '\0');
   for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 37 % 256);
-  EXPECT_EQ(MatchKnownHostLines(binary, server_.Raw()), HostKeyCheck::kUnknownHost);
-  // Through ssh-keygen -F, which passes such lines on.
+  EXPECT_EQ(MatchKnownHosts(binary, "tasks.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  // Read from the file.
   WriteKnownHosts(bad_lines);
   EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kUnknownHost);
   WriteKnownHosts(bad_lines + "tasks.example " + server_.line + "\n");
   EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+}
+
+TEST_F(KnownHostsTest, APortOtherThan22IsLookedUpAsBracketedHostAndPort) {
+  EXPECT_EQ(KnownHostsName("127.0.0.1", 22), "127.0.0.1");
+  EXPECT_EQ(KnownHostsName("127.0.0.1", 59983), "[127.0.0.1]:59983");
+  // As `ssh-keyscan -p 59983 127.0.0.1 >> ~/.ssh/known_hosts` records it.
+  WriteKnownHosts("[127.0.0.1]:59983 " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("[127.0.0.1]:59983", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("[127.0.0.1]:59983", impostor_.Raw()), HostKeyCheck::kMismatch);
+  // Another port of the same host, or the bare host, is another entry.
+  EXPECT_EQ(CheckKnownHost("[127.0.0.1]:2222", server_.Raw()), HostKeyCheck::kUnknownHost);
+  EXPECT_EQ(CheckKnownHost("127.0.0.1", server_.Raw()), HostKeyCheck::kUnknownHost);
+  // Hashed by ssh-keygen -H (HashKnownHosts), the port is part of what is hashed.
+  ASSERT_EQ(RunCommand("ssh-keygen -H -f " + Quote(dir_ / "home/.ssh/known_hosts") +
+                       " > /dev/null 2>&1").exit_code, 0);
+  ASSERT_EQ(ReadFile(dir_ / "home/.ssh/known_hosts").find("127.0.0.1"), std::string::npos);
+  EXPECT_EQ(CheckKnownHost("[127.0.0.1]:59983", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("[127.0.0.1]:59983", impostor_.Raw()), HostKeyCheck::kMismatch);
+  EXPECT_EQ(CheckKnownHost("[127.0.0.1]:2222", server_.Raw()), HostKeyCheck::kUnknownHost);
+}
+
+TEST_F(KnownHostsTest, PatternsWithWildcardsAndNegationsApplyAsSshReadsThem) {
+  WriteKnownHosts("*.example,!evil.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("TASKS.Example", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("evil.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  EXPECT_EQ(CheckKnownHost("example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  WriteKnownHosts("tasks?.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost("tasks1.example", server_.Raw()), HostKeyCheck::kKnown);
+  EXPECT_EQ(CheckKnownHost("tasks12.example", server_.Raw()), HostKeyCheck::kUnknownHost);
+  // Files are read together: the system file's line counts, the user's @revoked line wins.
+  const std::string system_file = dir_ / "ssh_known_hosts";
+  WriteFile(system_file, "tasks.example " + server_.line + "\n");
+  WriteKnownHosts("");
+  const std::vector<std::string> files = {dir_ / "home/.ssh/known_hosts", system_file};
+  EXPECT_EQ(CheckKnownHost(files, "tasks.example", server_.Raw()), HostKeyCheck::kKnown);
+  WriteKnownHosts("@revoked tasks.example " + server_.line + "\n");
+  EXPECT_EQ(CheckKnownHost(files, "tasks.example", server_.Raw()), HostKeyCheck::kRevoked);
+}
+
+TEST_F(KnownHostsTest, FingerprintAndRecordedLineAreWhatSshWrites) {
+  // ssh-keygen -l prints "256 SHA256:... comment (ED25519)".
+  const std::string listed = RunCommand("ssh-keygen -l -f " + Quote(dir_ / "server.pub")).output;
+  const std::string fingerprint = Sha256Fingerprint(server_.Raw());
+  ASSERT_TRUE(fingerprint.starts_with("SHA256:")) << fingerprint;
+  EXPECT_NE(listed.find(" " + fingerprint + " "), std::string::npos) << listed << fingerprint;
+  EXPECT_EQ(Sha256Fingerprint(server_.Sha256Only()), fingerprint);
+  EXPECT_EQ(Sha256Fingerprint(HostKey{}), "");
+  const auto line = KnownHostsLine("[127.0.0.1]:59983", server_.Raw());
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(*line, "[127.0.0.1]:59983 ssh-ed25519 " + server_.base64 + "\n");
+  EXPECT_FALSE(KnownHostsLine("x", server_.Sha256Only()).has_value());
+  // ssh itself finds the line it would have written.
+  WriteKnownHosts(*line);
+  EXPECT_NE(RunCommand("ssh-keygen -F '[127.0.0.1]:59983' -f " +
+                       Quote(dir_ / "home/.ssh/known_hosts")).output.find(server_.base64),
+            std::string::npos);
 }
 
 }  // namespace
