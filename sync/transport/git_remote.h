@@ -1,9 +1,6 @@
-// A git remote as a sync transport: fetch and push one branch with libgit2.
-//
-// Authentication: ssh keys through ssh-agent, or the key file named by $TASKFS_SSH_KEY (or git
-// config taskfs.sshKey; passphrase in $TASKFS_SSH_PASSPHRASE); https with a token from
-// $TASKFS_TOKEN, else git's credential helper (`git credential fill`). An ssh host key must be in
-// known_hosts (sync/transport/known_hosts.h). Each call opens its own repository handle, so a
+// A git remote as a sync transport: fetch and push one branch with libgit2, over any URL it
+// understands (a path, file://, ssh:// and user@host:path, https://). Keys, passwords, host keys
+// and certificates: sync/transport/git_auth.h. Each call opens its own repository handle, so a
 // slow network never holds the store's lock. Thread-safe.
 #pragma once
 

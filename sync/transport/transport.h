@@ -24,6 +24,8 @@ namespace taskfs::sync {
 
 struct TransferOptions {
   bool progress = false;  // a progress line on stderr (when it is a terminal)
+  // ssh: a host not yet in known_hosts is recorded there (a changed key is refused all the same).
+  bool accept_new_host_key = false;
 };
 
 // What a fetch brought.

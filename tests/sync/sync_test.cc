@@ -1,5 +1,6 @@
 // Sync through a real bare repository with two and three client stores: the scenarios of the
 // original requirements, the rows of DESIGN.md's merge table at repository level, and races.
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -7,6 +8,7 @@
 #include "storage/file_util.h"
 #include "storage/local_state.h"
 #include "sync/merge/conflicts.h"
+#include "sync/transport/transport.h"
 #include "tests/sync/sync_client.h"
 #include "tests/sync/test_server.h"
 
@@ -275,6 +277,46 @@ TEST_P(SyncTest, UnreachableRemoteFailsClearlyAndLosesNothing) {
   EXPECT_EQ(c1_->Read("a.yaml"), "title: a\n");
   auto missing = sync::SyncWithRemote(c1_->store(), "nosuch", {});
   EXPECT_NE(missing.status().message().find("taskfs remote add"), std::string::npos);
+}
+
+TEST_P(SyncTest, ListPeersShowsEachMachineWithWhatItPublishedLast) {
+  c1_->Write("a.yaml", "title: a\n");
+  c1_->Sync();
+  c2_->Sync();
+  c2_->Write("b.yaml", "title: b\n");
+  c2_->Sync();
+  c1_->Sync();  // takes c2's commit, so c1 can name its author
+  const std::string c1_head = c1_->store().snapshot()->commit_id();
+  const std::string c2_head = c2_->store().snapshot()->commit_id();
+  auto remote = sync::FindRemote(c1_->store(), "origin");
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+  auto transport = sync::OpenTransport(*remote, {});
+  EXPECT_NE(transport->Describe().find(remote->url), std::string::npos) << transport->Describe();
+  auto peers = transport->ListPeers(c1_->store());
+  ASSERT_TRUE(peers.ok()) << peers.status().ToString();
+  if (GetParam() == sync::RemoteKind::kGit) {
+    // A git repository knows one branch, not who pushed: c2's commit is its head, and ours.
+    ASSERT_EQ(peers->size(), 1u);
+    EXPECT_EQ((*peers)[0].id, "refs/heads/main");
+    EXPECT_EQ((*peers)[0].head, c2_head);
+    EXPECT_EQ((*peers)[0].name, "c2");
+    EXPECT_TRUE((*peers)[0].is_us);
+    return;
+  }
+  ASSERT_EQ(peers->size(), 2u);
+  const auto us = std::find_if(peers->begin(), peers->end(), [](const auto& p) { return p.is_us; });
+  ASSERT_NE(us, peers->end());
+  const sync::Peer& other = (*peers)[us == peers->begin() ? 1 : 0];
+  EXPECT_FALSE(other.is_us);
+  EXPECT_EQ(other.head, c2_head);
+  EXPECT_EQ(other.name, "c2");
+  EXPECT_GT(other.published, 0);
+  if (GetParam() == sync::RemoteKind::kFolder) {
+    EXPECT_EQ(us->id, c1_->store().client_id());
+    EXPECT_EQ(us->head, c1_head);  // c1 fast-forwarded to c2's head and published it
+  } else {
+    EXPECT_EQ(us->id, "c1");  // the server knows us by our registered name
+  }
 }
 
 }  // namespace

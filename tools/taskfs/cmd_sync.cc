@@ -1,4 +1,4 @@
-// taskfs remote add|remove|list, sync, clone, conflicts.
+// taskfs remote add|remove|show|list, sync, clone, conflicts.
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "storage/committer.h"
+#include "storage/format_time.h"
 #include "storage/local_state.h"
 #include "storage/store.h"
 #include "storage/store_location.h"
@@ -17,6 +18,8 @@
 #include "sync/merge/conflicts.h"
 #include "sync/syncer.h"
 #include "sync/transport/folder_remote.h"
+#include "sync/transport/git_auth.h"
+#include "sync/transport/git_remote.h"
 #include "sync/transport/remotes.h"
 #include "sync/transport/transport.h"
 #include "tools/taskfs/commands.h"
@@ -68,7 +71,7 @@ int Fail(const std::string& command, const Status& st) {
 }  // namespace
 
 int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
-                 RemoteKindChoice choice, const std::string& server_cert) {
+                 RemoteKindChoice choice, const std::string& server_cert, bool accept_host_key) {
   auto store = OpenStore(g, storage::Store::Access::kReadOnly);
   if (!store.ok()) return Fail("remote add", store.status());
   const bool is_path = IsPath(url);
@@ -86,8 +89,16 @@ int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::str
   const char* what = kind == sync::RemoteKind::kFolder   ? "shared folder"
                      : kind == sync::RemoteKind::kServer ? "taskfs server"
                                                             : "git remote";
-  std::cout << "Added " << what << " " << name << " (" << where << ").\n"
-            << "It syncs whenever the store is mounted or `taskfs daemon` runs; now: taskfs sync\n";
+  std::cout << "Added " << what << " " << name << " (" << sync::UrlForDisplay(where) << ").\n";
+  if (accept_host_key && kind == sync::RemoteKind::kGit) {
+    // Connects once, so that an ssh host not yet known is recorded now.
+    sync::TransferOptions options;
+    options.accept_new_host_key = true;
+    if (auto head = sync::BranchHeadOfGit(**store, name, options); !head.ok()) {
+      return Fail("remote add", head.status());
+    }
+  }
+  std::cout << "It syncs whenever the store is mounted or `taskfs daemon` runs; now: taskfs sync\n";
   return 0;
 }
 
@@ -107,6 +118,27 @@ int RunRemoteList(const GlobalOptions& g) {
   if (!remotes.ok()) return Fail("remote", remotes.status());
   for (const auto& r : *remotes) {
     std::cout << r.name << "\t" << sync::KindName(r.kind) << "\t" << r.url << "\n";
+  }
+  return 0;
+}
+
+int RunRemoteShow(const GlobalOptions& g, const std::string& name) {
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  if (!store.ok()) return Fail("remote show", store.status());
+  auto remote = sync::FindRemote(**store, name);
+  if (!remote.ok()) return Fail("remote show", remote.status());
+  auto transport = sync::OpenTransport(*remote, {});
+  std::cout << name << ": " << transport->Describe() << "\n";
+  auto peers = transport->ListPeers(**store);
+  if (!peers.ok()) return Fail("remote show", peers.status());
+  if (peers->empty()) std::cout << "  no machine has synced through it yet\n";
+  for (const sync::Peer& peer : *peers) {
+    std::cout << "  " << storage::EscapeForDisplay(peer.id) << "  "
+              << (peer.name.empty() ? "?" : storage::EscapeForDisplay(peer.name)) << "  "
+              << (peer.head.empty() ? "(no head yet)" : peer.head.substr(0, 12));
+    if (peer.published > 0) std::cout << "  " << FormatTime(peer.published, "%Y-%m-%d %H:%M:%S");
+    if (peer.is_us) std::cout << "  (this store)";
+    std::cout << "\n";
   }
   return 0;
 }
@@ -143,7 +175,8 @@ int RunSync(const GlobalOptions& g, std::vector<std::string> remotes) {
   return rc;
 }
 
-int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name) {
+int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name,
+             bool accept_host_key) {
   const std::string path = storage::ResolveStorePath(g.store);
   auto store = storage::Store::Init(path, name);
   if (!store.ok()) return Fail("clone", store.status());
@@ -158,11 +191,15 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
   }
   sync::TransferOptions options;
   options.progress = ::isatty(2);
+  options.accept_new_host_key = accept_host_key;
   auto report = sync::SyncWithRemote(**store, "origin", options);
   if (!report.ok()) {
-    std::cerr << "taskfs clone: created the store at " << path
-              << " but the first sync failed; run `taskfs sync` to retry:\n  "
-              << report.status().message() << "\n";
+    // Like `git clone`, a clone that failed leaves nothing behind: the next try starts afresh.
+    store->reset();
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    std::cerr << "taskfs clone: " << report.status().message() << "\n(nothing was kept at "
+              << path << ")\n";
     return 1;
   }
   std::cout << "Cloned " << url << " into " << path

@@ -39,11 +39,13 @@ int RunShow(const GlobalOptions& g, const std::string& spec);
 int RunStorePath(const GlobalOptions& g);
 enum class RemoteKindChoice { kAuto, kGit, kFolder };
 int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
-                 RemoteKindChoice kind, const std::string& server_cert);
+                 RemoteKindChoice kind, const std::string& server_cert, bool accept_host_key);
 int RunRemoteRemove(const GlobalOptions& g, const std::string& name);
 int RunRemoteList(const GlobalOptions& g);
+int RunRemoteShow(const GlobalOptions& g, const std::string& name);
 int RunSync(const GlobalOptions& g, std::vector<std::string> remotes);
-int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name);
+int RunClone(const GlobalOptions& g, const std::string& url, const std::string& name,
+             bool accept_host_key);
 int RunConflicts(const GlobalOptions& g);
 
 struct DaemonArgs {

@@ -14,11 +14,13 @@ struct CommandLine {
   GlobalOptions g;
   std::string name, mountpoint, spec, url, server_cert;
   std::vector<std::string> remotes;
-  bool lazy = false, no_sync = false, as_folder = false, as_git = false, force = false;
+  bool lazy = false, no_sync = false, as_folder = false, as_git = false, force = false,
+       accept_host_key = false;
   MountArgs mount_args;
   DaemonArgs daemon_args;
   CLI::App *init = nullptr, *mount = nullptr, *umount = nullptr, *log = nullptr, *show = nullptr,
-           *remote = nullptr, *remote_add = nullptr, *remote_remove = nullptr, *sync = nullptr,
+           *remote = nullptr, *remote_add = nullptr, *remote_remove = nullptr, *remote_show = nullptr,
+           *sync = nullptr,
            *clone = nullptr, *keygen = nullptr, *daemon = nullptr;
 };
 
@@ -61,7 +63,7 @@ void AddReadingCommands(CLI::App& app, CommandLine& c) {
   app.add_subcommand("store-path", "Print the store's path");
 }
 
-// remote (add, remove, list), sync, clone, conflicts.
+// remote (add, remove, show, list), sync, clone, conflicts.
 void AddSyncCommands(CLI::App& app, CommandLine& c) {
   c.remote = app.add_subcommand("remote", "List, add or remove the remotes to sync with");
   c.remote_add =
@@ -80,8 +82,14 @@ void AddSyncCommands(CLI::App& app, CommandLine& c) {
   c.remote_add->add_option("--server-cert", c.server_cert,
                            "For taskfs://HOST:PORT: the server's certificate (its server.crt), "
                            "which pins the server");
+  c.remote_add->add_flag("--accept-host-key", c.accept_host_key,
+                         "ssh: connect now and record the server's host key in known_hosts if the "
+                         "host is not there yet (a changed key is refused all the same)");
   c.remote_remove = c.remote->add_subcommand("remove", "Forget a remote");
   c.remote_remove->add_option("name", c.name, "The remote's name")->required();
+  c.remote_show = c.remote->add_subcommand(
+      "show", "Say what a remote is and which machines sync through it, with what each sent last");
+  c.remote_show->add_option("name", c.name, "The remote's name")->required();
   c.remote->add_subcommand("list", "List the remotes (the default)");
 
   c.sync = app.add_subcommand("sync", "Fetch, merge and push with the remotes");
@@ -91,6 +99,9 @@ void AddSyncCommands(CLI::App& app, CommandLine& c) {
   c.clone->add_option("url", c.url, "The remote to clone")->required();
   c.clone->add_option("--name", c.name, "This client's name, the author of its commits")
       ->required();
+  c.clone->add_flag("--accept-host-key", c.accept_host_key,
+                    "ssh: record the server's host key in known_hosts if the host is not there "
+                    "yet (a changed key is refused all the same)");
 
   app.add_subcommand("conflicts", "List the tasks holding a conflicts: record");
 }
@@ -135,12 +146,13 @@ int Run(const CLI::App& app, CommandLine& c) {
     return RunRemoteAdd(g, c.name, c.url,
                         c.as_folder ? RemoteKindChoice::kFolder
                                     : (c.as_git ? RemoteKindChoice::kGit : RemoteKindChoice::kAuto),
-                        c.server_cert);
+                        c.server_cert, c.accept_host_key);
   }
   if (*c.remote_remove) return RunRemoteRemove(g, c.name);
+  if (*c.remote_show) return RunRemoteShow(g, c.name);
   if (*c.remote) return RunRemoteList(g);
   if (*c.sync) return RunSync(g, c.remotes);
-  if (*c.clone) return RunClone(g, c.url, c.name);
+  if (*c.clone) return RunClone(g, c.url, c.name, c.accept_host_key);
   if (app.got_subcommand("conflicts")) return RunConflicts(g);
   if (*c.daemon) return RunDaemon(g, c.daemon_args);
   if (*c.keygen) return RunKeygen(c.name, c.force);
