@@ -106,12 +106,10 @@ Result<std::string> BuildPack(const Store& store, const std::string& tip,
   TASKFS_RETURN_IF_ERROR(
       GitStatus(git_packbuilder_insert_walk(pb.get(), walk.get()), "packing objects"));
   if (git_packbuilder_object_count(pb.get()) == 0) return std::string();
-  git_buf buf = GIT_BUF_INIT;
-  int rc = git_packbuilder_write_buf(&buf, pb.get());
-  std::string pack = rc == 0 ? std::string(buf.ptr, buf.size) : std::string();
-  git_buf_dispose(&buf);
-  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "writing a pack"));
-  return pack;
+  GitBuf buf;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_packbuilder_write_buf(buf.get(), pb.get()), "writing a pack"));
+  return buf.str();
 }
 
 Result<std::string> WritePack(const std::string& pack_dir, std::string_view pack,

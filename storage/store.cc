@@ -48,19 +48,14 @@ std::string RandomHex(size_t bytes) {
 }
 
 int64_t CommitTime(git_repository* repo, const git_oid& id) {
-  git_commit* c = nullptr;
-  if (git_commit_lookup(&c, repo, &id) != 0) return 0;
-  const int64_t time = git_commit_time(c);
-  git_commit_free(c);
-  return time;
+  git_commit* raw = nullptr;
+  if (git_commit_lookup(&raw, repo, &id) != 0) return 0;
+  return git_commit_time(CommitPtr(raw).get());
 }
 
 std::string ConfigString(git_config* cfg, const char* key) {
-  git_buf buf = GIT_BUF_INIT;
-  std::string value;
-  if (git_config_get_string_buf(&buf, cfg, key) == 0) value.assign(buf.ptr, buf.size);
-  git_buf_dispose(&buf);
-  return value;
+  GitBuf buf;
+  return git_config_get_string_buf(buf.get(), cfg, key) == 0 ? buf.str() : std::string();
 }
 
 // libgit2 leaves objects/tmp_object_git2_* behind when killed mid-write. Files older than a
@@ -80,13 +75,13 @@ void RemoveStaleTempObjects(const std::string& objects_dir) {
 
 std::string CommitAuthor(git_repository* repo, const std::string& commit) {
   git_oid oid;
-  git_commit* c = nullptr;
-  if (git_oid_fromstr(&oid, commit.c_str()) != 0 || git_commit_lookup(&c, repo, &oid) != 0) {
+  git_commit* raw = nullptr;
+  if (git_oid_fromstr(&oid, commit.c_str()) != 0 || git_commit_lookup(&raw, repo, &oid) != 0) {
     return "";
   }
-  std::string name = git_commit_author(c)->name ? git_commit_author(c)->name : "";
-  git_commit_free(c);
-  return name;
+  const CommitPtr c(raw);
+  const char* name = git_commit_author(c.get())->name;
+  return name ? name : "";
 }
 
 using MtimeCache = std::unordered_map<std::string, std::pair<std::string, int64_t>>;
@@ -376,10 +371,9 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
     if (!base.commit_id().empty()) {
       git_oid commit_oid;
       git_oid_fromstr(&commit_oid, base.commit_id().c_str());
-      git_commit* c = nullptr;
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_, &commit_oid), "commit"));
-      git_oid_cpy(&tree_id, git_commit_tree_id(c));
-      git_commit_free(c);
+      git_commit* raw = nullptr;
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_, &commit_oid), "commit"));
+      git_oid_cpy(&tree_id, git_commit_tree_id(CommitPtr(raw).get()));
     }
     tree_cache_ = std::make_unique<TreeCache>(base.commit_id(), tree_id);
   }

@@ -26,6 +26,12 @@ struct Deleter {
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using ExtensionPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+// OPENSSL_free is a macro (it passes the caller's file and line).
+struct OpenSslFree {
+  void operator()(unsigned char* p) const { OPENSSL_free(p); }
+};
 
 Status OpenSslError(const std::string& what) {
   char buf[256] = "unknown error";
@@ -65,10 +71,9 @@ Status AddAltNames(X509* cert, const std::vector<std::string>& hosts) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, names.c_str());
+  ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, names.c_str()));
   if (!ext) return OpenSslError("subjectAltName " + names);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  X509_add_ext(cert, ext.get(), -1);
   return Status::OK();
 }
 
@@ -83,9 +88,9 @@ Result<Identity> MakeIdentity(const std::string& common_name,
   unsigned char serial[16];
   RAND_bytes(serial, sizeof serial);
   serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-  BN_free(bn);
+  BignumPtr bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  if (!bn) return OpenSslError("making a serial number");
+  BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 10L * 365 * 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
@@ -116,13 +121,13 @@ Result<std::string> PublicKeyPem(const std::string& cert_or_key_pem) {
 Result<std::string> KeyFingerprint(const std::string& cert_or_key_pem) {
   auto key = ReadPublicKey(cert_or_key_pem);
   if (!key.ok()) return key.status();
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(key->get(), &der);
+  unsigned char* raw_der = nullptr;
+  const int len = i2d_PUBKEY(key->get(), &raw_der);
   if (len <= 0) return OpenSslError("encoding a public key");
+  const std::unique_ptr<unsigned char, OpenSslFree> der(raw_der);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  EVP_Digest(der, static_cast<size_t>(len), digest, &digest_len, EVP_sha256(), nullptr);
-  OPENSSL_free(der);
+  EVP_Digest(der.get(), static_cast<size_t>(len), digest, &digest_len, EVP_sha256(), nullptr);
   return "sha256:" + storage::Hex(digest, digest_len);
 }
 
