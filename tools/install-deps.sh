@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libgit2-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev libcpp-httplib-dev libgtest-dev googletest
   python3 perl vim nano rsync util-linux man-db groff-base openssh-client systemd curl
+  openssh-server lighttpd openssl
   clang-14 libclang-rt-14-dev
 )
 missing=()
@@ -15,6 +16,16 @@ done
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # openssh-server and lighttpd are for tests, which start their own on free ports of 127.0.0.1:
+  # a policy-rc.d that says "no" keeps their packages from starting a system sshd on port 22 or a
+  # lighttpd on port 80 (it also covers systemd, through deb-systemd-invoke). One already there
+  # (as in containers) is left as it is.
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
