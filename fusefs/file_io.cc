@@ -13,6 +13,7 @@
 #include "storage/log.h"
 #include "storage/task_name.h"
 #include "storage/task_validate.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::fusefs {
 
@@ -133,16 +134,15 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
   } else {
     if (int rc = scratch_.MakeParents(path); rc != 0) return rc;
     h->kind = Handle::Kind::kScratch;
-    h->fd = scratch_.OpenFile(path, flags | O_CREAT | O_EXCL, 0600);
-    const bool made = h->fd >= 0;
-    if (h->fd == -EEXIST && !(flags & O_EXCL)) h->fd = scratch_.OpenFile(path, flags & ~O_CREAT);
-    if (h->fd < 0) return h->fd;
+    int opened = scratch_.OpenFile(path, flags | O_CREAT | O_EXCL, 0600);
+    const bool made = opened >= 0;
+    if (opened == -EEXIST && !(flags & O_EXCL)) opened = scratch_.OpenFile(path, flags & ~O_CREAT);
+    if (opened < 0) return opened;
+    storage::UniqueFd fd(opened);
     if (made) {
-      if (int rc = AdoptScratch(path, mode, caller.value_or(Owner()), false); rc != 0) {
-        ::close(h->fd);
-        return rc;
-      }
+      if (int rc = AdoptScratch(path, mode, caller.value_or(Owner()), false); rc != 0) return rc;
     }
+    h->fd = fd.release();  // the Handle's from here: closed in Release
   }
   *out = std::move(h);
   return 0;
@@ -268,6 +268,7 @@ int TaskFilesystem::Fsync(Handle* h) {
 
 int TaskFilesystem::Release(Handle* h) {
   if (h->kind == Handle::Kind::kScratch) {
+    // The Handle owns its fd (libfuse keeps the Handle as the file handle): its release closes it.
     ::close(h->fd);
     return 0;
   }

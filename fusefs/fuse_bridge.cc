@@ -20,6 +20,7 @@
 #include "storage/file_util.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::fusefs {
 namespace {
@@ -326,28 +327,83 @@ fuse_operations MakeOperations() {
 // the child: a `taskfs status` right after `taskfs mount` finds the mount's record. Returns 0 in
 // the child, -1 (errno set) if it could not fork.
 int DaemonizeAfter(const std::function<void()>& ready) {
-  int ready_pipe[2];
-  if (::pipe(ready_pipe) != 0) return -1;
+  int ends[2];
+  if (::pipe(ends) != 0) return -1;
+  storage::UniqueFd read_end(ends[0]);
+  storage::UniqueFd write_end(ends[1]);
   const pid_t child = ::fork();
   if (child < 0) return -1;
   if (child > 0) {
-    ::close(ready_pipe[1]);
+    write_end.reset();
     char done = 0;
-    const ssize_t n = ::read(ready_pipe[0], &done, 1);
+    const ssize_t n = ::read(read_end.get(), &done, 1);
     ::_exit(n == 1 ? 0 : 1);
   }
-  ::close(ready_pipe[0]);
+  read_end.reset();
   ::setsid();
   if (::chdir("/") != 0) LogWarning("could not change to /: " + std::string(std::strerror(errno)));
-  if (int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC); null_fd >= 0) {
-    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null_fd, fd);
-    ::close(null_fd);
+  if (const storage::UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC)); null_fd) {
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null_fd.get(), fd);
   }
   ready();
   const char done = 1;
-  if (::write(ready_pipe[1], &done, 1) != 1) LogWarning("could not tell `taskfs mount` it is done");
-  ::close(ready_pipe[1]);
+  if (::write(write_end.get(), &done, 1) != 1) {
+    LogWarning("could not tell `taskfs mount` it is done");
+  }
   return 0;
+}
+
+// What fuse_new is given: the options every taskfs mount has, and those `options` asks for.
+std::vector<std::string> FuseArguments(const MountOptions& options) {
+  // noatime: reads don't change anything, and atime updates would cost a round trip per read.
+  // default_permissions: the kernel checks every request against the owners and modes the
+  // mount reports, as on a local disk (taskfs(1), PERMISSIONS).
+  std::vector<std::string> argv = {"taskfs", "-o",
+                                   "fsname=taskfs,subtype=taskfs,noatime,default_permissions"};
+  if (options.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
+  if (options.read_only) argv.insert(argv.end(), {"-o", "ro"});
+  if (options.debug) argv.push_back("-d");
+  return argv;
+}
+
+// Mounts `f` at `mountpoint`; false, with what to check logged, if it could not.
+bool MountAt(struct fuse* f, const std::string& mountpoint) {
+  if (fuse_mount(f, mountpoint.c_str()) == 0) return true;
+  LogError("could not mount at " + mountpoint +
+           " (does it exist, is it empty, is /dev/fuse usable? a dead mount there needs "
+           "`taskfs umount " +
+           mountpoint + "`)");
+  return false;
+}
+
+// Writes the mount's record (what `taskfs status` and `taskfs umount` find) and, unless in the
+// foreground, leaves the foreground first; false (logged) if it could not leave it.
+bool RecordMount(const std::string& record_file, const MountOptions& options) {
+  const auto record_mount = [&] {
+    if (Status st = storage::WriteMountRecord(record_file, {::getpid(), options.mountpoint});
+        !st.ok()) {
+      LogWarning(st.message() + ": `taskfs status` and `taskfs umount` will not see this mount");
+    }
+  };
+  if (options.foreground) {
+    record_mount();
+    return true;
+  }
+  if (DaemonizeAfter(record_mount) == 0) return true;
+  LogError("could not leave the foreground: " + std::string(std::strerror(errno)));
+  return false;
+}
+
+// Answers requests on up to 16 threads until the mount ends (unmounted, or a signal); libfuse's
+// result.
+int ServeRequests(struct fuse* f) {
+  fuse_set_signal_handlers(fuse_get_session(f));
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(loop, 16);
+  const int rc = fuse_loop_mt(f, loop);
+  fuse_loop_cfg_destroy(loop);
+  fuse_remove_signal_handlers(fuse_get_session(f));
+  return rc;
 }
 
 }  // namespace
@@ -364,14 +420,7 @@ int RunMount(storage::Store* store, const MountOptions& options) {
   MountContext ctx{store, std::make_unique<TaskFilesystem>(store), nullptr,
                    storage::LocalState(*store).mount_record(), nullptr};
   ctx.fs->SetStatusText(options.status_text);
-  // noatime: reads don't change anything, and atime updates would cost a round trip per read.
-  // default_permissions: the kernel checks every request against the owners and modes the
-  // mount reports, as on a local disk (taskfs(1), PERMISSIONS).
-  std::vector<std::string> argv = {"taskfs", "-o",
-                                   "fsname=taskfs,subtype=taskfs,noatime,default_permissions"};
-  if (options.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
-  if (options.read_only) argv.insert(argv.end(), {"-o", "ro"});
-  if (options.debug) argv.push_back("-d");
+  std::vector<std::string> argv = FuseArguments(options);
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
@@ -381,24 +430,11 @@ int RunMount(storage::Store* store, const MountOptions& options) {
     LogError("could not set up the FUSE session");
     return 1;
   }
-  if (fuse_mount(f, options.mountpoint.c_str()) != 0) {
-    LogError("could not mount at " + options.mountpoint +
-             " (does it exist, is it empty, is /dev/fuse usable? a dead mount there needs "
-             "`taskfs umount " +
-             options.mountpoint + "`)");
+  if (!MountAt(f, options.mountpoint)) {
     fuse_destroy(f);
     return 1;
   }
-  const auto record_mount = [&] {
-    if (Status st = storage::WriteMountRecord(ctx.mount_record, {::getpid(), options.mountpoint});
-        !st.ok()) {
-      LogWarning(st.message() + ": `taskfs status` and `taskfs umount` will not see this mount");
-    }
-  };
-  if (options.foreground) {
-    record_mount();
-  } else if (DaemonizeAfter(record_mount) != 0) {
-    LogError("could not leave the foreground: " + std::string(std::strerror(errno)));
+  if (!RecordMount(ctx.mount_record, options)) {
     fuse_unmount(f);
     fuse_destroy(f);
     return 1;
@@ -407,12 +443,7 @@ int RunMount(storage::Store* store, const MountOptions& options) {
   // The FUSE loop's threads would each grow a malloc arena: a few are plenty here.
   mallopt(M_ARENA_MAX, 2);
   if (options.on_mounted) options.on_mounted();
-  fuse_set_signal_handlers(fuse_get_session(f));
-  fuse_loop_config* loop = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_max_threads(loop, 16);
-  int rc = fuse_loop_mt(f, loop);
-  fuse_loop_cfg_destroy(loop);
-  fuse_remove_signal_handlers(fuse_get_session(f));
+  const int rc = ServeRequests(f);
   fuse_unmount(f);
   fuse_destroy(f);
   fuse_opt_free_args(&args);

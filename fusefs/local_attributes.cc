@@ -36,10 +36,6 @@ json SetRecord(const std::string& path, const FileAttributes& a) {
 
 }  // namespace
 
-LocalAttributes::~LocalAttributes() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 Status LocalAttributes::Load(const std::function<bool(const std::string&)>& exists) {
   attrs_.clear();
   {
@@ -51,9 +47,8 @@ Status LocalAttributes::Load(const std::function<bool(const std::string&)>& exis
   std::string compacted;
   for (const auto& [path, a] : attrs_) compacted += SetRecord(path, a).dump() + "\n";
   TASKFS_RETURN_IF_ERROR(storage::WriteFileAtomically(file_, compacted, 0600));
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd_ < 0) return Status::FromErrno(errno, "opening " + file_);
+  fd_.reset(::open(file_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  if (!fd_) return Status::FromErrno(errno, "opening " + file_);
   return Status::OK();
 }
 
@@ -137,10 +132,10 @@ bool LocalAttributes::Apply(std::string_view line) {
 }
 
 Status LocalAttributes::Append(const std::string& line) {
-  if (fd_ < 0) return Status::OK();  // not loaded (a test of TaskFilesystem without Start)
+  if (!fd_) return Status::OK();  // not loaded (a test of TaskFilesystem without Start)
   const std::string record = line + "\n";
   // One write(2) of a short line with O_APPEND: a crash leaves it whole or torn, never mixed.
-  if (::write(fd_, record.data(), record.size()) != static_cast<ssize_t>(record.size())) {
+  if (::write(fd_.get(), record.data(), record.size()) != static_cast<ssize_t>(record.size())) {
     return Status::FromErrno(errno, "writing " + file_);
   }
   return Status::OK();

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "storage/status.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::fusefs {
 
@@ -34,7 +35,6 @@ struct FileAttributes {
 class LocalAttributes {
  public:
   explicit LocalAttributes(std::string file) : file_(std::move(file)) {}
-  ~LocalAttributes();
   LocalAttributes(const LocalAttributes&) = delete;
   LocalAttributes& operator=(const LocalAttributes&) = delete;
 
@@ -59,7 +59,7 @@ class LocalAttributes {
   Status Append(const std::string& line);
 
   const std::string file_;
-  int fd_ = -1;  // the log, open for appending once Load() ran
+  storage::UniqueFd fd_;  // the log, open for appending once Load() ran
   std::map<std::string, FileAttributes, std::less<>> attrs_;
 };
 

@@ -136,21 +136,8 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
   auto snap = store_->snapshot();
   const Kind kf = Classify(from, *snap);
   const Kind kt = Classify(to, *snap);
-  if (kf == Kind::kNone) return -ENOENT;
-  if ((flags & RENAME_NOREPLACE) && kt != Kind::kNone) return -EEXIST;
-  if (kf == Kind::kTreeFile || kt == Kind::kTreeFile) return -EROFS;
-  if (!IsDir(ParentOf(to), *snap)) return -ENOENT;
-  if (to.starts_with(from + "/")) return -EINVAL;
-  if (kf == Kind::kDir) {
-    if (kt != Kind::kNone && kt != Kind::kDir) return -ENOTDIR;
-    if (kt == Kind::kDir) {
-      std::vector<std::string> names;
-      if (int rc = ListLocked(to, *snap, &names); rc != 0) return rc;
-      if (!names.empty()) return -ENOTEMPTY;
-    }
-    return RenameDir(from, to, snap);
-  }
-  if (kt == Kind::kDir) return -EISDIR;
+  if (int rc = CheckRename(from, to, kf, kt, flags, *snap); rc != 0) return rc;
+  if (kf == Kind::kDir) return RenameDir(from, to, snap);
   const bool to_task = IsTaskPath(to);
   if (kf == Kind::kTask && !to_task) return TaskToScratch(from, to, snap);
   if (kf == Kind::kScratch && to_task) return ScratchToTask(from, to, snap);
@@ -158,8 +145,29 @@ int TaskFilesystem::Rename(const std::string& from, const std::string& to, unsig
     if (int rc = scratch_.MakeParents(to); rc != 0) return rc;
     return scratch_.Rename(from, to);
   }
+  return TaskToTask(from, to, snap);
+}
 
-  // Task to task: one commit that moves the bytes (and replaces the target, if any).
+int TaskFilesystem::CheckRename(const std::string& from, const std::string& to, Kind kf, Kind kt,
+                                unsigned flags, const storage::Snapshot& snap) const {
+  if (kf == Kind::kNone) return -ENOENT;
+  if ((flags & RENAME_NOREPLACE) && kt != Kind::kNone) return -EEXIST;
+  if (kf == Kind::kTreeFile || kt == Kind::kTreeFile) return -EROFS;
+  if (!IsDir(ParentOf(to), snap)) return -ENOENT;
+  if (to.starts_with(from + "/")) return -EINVAL;
+  if (kf != Kind::kDir) return kt == Kind::kDir ? -EISDIR : 0;
+  if (kt != Kind::kNone && kt != Kind::kDir) return -ENOTDIR;
+  if (kt == Kind::kDir) {
+    std::vector<std::string> names;
+    if (int rc = ListLocked(to, snap, &names); rc != 0) return rc;
+    if (!names.empty()) return -ENOTEMPTY;
+  }
+  return 0;
+}
+
+// Task to task: one commit that moves the bytes (and replaces the target, if any).
+int TaskFilesystem::TaskToTask(const std::string& from, const std::string& to,
+                               const storage::SnapshotPtr& snap) {
   auto content = TaskContent(from, *snap);
   if (auto it = nodes_.find(to); it != nodes_.end()) {
     it->second->path.clear();
@@ -230,32 +238,81 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
   return 0;
 }
 
-int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
-                              const storage::SnapshotPtr& snap) {
-  const std::string from_prefix = from + "/";
-  // The saved tasks inside: committed, or saved and not committed yet.
+std::map<std::string, std::shared_ptr<const std::string>> TaskFilesystem::SavedBelow(
+    const std::string& folder, const storage::Snapshot& snap) const {
+  const std::string prefix = folder + "/";
   std::map<std::string, std::shared_ptr<const std::string>> saved;
-  snap->ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
-    if (path.starts_with(from_prefix)) saved[path] = fe.content;
+  snap.ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
+    if (path.starts_with(prefix)) saved[path] = fe.content;
   });
-  for (auto it = pending_.lower_bound(from_prefix);
-       it != pending_.end() && it->first.starts_with(from_prefix); ++it) {
+  for (auto it = pending_.lower_bound(prefix);
+       it != pending_.end() && it->first.starts_with(prefix); ++it) {
     if (it->second.content) {
       saved[it->first] = it->second.content;
     } else {
       saved.erase(it->first);
     }
   }
+  return saved;
+}
+
+std::vector<Change> TaskFilesystem::RenameDirChanges(
+    const std::string& from, const std::string& to, const storage::Snapshot& snap,
+    std::vector<std::string>* pending_inside) const {
   std::vector<Change> changes;
-  std::vector<std::string> pending_inside;
-  for (const auto& [path, content] : saved) {
+  for (const auto& [path, content] : SavedBelow(from, snap)) {
     changes.push_back({path, std::nullopt});
     if (pending_deletes_.count(path)) {
-      pending_inside.push_back(path);  // removed by the user: not carried over
+      pending_inside->push_back(path);  // removed by the user: not carried over
     } else {
       changes.push_back({to + path.substr(from.size()), *content});
     }
   }
+  return changes;
+}
+
+namespace {
+
+// Moves the drafts below folder `from` to folder `to`.
+void MoveDraftsBelow(Drafts& drafts, const std::string& from, const std::string& to) {
+  const std::string prefix = from + "/";
+  std::vector<std::pair<std::string, Draft>> moved;
+  for (const auto& [path, d] : drafts.all()) {
+    if (path.starts_with(prefix)) moved.emplace_back(path, d);
+  }
+  for (const auto& [path, d] : moved) {
+    // The old draft goes only once the new one is written: a failure keeps it where it was.
+    Status st = drafts.Put(to + path.substr(from.size()), *d.content, d.reason);
+    if (st.ok()) st = drafts.Remove(path);
+    if (!st.ok()) LogWarning("moving the draft " + path + ": " + st.ToString());
+  }
+}
+
+// Moves the files open for writing below folder `from` to folder `to`.
+void MoveNodesBelow(std::map<std::string, std::shared_ptr<TaskNode>>& nodes,
+                    const std::string& from, const std::string& to) {
+  const std::string prefix = from + "/";
+  std::vector<std::shared_ptr<TaskNode>> moved;
+  for (auto it = nodes.begin(); it != nodes.end();) {
+    if (it->first.starts_with(prefix)) {
+      moved.push_back(it->second);
+      it = nodes.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& node : moved) {
+    node->path = to + node->path.substr(from.size());
+    nodes[node->path] = node;
+  }
+}
+
+}  // namespace
+
+int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
+                              const storage::SnapshotPtr& snap) {
+  std::vector<std::string> pending_inside;
+  const std::vector<Change> changes = RenameDirChanges(from, to, *snap, &pending_inside);
   if (!storage::IsTaskFolderPath(to) && (!changes.empty() || drafts_.HoldsFolder(from))) {
     return -EINVAL;  // tasks can't live in a hidden folder
   }
@@ -273,29 +330,8 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
   }
   for (const auto& path : pending_inside) CancelDeferredDelete(path);  // journaled above
   if (Status st = attrs_.Move(from, to); !st.ok()) LogWarning(st.ToString());
-  std::vector<std::pair<std::string, Draft>> moved_drafts;
-  for (const auto& [path, d] : drafts_.all()) {
-    if (path.starts_with(from_prefix)) moved_drafts.emplace_back(path, d);
-  }
-  for (const auto& [path, d] : moved_drafts) {
-    // The old draft goes only once the new one is written: a failure keeps it where it was.
-    Status st = drafts_.Put(to + path.substr(from.size()), *d.content, d.reason);
-    if (st.ok()) st = drafts_.Remove(path);
-    if (!st.ok()) LogWarning("moving the draft " + path + ": " + st.ToString());
-  }
-  std::vector<std::shared_ptr<TaskNode>> moved_nodes;
-  for (auto it = nodes_.begin(); it != nodes_.end();) {
-    if (it->first.starts_with(from_prefix)) {
-      moved_nodes.push_back(it->second);
-      it = nodes_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (auto& node : moved_nodes) {
-    node->path = to + node->path.substr(from.size());
-    nodes_[node->path] = node;
-  }
+  MoveDraftsBelow(drafts_, from, to);
+  MoveNodesBelow(nodes_, from, to);
   return 0;
 }
 

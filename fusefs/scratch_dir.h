@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "storage/status.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::fusefs {
 
 class ScratchDir {
  public:
   explicit ScratchDir(std::string root) : root_(std::move(root)) {}
-  ~ScratchDir();
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
 
@@ -61,7 +61,7 @@ class ScratchDir {
   static const char* At(const std::string& rel) { return rel.empty() ? "." : rel.c_str(); }
 
   const std::string root_;
-  int fd_ = -1;
+  storage::UniqueFd fd_;
 };
 
 }  // namespace taskfs::fusefs

@@ -23,19 +23,22 @@ StoreWatcher::StoreWatcher(std::string git_dir, std::function<void()> on_change,
 StoreWatcher::~StoreWatcher() { Stop(); }
 
 Status StoreWatcher::Start() {
-  inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (inotify_fd_ < 0) return Status::FromErrno(errno, "inotify_init1");
-  if (pipe2(stop_pipe_, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe2");
+  inotify_fd_.reset(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!inotify_fd_) return Status::FromErrno(errno, "inotify_init1");
+  int stop_pipe[2];
+  if (pipe2(stop_pipe, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe2");
+  stop_read_.reset(stop_pipe[0]);
+  stop_write_.reset(stop_pipe[1]);
   if (!folders_.empty()) {
     for (const std::string& folder : folders_) {
-      if (inotify_add_watch(inotify_fd_, folder.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+      if (inotify_add_watch(inotify_fd_.get(), folder.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
         return Status::FromErrno(errno, "watching " + folder);
       }
     }
     thread_ = std::thread([this] { Run(); });
     return Status::OK();
   }
-  if (auto watches = storage::WatchBranches(inotify_fd_, git_dir_); !watches.ok()) {
+  if (auto watches = storage::WatchBranches(inotify_fd_.get(), git_dir_); !watches.ok()) {
     return watches.status();
   }
   thread_ = std::thread([this] { Run(); });
@@ -45,13 +48,12 @@ Status StoreWatcher::Start() {
 void StoreWatcher::Stop() {
   if (thread_.joinable()) {
     char c = 'x';
-    (void)!::write(stop_pipe_[1], &c, 1);
+    (void)!::write(stop_write_.get(), &c, 1);
     thread_.join();
   }
-  for (int* fd : {&inotify_fd_, &stop_pipe_[0], &stop_pipe_[1]}) {
-    if (*fd >= 0) ::close(*fd);
-    *fd = -1;
-  }
+  inotify_fd_.reset();
+  stop_read_.reset();
+  stop_write_.reset();
 }
 
 void StoreWatcher::Run() {
@@ -60,13 +62,13 @@ void StoreWatcher::Run() {
   // Watched folders (requests) may hold files written before the watch began: look at once.
   bool pending = !folders_.empty();
   while (true) {
-    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    pollfd fds[2] = {{inotify_fd_.get(), POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
     // While a change is pending, wait only the debounce interval for more events.
     int rc = ::poll(fds, 2, pending ? static_cast<int>(debounce_.count()) : -1);
     if (rc < 0 && errno != EINTR) return;
     if (fds[1].revents) return;
     if (rc > 0 && (fds[0].revents & POLLIN)) {
-      while (::read(inotify_fd_, buf, sizeof buf) > 0) {
+      while (::read(inotify_fd_.get(), buf, sizeof buf) > 0) {
       }
       pending = true;
       continue;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "storage/status.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::fusefs {
 
@@ -34,8 +35,9 @@ class StoreWatcher {
   const std::vector<std::string> folders_;
   const std::function<void()> on_change_;
   const std::chrono::milliseconds debounce_;
-  int inotify_fd_ = -1;
-  int stop_pipe_[2] = {-1, -1};
+  storage::UniqueFd inotify_fd_;
+  storage::UniqueFd stop_read_;  // the stop pipe: Stop writes a byte, Run wakes and returns
+  storage::UniqueFd stop_write_;
   std::thread thread_;
 };
 

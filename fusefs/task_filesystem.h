@@ -210,7 +210,19 @@ class TaskFilesystem {
                                                   const storage::Snapshot& snap) const;
   // Called by the committer (no lock held) once saves up to `seq` are committed.
   void OnCommitted(uint64_t seq, const storage::CommitOutcome& outcome);
+  // The errno a rename of `from` (a `kf`) onto `to` (a `kt`) is refused with, or 0.
+  int CheckRename(const std::string& from, const std::string& to, Kind kf, Kind kt, unsigned flags,
+                  const storage::Snapshot& snap) const;
+  int TaskToTask(const std::string& from, const std::string& to, const storage::SnapshotPtr& snap);
   int RenameDir(const std::string& from, const std::string& to, const storage::SnapshotPtr& snap);
+  // The saved tasks below `folder`: committed, or saved and not committed yet.
+  std::map<std::string, std::shared_ptr<const std::string>> SavedBelow(
+      const std::string& folder, const storage::Snapshot& snap) const;
+  // What renaming folder `from` to `to` journals; the tasks inside whose delete was deferred
+  // (removed by the user: not carried over) go to `pending_inside`.
+  std::vector<storage::Change> RenameDirChanges(const std::string& from, const std::string& to,
+                                                const storage::Snapshot& snap,
+                                                std::vector<std::string>* pending_inside) const;
   int TaskToScratch(const std::string& from, const std::string& to,
                     const storage::SnapshotPtr& snap);
   int ScratchToTask(const std::string& from, const std::string& to,

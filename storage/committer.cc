@@ -16,6 +16,7 @@
 #include "storage/repack.h"
 #include "storage/task_name.h"
 #include "storage/thread_name.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::storage {
 namespace {
@@ -271,12 +272,9 @@ Status Committer::SyncJournal() {
     dir_sync_due = current > journal_dir_synced_through_;
   }
   for (const std::string& file : files) {
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;  // dropped meanwhile: its saves are committed
-    const int rc = ::fdatasync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) return Status::FromErrno(err, "syncing the journal " + file);
+    const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;  // dropped meanwhile: its saves are committed
+    if (::fdatasync(fd.get()) != 0) return Status::FromErrno(errno, "syncing the journal " + file);
   }
   // The segments' names too, when one was made since the last fsync(): until its folder entry is
   // on disk, a power cut loses the whole segment.

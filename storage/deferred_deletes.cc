@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "storage/file_util.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::storage {
 namespace {
@@ -31,12 +32,11 @@ Status RecordDeferredDelete(const std::string& dir, const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const std::string file = dir + "/" + RecordName(path);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno(errno, "recording the delete of " + path + " in " + dir);
-  const bool written = ::write(fd, path.data(), path.size()) == static_cast<ssize_t>(path.size());
-  const int err = errno;
-  ::close(fd);
-  if (!written) {
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return Status::FromErrno(errno, "recording the delete of " + path + " in " + dir);
+  if (::write(fd.get(), path.data(), path.size()) != static_cast<ssize_t>(path.size())) {
+    const int err = errno;
+    fd.reset();
     ::unlink(file.c_str());
     return Status::FromErrno(err, "recording the delete of " + path + " in " + dir);
   }

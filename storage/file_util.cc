@@ -29,21 +29,18 @@ std::string TempNameFor(const std::string& file, const std::string& temp_dir) {
 
 // Makes a rename in `dir` durable.
 void SyncFolder(int dir_fd, const std::string& dir) {
-  int fd = ::openat(dir_fd, dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+  const UniqueFd fd(
+      ::openat(dir_fd, dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd) ::fsync(fd.get());
 }
 
 }  // namespace
 
 Status SyncToDisk(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "opening " + path);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  return rc == 0 ? Status::OK() : Status::FromErrno(err, "syncing " + path + " to disk");
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::FromErrno(errno, "opening " + path);
+  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "syncing " + path + " to disk");
+  return Status::OK();
 }
 
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode,
@@ -55,17 +52,18 @@ Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::str
                              mode_t mode, const std::string& temp_dir,
                              FolderSync folder_sync) {
   const std::string tmp = TempNameFor(file, temp_dir);
-  int fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Status::FromErrno(errno, "writing " + file);
+  UniqueFd fd(::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return Status::FromErrno(errno, "writing " + file);
   size_t done = 0;
   int err = 0;
   while (done < content.size() && err == 0) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
     if (n < 0 && errno != EINTR) err = errno;
     if (n > 0) done += static_cast<size_t>(n);
   }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
+  // Closed by hand: on some file systems (NFS) a write error shows only here.
+  if (::close(fd.release()) != 0 && err == 0) err = errno;
   if (err == 0 && ::renameat(dir_fd, tmp.c_str(), dir_fd, file.c_str()) != 0) err = errno;
   if (err == 0) {
     if (folder_sync == FolderSync::kSync) SyncFolder(dir_fd, fs::path(file).parent_path().string());
@@ -96,26 +94,22 @@ int RemoveStaleTempFiles(const std::string& dir, std::chrono::seconds min_age) {
 
 FileLock::FileLock(const std::string& file, std::chrono::milliseconds wait,
                    const std::function<void()>& on_wait) {
-  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0) return;
-  held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  fd_.reset(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd_) return;
+  held_ = ::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0;
   if (held_ || wait.count() <= 0) return;
   if (on_wait) on_wait();
   // Polled, not a blocking flock: a blocking one could not give up at the deadline.
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (!held_ && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    held_ = ::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0;
   }
-}
-
-FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 Status FileLock::Record(const std::string& text) {
   if (!held_) return Status::Busy("recording in a lock that is not held");
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0) {
+  if (::ftruncate(fd_.get(), 0) != 0 || ::pwrite(fd_.get(), text.data(), text.size(), 0) < 0) {
     return Status::FromErrno(errno, "writing the lock file");
   }
   return Status::OK();

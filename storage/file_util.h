@@ -15,6 +15,7 @@
 #include <string>
 
 #include "storage/status.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::storage {
 
@@ -54,7 +55,6 @@ class FileLock {
   explicit FileLock(const std::string& file,
                     std::chrono::milliseconds wait = std::chrono::milliseconds(0),
                     const std::function<void()>& on_wait = nullptr);
-  ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
   bool held() const { return held_; }
@@ -63,7 +63,7 @@ class FileLock {
   Status Record(const std::string& text);
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   bool held_ = false;
 };
 

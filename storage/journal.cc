@@ -195,16 +195,15 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir) {
 }
 
 Journal::~Journal() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset();
   if (segment_empty_ && segment_ != 0) ::unlink(SegmentFile(dir_, segment_).c_str());
 }
 
 Status Journal::OpenSegment(uint64_t id) {
   const std::string file = SegmentFile(dir_, id);
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "opening the journal " + file);
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  fd_.reset(fd);
   segment_ = id;
   segment_empty_ = true;
   size_ = 0;
@@ -215,9 +214,9 @@ Status Journal::OpenSegment(uint64_t id) {
 
 Status Journal::Append(const JournalEntry& entry) {
   const std::string record = Encode(entry);
-  if (Status st = WriteAll(fd_, record); !st.ok()) {
+  if (Status st = WriteAll(fd_.get(), record); !st.ok()) {
     // A record cut short (disk full) would end the segment for every later one: take it back.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) segment_empty_ = false;
+    if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) segment_empty_ = false;
     return st;
   }
   size_ += record.size();

@@ -24,6 +24,7 @@
 
 #include "storage/change.h"
 #include "storage/status.h"
+#include "storage/unique_fd.h"
 
 namespace taskfs::storage {
 
@@ -68,7 +69,7 @@ class Journal {
 
   std::string dir_;
   uint64_t segment_ = 0;  // the one appended to
-  int fd_ = -1;
+  UniqueFd fd_;
   bool segment_empty_ = true;
   size_t size_ = 0;  // bytes in the current segment
   uint64_t last_seq_ = 0;

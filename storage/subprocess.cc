@@ -10,47 +10,50 @@
 
 #include <cerrno>
 
+#include "storage/unique_fd.h"
+
 extern char** environ;
 
 namespace taskfs::storage {
 namespace {
 
-// Closes the descriptors it holds when it goes out of scope.
+// A pipe's two ends, each closed when its handle is reset or goes out of scope.
 struct Pipe {
-  int fds[2] = {-1, -1};
-  ~Pipe() {
-    for (int fd : fds) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-  void Close(int end) {
-    if (fds[end] >= 0) ::close(fds[end]);
-    fds[end] = -1;
-  }
+  UniqueFd read_end;
+  UniqueFd write_end;
 };
+
+// Makes a pipe with both ends close-on-exec; false (errno set) if it could not.
+bool OpenPipe(Pipe* pipe) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  pipe->read_end.reset(fds[0]);
+  pipe->write_end.reset(fds[1]);
+  return true;
+}
 
 // Writes `input` to `in_fd` and reads `out_fd` to its end, both at once (poll), so that a child
 // that writes before it has read everything never blocks us, nor we it.
 void Exchange(Pipe& in, Pipe& out, const std::string& input, std::string* output) {
   size_t written = 0;
-  if (input.empty()) in.Close(1);
+  if (input.empty()) in.write_end.reset();
   char buf[4096];
-  while (out.fds[0] >= 0) {
-    pollfd fds[2] = {{out.fds[0], POLLIN, 0}, {in.fds[1], POLLOUT, 0}};
-    if (::poll(fds, in.fds[1] >= 0 ? 2 : 1, -1) < 0) {
+  while (out.read_end) {
+    pollfd fds[2] = {{out.read_end.get(), POLLIN, 0}, {in.write_end.get(), POLLOUT, 0}};
+    if (::poll(fds, in.write_end ? 2 : 1, -1) < 0) {
       if (errno == EINTR) continue;
       return;
     }
-    if (in.fds[1] >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      const ssize_t n = ::write(in.fds[1], input.data() + written, input.size() - written);
+    if (in.write_end && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      const ssize_t n = ::write(in.write_end.get(), input.data() + written, input.size() - written);
       if (n > 0) written += static_cast<size_t>(n);
       if (n < 0 && errno != EINTR && errno != EAGAIN) written = input.size();  // it closed stdin
-      if (written == input.size()) in.Close(1);
+      if (written == input.size()) in.write_end.reset();
     }
     if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-      const ssize_t n = ::read(out.fds[0], buf, sizeof buf);
+      const ssize_t n = ::read(out.read_end.get(), buf, sizeof buf);
       if (n > 0) output->append(buf, static_cast<size_t>(n));
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) out.Close(0);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) out.read_end.reset();
     }
   }
 }
@@ -83,17 +86,17 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
                                  const std::vector<std::string>& extra_env) {
   if (argv.empty()) return Status::InvalidArgument("no program to run");
   Pipe in, out;
-  if (::pipe2(in.fds, O_CLOEXEC) != 0 || ::pipe2(out.fds, O_CLOEXEC) != 0) {
+  if (!OpenPipe(&in) || !OpenPipe(&out)) {
     return Status::FromErrno(errno, "starting " + argv[0]);
   }
   // Our ends never block (a write of more than the pipe holds would wait for a child that
   // waits for us to read); the child's ends are other open files, left blocking.
-  ::fcntl(in.fds[1], F_SETFL, O_NONBLOCK);
-  ::fcntl(out.fds[0], F_SETFL, O_NONBLOCK);
+  ::fcntl(in.write_end.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(out.read_end.get(), F_SETFL, O_NONBLOCK);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.fds[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out.fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, in.read_end.get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out.write_end.get(), STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -112,8 +115,8 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) return Status::FromErrno(rc, "starting " + argv[0]);
-  in.Close(0);
-  out.Close(1);
+  in.read_end.reset();
+  out.write_end.reset();
   ProcessOutput result;
   Exchange(in, out, input, &result.output);
   int status = 0;
