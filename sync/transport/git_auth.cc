@@ -5,6 +5,7 @@
 #include <openssl/x509_vfy.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "storage/git_handles.h"
 #include "storage/subprocess.h"
 #include "sync/transport/known_hosts.h"
+#include "sync/transport/remotes.h"
 
 namespace taskfs::sync {
 namespace {
@@ -82,6 +84,17 @@ std::string VerifyAgainstCa(const unsigned char* der, size_t size, const std::st
   return X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
 }
 
+// Whether the key file `key` holds an RSA key (by its public half, or a PEM RSA private key).
+bool IsRsaKey(const std::string& key) {
+  std::ifstream pub(key + ".pub");
+  std::string type;
+  if (pub >> type) return type == "ssh-rsa";
+  std::ifstream private_key(key);
+  std::string first_line;
+  std::getline(private_key, first_line);
+  return first_line.find("BEGIN RSA PRIVATE KEY") != std::string::npos;
+}
+
 // Appends `line` to the known_hosts file `file` (its folder made 0700 if missing).
 bool RecordHostKey(const std::string& file, const std::string& line) {
   std::error_code ec;
@@ -97,17 +110,6 @@ bool RecordHostKey(const std::string& file, const std::string& line) {
 }
 
 }  // namespace
-
-std::string UrlForDisplay(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t at = url.find('@', scheme);
-  const size_t slash = url.find('/', scheme + 3);
-  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
-  const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
 
 GitAuth::GitAuth(const std::string& url, git_repository* repo, const TransferOptions& options)
     : options_(options) {
@@ -197,6 +199,10 @@ int GitAuth::NextSshKey(git_credential** out, const std::string& user) {
     why = "the server refused every key offered for " + user + " (" + Join(keys_tried_) + ")";
   } else {
     why = "no ssh key to offer for " + user;
+  }
+  if (std::any_of(keys_tried_.begin(), keys_tried_.end(), IsRsaKey)) {
+    why += "; RSA keys sign with SHA-1 here (libssh2 1.10), which OpenSSH 8.8 and later refuse "
+           "by default: use an ed25519 or ecdsa key";
   }
   if (!keys_locked_.empty()) {
     why += "; " + Join(keys_locked_) +

@@ -66,7 +66,4 @@ class GitAuth {
   std::optional<HelperCredential> from_helper_;
 };
 
-// `url` with any password or token in it replaced by "***", for messages and logs.
-std::string UrlForDisplay(const std::string& url);
-
 }  // namespace taskfs::sync

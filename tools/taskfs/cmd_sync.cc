@@ -18,7 +18,6 @@
 #include "sync/merge/conflicts.h"
 #include "sync/syncer.h"
 #include "sync/transport/folder_remote.h"
-#include "sync/transport/git_auth.h"
 #include "sync/transport/git_remote.h"
 #include "sync/transport/remotes.h"
 #include "sync/transport/transport.h"
@@ -117,7 +116,8 @@ int RunRemoteList(const GlobalOptions& g) {
   auto remotes = sync::ListRemotes(**store);
   if (!remotes.ok()) return Fail("remote", remotes.status());
   for (const auto& r : *remotes) {
-    std::cout << r.name << "\t" << sync::KindName(r.kind) << "\t" << r.url << "\n";
+    std::cout << r.name << "\t" << sync::KindName(r.kind) << "\t" << sync::UrlForDisplay(r.url)
+              << "\n";
   }
   return 0;
 }
