@@ -28,6 +28,10 @@ int ToErrno(const Status& status) {
       return ENOSPC;
     case Code::kTooLarge:
       return EFBIG;
+    case Code::kNotSupported:
+      return ENOTSUP;
+    case Code::kCancelled:
+      return EINTR;
     case Code::kUnavailable:
     case Code::kCorruption:
     case Code::kIOError:

@@ -81,6 +81,12 @@ std::string Status::ToString() const {
     case Code::kRefused:
       kind = "refused";
       break;
+    case Code::kNotSupported:
+      kind = "not supported";
+      break;
+    case Code::kCancelled:
+      kind = "cancelled";
+      break;
   }
   return std::string(kind) + ": " + state_->message;
 }

@@ -29,6 +29,8 @@ class [[nodiscard]] Status {
     kNoSpace,
     kTooLarge,
     kRefused,  // a peer's commits broke the rules for incoming history: none of them was taken in
+    kNotSupported,  // the other side cannot do this (an older server): do it another way
+    kCancelled,     // stopped by a request from another thread
   };
 
   Status() = default;
@@ -54,6 +56,10 @@ class [[nodiscard]] Status {
   static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
   static Status TooLarge(std::string msg) { return Status(Code::kTooLarge, std::move(msg)); }
   static Status Refused(std::string msg) { return Status(Code::kRefused, std::move(msg)); }
+  static Status NotSupported(std::string msg) {
+    return Status(Code::kNotSupported, std::move(msg));
+  }
+  static Status Cancelled(std::string msg) { return Status(Code::kCancelled, std::move(msg)); }
   // Maps an errno value from a failed system call to a Status carrying `what` and strerror.
   static Status FromErrno(int err, const std::string& what);
 

@@ -34,7 +34,8 @@ bool DaemonAlive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RemoteSyncState, name, url, kind, last_success,
                                                 last_attempt, last_error, error_since, next_attempt,
-                                                failures, waiting, garbage, syncs)
+                                                failures, waiting, garbage, syncs,
+                                                credentials_refused, instant)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SyncStatus, pid, started, remotes)
 
 
@@ -68,7 +69,8 @@ std::string RenderSyncStatus(const storage::Store& store) {
   for (const auto& remote : *remotes) {
     const bool git = remote.kind == sync::RemoteKind::kGit;
     out += "  " + remote.name + " (" +
-           (git ? "" : sync::KindName(remote.kind) + std::string(" ")) + remote.url + ")\n";
+           (git ? "" : sync::KindName(remote.kind) + std::string(" ")) +
+           sync::UrlForDisplay(remote.url) + ")\n";
     const RemoteSyncState* st = nullptr;
     if (status) {
       for (const auto& r : status->remotes) {
@@ -81,10 +83,16 @@ std::string RenderSyncStatus(const storage::Store& store) {
       out += "    failing since " + When(st->error_since, now) + " (" +
              std::to_string(st->failures) +
              " attempts): " + storage::EscapeForDisplay(st->last_error) + "\n";
+      if (st->credentials_refused) {
+        out += "    the remote refused our credentials: the daemon retries only every few minutes "
+               "(up to 30) so as not to get locked out; fix the key or password, then run "
+               "`taskfs sync`\n";
+      }
       if (st->next_attempt > now) {
         out += "    next try:   in " + std::to_string(st->next_attempt - now) + " s\n";
       }
     }
+    if (st && st->instant) out += "    news:       instant (the server tells us of each push)\n";
     if (st && st->waiting) {
       out += "    waiting for the files of " + std::to_string(st->waiting) +
              " client(s) to arrive in the folder\n";

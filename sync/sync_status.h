@@ -15,16 +15,18 @@ namespace taskfs::sync {
 struct RemoteSyncState {
   std::string name;
   std::string url;
-  std::string kind;          // "git" or "folder"
+  std::string kind;          // "git", "folder" or "server"
   int64_t last_success = 0;  // seconds since the epoch; 0: never
   int64_t last_attempt = 0;
   std::string last_error;            // empty when the last attempt succeeded
+  bool credentials_refused = false;  // the last error: the remote refused our key or password
   int64_t error_since = 0;           // first failure of the current run of failures
   int64_t next_attempt = 0;          // 0: when something changes
   int failures = 0;                  // in a row
   int waiting = 0;                   // folder remotes: clients whose files have not all arrived
   std::vector<std::string> garbage;  // folder remotes: ref files that are no client's ref
   int64_t syncs = 0;                 // attempts since the daemon started
+  bool instant = false;              // server remote: it tells us of new heads (no polling)
 };
 
 struct SyncStatus {

@@ -18,9 +18,13 @@
 #include "storage/branch_watch.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
+#include "storage/store_config.h"
+#include "sync/daemon/head_watcher.h"
+#include "sync/daemon/retry_delay.h"
 #include "sync/sync_status.h"
 #include "sync/syncer.h"
 #include "sync/transport/remotes.h"
+#include "sync/transport/transport.h"
 
 namespace taskfs::sync {
 namespace {
@@ -41,6 +45,9 @@ constexpr uint32_t kWatchMask =
 struct RemoteState {
   sync::RemoteInfo info;
   bool watched = false;  // inotify tells us when it changes: no polling
+  // A server remote's long-poll (shared: RemoteState is copied when the remotes are reloaded).
+  std::shared_ptr<HeadWatcher> head_watcher;
+  bool head_live = false;  // head_watcher's waits succeed: the server tells us, no polling
   std::optional<Clock::time_point> due;
   std::optional<Clock::time_point> burst_start;
   Clock::time_point not_before{};  // back-off after failures
@@ -80,6 +87,7 @@ struct SyncDaemon::Impl {
   DaemonOptions options;
   int inotify_fd = -1;
   int stop_fd = -1;
+  int news_fd = -1;  // written by head watchers' threads when they heard of something
   bool stopping = false;
   std::map<int, int> watch_owner;  // inotify watch -> kStoreWatch, kStopFileWatch or remote
   std::vector<RemoteState> remotes;
@@ -87,7 +95,8 @@ struct SyncDaemon::Impl {
   std::mt19937 rng{std::random_device{}()};
 
   ~Impl() {
-    for (int fd : {inotify_fd, stop_fd}) {
+    remotes.clear();  // joins the head watchers before news_fd closes
+    for (int fd : {inotify_fd, stop_fd, news_fd}) {
       if (fd >= 0) ::close(fd);
     }
   }
@@ -150,9 +159,46 @@ struct SyncDaemon::Impl {
       fresh.record.name = info.name;
       fresh.record.url = info.url;
       fresh.record.kind = sync::KindName(info.kind);
+      StartHeadWatcher(fresh);
       next.push_back(fresh);
     }
     remotes = std::move(next);
+  }
+
+  // A server remote is told of new heads by a long-poll; other kinds have no watch.
+  void StartHeadWatcher(RemoteState& r) {
+    auto watch = WatchHead(*store, r.info);
+    if (!watch.ok()) {
+      if (watch.status().code() != Status::Code::kNotSupported) {
+        LogWarning(r.info.name + ": cannot wait for news (" + watch.status().message() +
+                   "); polled every " + std::to_string(options.interval.count()) + " s");
+      }
+      return;
+    }
+    r.head_watcher = std::make_shared<HeadWatcher>(r.info.name, std::move(*watch), [this] {
+      const uint64_t one = 1;
+      (void)!::write(news_fd, &one, sizeof one);
+    });
+  }
+
+  // What the head watchers heard: a remote whose head is not the one we know is synced.
+  void HandleHeadNews() {
+    uint64_t count = 0;
+    (void)!::read(news_fd, &count, sizeof count);
+    const auto now = Clock::now();
+    for (auto& r : remotes) {
+      if (!r.head_watcher) continue;
+      const HeadWatcher::News news = r.head_watcher->Take();
+      r.head_live = news.live;
+      r.record.instant = news.live;
+      const bool lost = (news.live_changed && !news.live) || news.ended;
+      if (lost && !r.due) r.due = now + options.interval;  // polled meanwhile
+      if (news.ended) r.head_watcher.reset();
+      if (news.head &&
+          *news.head != storage::RefTarget(*store, TrackingRefOf(*store, r.info.name))) {
+        Trigger(r, now);
+      }
+    }
   }
 
   // Something changed for remote `r`: sync it after the debounce, but not later than max_delay
@@ -178,6 +224,7 @@ struct SyncDaemon::Impl {
   void RecordSuccess(RemoteState& r, const SyncReport& report, Clock::time_point now) {
     r.record.last_success = WallNow();
     r.record.last_error.clear();
+    r.record.credentials_refused = false;
     r.record.error_since = 0;
     r.record.failures = 0;
     r.record.waiting = report.waiting;
@@ -185,7 +232,7 @@ struct SyncDaemon::Impl {
     r.not_before = {};
     if (report.waiting) {
       r.due = now + kWaitingRetry;
-    } else if (!r.watched) {
+    } else if (!r.watched && !r.head_live) {
       r.due = now + options.interval;
     }
     if (report.fast_forwarded || report.merged || report.pushed) LogInfo(report.Summary());
@@ -198,11 +245,10 @@ struct SyncDaemon::Impl {
     }
     if (r.record.failures++ == 0) r.record.error_since = WallNow();
     r.record.last_error = st.message();
-    const auto cap = std::chrono::duration_cast<milliseconds>(options.max_backoff);
-    const int doublings = std::min(r.record.failures - 1, 20);
-    auto delay = std::min<milliseconds>(cap, milliseconds(int64_t{1000} << doublings));
-    delay = milliseconds(static_cast<int64_t>(
-        delay.count() * std::uniform_real_distribution<double>(0.8, 1.2)(rng)));
+    r.record.credentials_refused = st.code() == Status::Code::kPermissionDenied;
+    const auto delay =
+        RetryDelay(st.code(), r.record.failures, options.max_backoff,
+                   std::uniform_real_distribution<double>(0.8, 1.2)(rng));
     r.not_before = now + delay;
     r.due = r.not_before;
     LogWarning("sync with " + r.info.name + " failed (attempt " +
@@ -277,7 +323,7 @@ struct SyncDaemon::Impl {
   }
 
   Status Run() {
-    if (stop_fd < 0) return Status::FromErrno(errno, "eventfd");
+    if (stop_fd < 0 || news_fd < 0) return Status::FromErrno(errno, "eventfd");
     LoadRemotes();
     TASKFS_RETURN_IF_ERROR(RebuildWatches());
     status.pid = ::getpid();
@@ -307,12 +353,17 @@ struct SyncDaemon::Impl {
         ms = std::max<int64_t>(ms, 0);
         if (timeout < 0 || ms < timeout) timeout = static_cast<int>(std::min<int64_t>(ms, 1 << 30));
       }
-      pollfd fds[2] = {{inotify_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-      int rc = ::poll(fds, 2, timeout);
+      pollfd fds[3] = {{inotify_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}, {news_fd, POLLIN, 0}};
+      int rc = ::poll(fds, 3, timeout);
       if (rc < 0 && errno != EINTR) return Status::FromErrno(errno, "poll");
       if (fds[1].revents & POLLIN) break;
       if (fds[0].revents & POLLIN) HandleEvents();
+      if (fds[2].revents & POLLIN) {
+        HandleHeadNews();
+        SaveStatus();
+      }
     }
+    for (auto& r : remotes) r.head_watcher.reset();  // stops their waits
     status.pid = 0;
     SaveStatus();
     return Status::OK();
@@ -324,6 +375,7 @@ SyncDaemon::SyncDaemon(storage::Store* store, DaemonOptions options)
   impl_->store = store;
   impl_->options = std::move(options);
   impl_->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  impl_->news_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 SyncDaemon::~SyncDaemon() = default;

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
@@ -118,6 +120,16 @@ void OnTlsEvent(const SSL* const_ssl, int where, int ret) {
     }
   }
 }
+
+// Counts itself in `counter` for its life; `count` is the counter's value with it.
+struct CountedIn {
+  explicit CountedIn(std::atomic<int>& c) : counter(c), count(++c) {}
+  ~CountedIn() { --counter; }
+  CountedIn(const CountedIn&) = delete;
+  CountedIn& operator=(const CountedIn&) = delete;
+  std::atomic<int>& counter;
+  const int count;
+};
 
 std::string Hex(const storage::ObjectId& id) { return storage::Hex(id.data(), id.size()); }
 
@@ -233,6 +245,15 @@ struct TaskServer::Impl {
 
   std::atomic<int> requests_in_flight{0};  // admitted requests being served
 
+  // The branch head as the last update left it, for long-polls (GET /sync/wait) to compare with.
+  // Set under update_mu as well, right after the update that moved it.
+  std::mutex head_mu;  // guards head, stopping; a leaf (taken under update_mu, never around it)
+  std::condition_variable head_moved;  // notified when head or stopping changes
+  std::string head;
+  bool stopping = false;
+  std::atomic<int> waiters{0};  // GET /sync/wait requests waiting now
+  static constexpr int kMaxWaitSeconds = 60;
+
   // Every push and every task update leaves a pack in the store: merged a tier at a time
   // (storage/repack.h) once kUpdatesPerRepack updates came, by the request that finds it due,
   // before its response, under no lock of the server's (MergeSmallPacks takes the store's repack
@@ -339,6 +360,44 @@ struct TaskServer::Impl {
 
   // --- commit sync ---
 
+  // Wakes the long-polls waiting for the head to move.
+  void AnnounceHead(const std::string& commit) {
+    {
+      std::lock_guard lock(head_mu);
+      if (head == commit) return;
+      head = commit;
+    }
+    head_moved.notify_all();
+  }
+
+  // GET /sync/wait?head=COMMIT&timeout=SECONDS: {"head": ...} as soon as the branch head is not
+  // COMMIT ("" for none), or once the timeout (at most kMaxWaitSeconds) passes with it unchanged.
+  // Daemons hold one open to hear of others' pushes at once. A waiting request does no work, so
+  // it is not counted in max_requests; at most max_waiters wait at once, more get 503.
+  void Wait(const httplib::Request& req, httplib::Response& res) {
+    const std::string known = req.get_param_value("head");
+    if (!known.empty() && !IsObjectId(json(known))) {
+      return SendError(res, 400, "?head= must be a commit id or empty");
+    }
+    const int seconds =
+        std::clamp(std::atoi(req.get_param_value("timeout").c_str()), 0, kMaxWaitSeconds);
+    const CountedIn waiting(waiters);
+    if (waiting.count > options.max_waiters) {
+      res.set_header("Retry-After", "30");
+      return SendError(res, 503,
+                       "busy: " + std::to_string(options.max_waiters) +
+                           " clients wait for news already; poll instead");
+    }
+    std::string now;
+    {
+      std::unique_lock lock(head_mu);
+      head_moved.wait_for(lock, std::chrono::seconds(seconds),
+                          [&] { return stopping || head != known; });
+      now = head;
+    }
+    SendJson(res, {{"head", now}});
+  }
+
   // POST /sync/fetch {"have": [commit...], "applied": commit}: a pack of what the client lacks.
   void Fetch(const httplib::Request& req, httplib::Response& res, const std::string& client) {
     const std::string expected = "{\"have\": [commit ids], \"applied\": commit id or \"\"}";
@@ -406,10 +465,26 @@ struct TaskServer::Impl {
     if (report.fast_forwarded || (*after)->commit_id() == pushed) {
       log.Acknowledge(client, version);  // it has all of this version: it made it
     }
+    log.RecordPublish(client, pushed, Now());
     SaveLog();
+    AnnounceHead((*after)->commit_id());
     LogInfo(client + " pushed " + pushed.substr(0, 12) +
             (report.merged ? ", merged on the server" : ""));
     SendJson(res, {{"head", (*after)->commit_id()}, {"version", version}});
+  }
+
+  // GET /sync/peers: every client not revoked, with the commit it last published and when
+  // ("" and 0 if it never did), and which of them is asking.
+  void Peers(httplib::Response& res, const std::string& client) {
+    const std::vector<std::string> active = ActiveClients();
+    std::lock_guard lock(update_mu);
+    json peers = json::array();
+    for (const std::string& name : active) {
+      auto it = log.published().find(name);
+      const PublishRecord record = it == log.published().end() ? PublishRecord{} : it->second;
+      peers.push_back({{"client", name}, {"head", record.commit}, {"published", record.time}});
+    }
+    SendJson(res, {{"you", client}, {"peers", peers}});
   }
 
   // --- JSON interchange ---
@@ -471,7 +546,9 @@ struct TaskServer::Impl {
           store->Commit(changes, verb + id + "\n\nby " + client + " through taskfs-server");
       if (!committed.ok()) return SendError(res, 500, committed.status().message());
       RecordUpdate(**before, *committed->snapshot);
+      log.RecordPublish(client, committed->snapshot->commit_id(), Now());
       SaveLog();
+      AnnounceHead(committed->snapshot->commit_id());
     }
     auto now = store->snapshot();
     SendTaskState(res, now->FindFile(path));
@@ -489,26 +566,32 @@ struct TaskServer::Impl {
     SendJson(res, {{"acknowledged", log.acknowledged(client)}});
   }
 
-  // Runs a handler for an admitted client; anything else is refused. Past max_requests at once
-  // the answer is 503 with Retry-After, which taskfs clients honour: a busy server stays quick
-  // to answer instead of letting connections time out.
+  // Runs a handler for an admitted client; anything else is refused.
   template <class Fn>
-  httplib::Server::Handler Authenticated(Fn fn) {
-    return [this, fn](const httplib::Request& req, httplib::Response& res) {
+  httplib::Server::Handler Admitted(Fn fn) {
+    return [fn](const httplib::Request& req, httplib::Response& res) {
       const std::string client = ClientOf(req);
       if (client.empty()) return SendError(res, 403, "unknown client");
-      struct InFlight {
-        std::atomic<int>& count;
-        ~InFlight() { --count; }
-      } in_flight{requests_in_flight};
-      if (++requests_in_flight > options.max_requests) {
+      fn(req, res, client);
+    };
+  }
+
+  // Admitted, and counted: past max_requests at once the answer is 503 with Retry-After, which
+  // taskfs clients honour: a busy server stays quick to answer instead of letting connections
+  // time out.
+  template <class Fn>
+  httplib::Server::Handler Authenticated(Fn fn) {
+    return Admitted([this, fn](const httplib::Request& req, httplib::Response& res,
+                               const std::string& client) {
+      const CountedIn in_flight(requests_in_flight);
+      if (in_flight.count > options.max_requests) {
         res.set_header("Retry-After", "1");
         return SendError(res, 503,
                          "busy: " + std::to_string(options.max_requests) +
                              " requests in progress, retry shortly");
       }
       fn(req, res, client);
-    };
+    });
   }
 
   void Route() {
@@ -519,6 +602,8 @@ struct TaskServer::Impl {
               }));
     http->Post("/sync/fetch", Authenticated([this](auto& q, auto& r, auto& c) { Fetch(q, r, c); }));
     http->Post("/sync/push", Authenticated([this](auto& q, auto& r, auto& c) { Push(q, r, c); }));
+    http->Get("/sync/wait", Admitted([this](auto& q, auto& r, auto&) { Wait(q, r); }));
+    http->Get("/sync/peers", Authenticated([this](auto&, auto& r, auto& c) { Peers(r, c); }));
     http->Get("/hashes", Authenticated([this](auto&, auto& r, auto&) { Hashes(r); }));
     http->Post(R"(/task/(.+))",
                Authenticated([this](auto& q, auto& r, auto& c) { PostTask(q, r, c); }));
@@ -559,15 +644,17 @@ Result<std::unique_ptr<TaskServer>> TaskServer::Open(const ServerOptions& option
   if (!store.ok()) return store.status();
   s.store = std::move(store.value());
   s.store->SetMerger(std::make_shared<FieldTaskMerger>());
+  s.head = s.store->snapshot()->commit_id();
   auto log = UpdateLog::Load(s.paths.updates);
   if (!log.ok()) return log.status();
   s.log = std::move(log.value());
   s.ReloadRegistry();
   s.http = std::make_unique<httplib::SSLServer>([&s](SSL_CTX& ctx) { return s.SetUpTls(ctx); });
   if (!s.http->is_valid()) return Status::InvalidArgument("cannot set up TLS (see the log)");
-  // Enough workers that every admitted request, and the handshake of one that will get 503,
-  // find one at once.
-  s.http->new_task_queue = [min = options.threads, max = options.threads + options.max_requests] {
+  // Enough workers that every admitted request and every waiting one, and the handshake of one
+  // that will get 503, find one at once.
+  s.http->new_task_queue = [min = options.threads,
+                            max = options.threads + options.max_requests + options.max_waiters] {
     return new ElasticThreadPool(min, max);
   };
   s.http->set_payload_max_length(options.max_body);
@@ -597,6 +684,13 @@ Status TaskServer::Serve() {
   return Status::OK();
 }
 
-void TaskServer::Stop() { impl_->http->stop(); }
+void TaskServer::Stop() {
+  {
+    std::lock_guard lock(impl_->head_mu);
+    impl_->stopping = true;
+  }
+  impl_->head_moved.notify_all();  // long-polls answer now, so their workers can be joined
+  impl_->http->stop();
+}
 
 }  // namespace taskfs::sync

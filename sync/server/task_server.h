@@ -39,6 +39,7 @@ struct ServerOptions {
   int port = 7443;                     // 0: any free port
   int threads = 16;                    // workers always running; more start while all are busy
   int max_requests = 64;               // requests served at once; more get 503 + Retry-After
+  int max_waiters = 256;               // GET /sync/wait held open at once; more get 503
   size_t max_body = size_t{64} << 20;  // larger requests get 413
   int timeout_seconds = 10;            // for each read or write on a connection
 };

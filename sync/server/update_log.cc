@@ -9,6 +9,7 @@ namespace taskfs::sync {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Tombstone, task, version)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(UpdateRecord, version, commit)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PublishRecord, commit, time)
 
 Result<UpdateLog> UpdateLog::Load(const std::string& file) {
   UpdateLog log;
@@ -20,6 +21,8 @@ Result<UpdateLog> UpdateLog::Load(const std::string& file) {
     log.updates_ = doc.at("updates").get<std::vector<UpdateRecord>>();
     log.tombstones_ = doc.at("tombstones").get<std::vector<Tombstone>>();
     log.acked_ = doc.at("acknowledged").get<std::map<std::string, int64_t>>();
+    // Absent from the logs of servers older than the record.
+    log.published_ = doc.value("published", std::map<std::string, PublishRecord>{});
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(file + " is damaged: " + e.what());
   }
@@ -30,7 +33,8 @@ Status UpdateLog::Save(const std::string& file) const {
   nlohmann::json doc = {{"version", version_},
                         {"updates", updates_},
                         {"tombstones", tombstones_},
-                        {"acknowledged", acked_}};
+                        {"acknowledged", acked_},
+                        {"published", published_}};
   return storage::WriteFileAtomically(file, doc.dump(1) + "\n", 0600);
 }
 
@@ -65,6 +69,11 @@ int64_t UpdateLog::acknowledged(const std::string& client) const {
   return it == acked_.end() ? 0 : it->second;
 }
 
+void UpdateLog::RecordPublish(const std::string& client, const std::string& commit,
+                              int64_t time) {
+  published_[client] = {commit, time};
+}
+
 bool UpdateLog::Forget(const std::vector<std::string>& active) {
   int64_t everyone = version_;
   for (const auto& name : active) everyone = std::min(everyone, acknowledged(name));
@@ -74,9 +83,11 @@ bool UpdateLog::Forget(const std::vector<std::string>& active) {
   forgotten += std::erase_if(updates_, [&](const UpdateRecord& u) {
     return u.version <= everyone && u.version != version_;
   });
-  forgotten += std::erase_if(acked_, [&](const auto& entry) {
+  const auto gone = [&](const auto& entry) {
     return std::find(active.begin(), active.end(), entry.first) == active.end();
-  });
+  };
+  forgotten += std::erase_if(acked_, gone);
+  forgotten += std::erase_if(published_, gone);
   return forgotten > 0;
 }
 

@@ -157,7 +157,7 @@ Result<std::string> FetchFromGit(const Store& store, const std::string& name,
   opts.callbacks = MakeCallbacks(&(*c)->state);
   const std::string branch = BranchName(store);
   const std::string remote_branch = "refs/heads/" + branch;
-  const std::string tracking = "refs/remotes/" + name + "/" + branch;
+  const std::string tracking = TrackingRefOf(store, name);
   // A download only: no ref moves (not even the tracking ref, which git_remote_fetch would
   // update) until the history is admitted.
   char* specs[] = {const_cast<char*>(remote_branch.c_str())};

@@ -130,6 +130,12 @@ Result<RemoteInfo> FindRemote(const Store& store, const std::string& name) {
   return Describe(repo->get(), name);
 }
 
+std::string TrackingRefOf(const Store& store, const std::string& remote) {
+  const std::string& branch = store.branch_ref();
+  return "refs/remotes/" + remote + "/" +
+         (branch.starts_with("refs/heads/") ? branch.substr(11) : branch);
+}
+
 Result<int> PendingCommits(const Store& store, const std::string& remote) {
   EnsureLibgit2();
   auto repo = OpenRepo(store);
@@ -153,6 +159,17 @@ std::string LocalPathOf(const std::string& url) {
   if (url.starts_with("file://")) return url.substr(7);
   if (url.starts_with("/")) return url;
   return "";
+}
+
+std::string UrlForDisplay(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t at = url.find('@', scheme);
+  const size_t slash = url.find('/', scheme + 3);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 }  // namespace taskfs::sync

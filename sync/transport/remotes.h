@@ -39,6 +39,10 @@ Result<RemoteInfo> FindRemote(const storage::Store& store, const std::string& na
 Status RemoveRemote(const storage::Store& store, const std::string& name);
 Result<std::vector<RemoteInfo>> ListRemotes(const storage::Store& store);
 
+// refs/remotes/NAME/BRANCH: where a git or server remote's branch head, as the last fetch or
+// push saw it, is recorded (BRANCH: our branch's name).
+std::string TrackingRefOf(const storage::Store& store, const std::string& remote);
+
 // Commits on our branch that the remote does not have, as far as we know (the tracking refs
 // refs/remotes/NAME/* that the last fetch or push recorded).
 Result<int> PendingCommits(const storage::Store& store, const std::string& remote);
@@ -46,6 +50,9 @@ Result<int> PendingCommits(const storage::Store& store, const std::string& remot
 // The local path a git remote's URL names ("/srv/x.git", "file:///srv/x.git"), or "" for a
 // network URL. The daemon watches such a repository instead of polling it.
 std::string LocalPathOf(const std::string& url);
+
+// `url` with any password or token in it replaced by "***", for messages and logs.
+std::string UrlForDisplay(const std::string& url);
 
 // For transports: the libgit2 remote `name` of `repo`; NotFound (saying how to add one) if none.
 using RemotePtr = storage::GitPtr<git_remote, git_remote_free>;

@@ -4,7 +4,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -109,20 +112,49 @@ class Connection {
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_cert_verify_callback(ctx, CheckPin, &c->pin_);
+    // A socket made after Cancel() (a request that started as it was called) fails at once.
+    c->http_->set_socket_options([conn = c.get()](socket_t sock) {
+      if (conn->cancelled_.load()) ::shutdown(sock, SHUT_RDWR);
+    });
     c->http_->set_connection_timeout(10, 0);
     c->http_->set_read_timeout(120, 0);
     c->http_->set_write_timeout(120, 0);
     return c;
   }
 
-  // POSTs `body`; the response, or an error that says what went wrong. A busy server's 503 is
-  // retried after the Retry-After it names (plus jitter, so waiting clients spread out), for at
-  // most kBusyRetries attempts.
+  // POSTs `body`; the response, or an error that says what went wrong (see Send).
   Result<httplib::Response> Post(const std::string& path, const std::string& body,
                                  const std::string& content_type) {
+    return Send(path, [&] { return http_->Post(path.c_str(), body, content_type.c_str()); });
+  }
+
+  // `retry_busy` false: a 503 is Busy at once.
+  Result<httplib::Response> Get(const std::string& path, bool retry_busy = true) {
+    return Send(path, [&] { return http_->Get(path.c_str()); }, retry_busy);
+  }
+
+  // One connection for request after request (a long-poll's), not one each.
+  void KeepAlive() { http_->set_keep_alive(true); }
+
+  // Thread-safe: the request in progress fails now, and every later one.
+  void Cancel() {
+    cancelled_.store(true);
+    http_->stop();
+  }
+
+ private:
+  Connection() = default;
+
+  // The answer to the request `attempt` makes (to `path`), or an error that says what went wrong. A busy
+  // server's 503 is retried after the Retry-After it names (plus jitter, so waiting clients
+  // spread out), for at most kBusyRetries attempts.
+  template <class Attempt>
+  Result<httplib::Response> Send(const std::string& path, const Attempt& attempt,
+                                 bool retry_busy = true) {
     constexpr int kBusyRetries = 30;
-    httplib::Result res = http_->Post(path.c_str(), body, content_type.c_str());
-    for (int attempt = 1; res && res->status == 503 && attempt <= kBusyRetries; ++attempt) {
+    httplib::Result res = attempt();
+    for (int tries = 1; retry_busy && res && res->status == 503 && tries <= kBusyRetries;
+         ++tries) {
       const int seconds =
           std::clamp(std::atoi(res->get_header_value("Retry-After").c_str()), 1, 30);
       thread_local std::mt19937 rng(std::random_device{}());
@@ -131,8 +163,9 @@ class Connection {
       Log(LogLevel::kDebug,
           where_ + " is busy; retrying in " + std::to_string(wait.count()) + " ms");
       std::this_thread::sleep_for(wait);
-      res = http_->Post(path.c_str(), body, content_type.c_str());
+      res = attempt();
     }
+    if (cancelled_.load()) return Status::Cancelled("the request to " + where_ + " was cancelled");
     if (!res) {
       if (pin_.mismatch) {
         return Status::PermissionDenied(
@@ -154,25 +187,23 @@ class Connection {
     if (res->status == 422) {  // the server's checks for incoming history refused a push
       return Status::Refused(where_ + " answered 422: " + message);
     }
+    if (res->status == 404) {
+      return Status::NotSupported(where_ + " has no " + path.substr(0, path.find('?')) +
+                                  " (a taskfs-server older than this client)");
+    }
+    if (res->status == 503) return Status::Busy(where_ + " is busy: " + message);
     return Status::IOError(where_ + " answered " + std::to_string(res->status) + ": " + message);
   }
 
- private:
-  Connection() = default;
   std::string where_;
+  std::atomic<bool> cancelled_{false};
   Pin pin_;
   std::unique_ptr<httplib::SSLClient> http_;
 };
 
-std::string TrackingRef(const storage::Store& store, const std::string& remote) {
-  const std::string& branch = store.branch_ref();
-  return "refs/remotes/" + remote + "/" +
-         (branch.starts_with("refs/heads/") ? branch.substr(11) : branch);
-}
-
 // Takes the server's commits we lack; returns its head ("" when it has none).
 Result<std::string> Fetch(storage::Store& store, Connection& c, const std::string& remote) {
-  const std::string tracking = TrackingRef(store, remote);
+  const std::string tracking = TrackingRefOf(store, remote);
   const std::string head = store.snapshot()->commit_id();
   const std::string known = storage::RefTarget(store, tracking);
   json request = {{"have", json::array()}, {"applied", ""}};
@@ -197,7 +228,7 @@ Result<std::string> Fetch(storage::Store& store, Connection& c, const std::strin
 
 // Sends our branch; returns the server's head after it took it (ours, or its merge of ours).
 Result<std::string> Push(storage::Store& store, Connection& c, const std::string& remote) {
-  const std::string tracking = TrackingRef(store, remote);
+  const std::string tracking = TrackingRefOf(store, remote);
   const std::string head = store.snapshot()->commit_id();
   const std::string known = storage::RefTarget(store, tracking);
   auto pack = storage::BuildPack(store, head, {known});
@@ -210,6 +241,33 @@ Result<std::string> Push(storage::Store& store, Connection& c, const std::string
   }
   TASKFS_RETURN_IF_ERROR(storage::SetRef(store, tracking, head));  // it has ours now
   return answer["head"].get<std::string>();
+}
+
+// The server's clients with what each published last (GET /sync/peers).
+Result<std::vector<Peer>> ListServerPeers(const storage::Store& store, Connection& c,
+                                          const std::string& remote) {
+  auto res = c.Get("/sync/peers");
+  if (!res.ok()) return res.status();
+  const json answer = json::parse(res->body, nullptr, false);
+  const auto bad = [&] { return Status::IOError(remote + " answered /sync/peers with " + res->body); };
+  if (!answer.is_object() || !answer.value("peers", json()).is_array()) return bad();
+  const std::string you = answer.value("you", "");
+  std::vector<Peer> peers;
+  for (const json& entry : answer["peers"]) {
+    if (!entry.is_object() || !entry.value("client", json()).is_string() ||
+        !entry.value("head", json()).is_string() ||
+        !entry.value("published", json()).is_number_integer()) {
+      return bad();
+    }
+    Peer peer;
+    peer.id = entry["client"].get<std::string>();
+    peer.head = entry["head"].get<std::string>();
+    peer.published = entry["published"].get<int64_t>();
+    peer.is_us = peer.id == you;
+    NameAuthor(store, &peer);
+    peers.push_back(std::move(peer));
+  }
+  return peers;
 }
 
 }  // namespace
@@ -238,16 +296,13 @@ class ServerTransport final : public Transport {
 
   std::string Describe() const override { return "taskfs-server " + remote_.url; }
 
-  Result<std::vector<Peer>> ListPeers(storage::Store&) override {
-    return Status::Unavailable("listing a taskfs-server's peers needs its /sync/peers route");
+  Result<std::vector<Peer>> ListPeers(storage::Store& store) override {
+    TASKFS_RETURN_IF_ERROR(Connect(store));
+    return ListServerPeers(store, *connection_, remote_.name);
   }
 
   Result<Fetched> Fetch(storage::Store& store) override {
-    if (!connection_) {
-      auto c = Connection::Open(store, remote_);
-      if (!c.ok()) return c.status();
-      connection_ = std::move(*c);
-    }
+    TASKFS_RETURN_IF_ERROR(Connect(store));
     auto theirs = sync::Fetch(store, *connection_, remote_.name);
     if (!theirs.ok()) return theirs.status();
     Fetched fetched;
@@ -268,14 +323,54 @@ class ServerTransport final : public Transport {
   }
 
  private:
+  Status Connect(const storage::Store& store) {
+    if (connection_) return Status::OK();
+    auto c = Connection::Open(store, remote_);
+    if (!c.ok()) return c.status();
+    connection_ = std::move(*c);
+    return Status::OK();
+  }
+
   const RemoteInfo remote_;
-  std::unique_ptr<Connection> connection_;  // opened by the first Fetch
+  std::unique_ptr<Connection> connection_;  // opened by the first Fetch or ListPeers
+};
+
+class ServerHeadWatch final : public HeadWatch {
+ public:
+  explicit ServerHeadWatch(std::unique_ptr<Connection> connection)
+      : connection_(std::move(connection)) {}
+
+  Result<std::string> WaitForHead(const std::string& known,
+                                  std::chrono::seconds timeout) override {
+    auto res = connection_->Get(
+        "/sync/wait?head=" + known + "&timeout=" + std::to_string(timeout.count()),
+        /*retry_busy=*/false);
+    if (!res.ok()) return res.status();
+    const json answer = json::parse(res->body, nullptr, false);
+    if (!answer.is_object() || !answer.value("head", json()).is_string()) {
+      return Status::IOError("the server answered /sync/wait with " + res->body);
+    }
+    return answer["head"].get<std::string>();
+  }
+
+  void Cancel() override { connection_->Cancel(); }
+
+ private:
+  const std::unique_ptr<Connection> connection_;
 };
 
 }  // namespace
 
 std::unique_ptr<Transport> OpenServerTransport(const RemoteInfo& remote) {
   return std::make_unique<ServerTransport>(remote);
+}
+
+Result<std::unique_ptr<HeadWatch>> OpenServerHeadWatch(const storage::Store& store,
+                                                       const RemoteInfo& remote) {
+  auto c = Connection::Open(store, remote);
+  if (!c.ok()) return c.status();
+  (*c)->KeepAlive();
+  return std::unique_ptr<HeadWatch>(std::make_unique<ServerHeadWatch>(std::move(*c)));
 }
 
 }  // namespace taskfs::sync

@@ -29,5 +29,8 @@ ClientIdentityFiles DefaultClientIdentity();
 
 // The transport of a server remote (its connection is opened by the first fetch).
 std::unique_ptr<Transport> OpenServerTransport(const RemoteInfo& remote);
+// A watch of the server's head through GET /sync/wait, on a connection of its own.
+Result<std::unique_ptr<HeadWatch>> OpenServerHeadWatch(const storage::Store& store,
+                                                       const RemoteInfo& remote);
 
 }  // namespace taskfs::sync

@@ -21,7 +21,7 @@ class GitTransport final : public Transport {
   GitTransport(RemoteInfo remote, TransferOptions options)
       : remote_(std::move(remote)), options_(options) {}
 
-  std::string Describe() const override { return "git repository " + remote_.url; }
+  std::string Describe() const override { return "git repository " + UrlForDisplay(remote_.url); }
 
   // Who pushes to a git repository it does not record: its one peer is the branch.
   Result<std::vector<Peer>> ListPeers(storage::Store& store) override {
@@ -117,6 +117,12 @@ std::unique_ptr<Transport> OpenTransport(const RemoteInfo& remote, const Transfe
       break;
   }
   return std::make_unique<GitTransport>(remote, options);
+}
+
+Result<std::unique_ptr<HeadWatch>> WatchHead(const storage::Store& store, const RemoteInfo& remote) {
+  if (remote.kind == RemoteKind::kServer) return OpenServerHeadWatch(store, remote);
+  return Status::NotSupported(std::string(KindName(remote.kind)) +
+                              " remotes are watched by inotify or polled");
 }
 
 std::vector<std::string> WatchPathsOf(const RemoteInfo& remote) {

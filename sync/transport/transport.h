@@ -11,6 +11,7 @@
 // Thread-safety: one Transport per sync; a sync holds the store's sync lock.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -69,6 +70,24 @@ class Transport {
   // Publishes `head` (our branch's). Conflict when the remote moved since Fetch: fetch again.
   virtual Result<Published> Publish(storage::Store& store, const std::string& head) = 0;
 };
+
+// Hears of a remote's head moving without polling it (taskfs-server's GET /sync/wait), for the
+// daemon. WaitForHead is called from one thread at a time; Cancel from any thread.
+class HeadWatch {
+ public:
+  virtual ~HeadWatch() = default;
+  // The remote's head as soon as it is not `known` ("" for none), or once `timeout` passed
+  // whatever it is. NotSupported when the remote cannot wait (an older server): poll instead;
+  // Busy when it has too many waiting; Cancelled once Cancel() was called.
+  virtual Result<std::string> WaitForHead(const std::string& known,
+                                          std::chrono::seconds timeout) = 0;
+  // Makes a WaitForHead in progress return Cancelled at once, and every later one.
+  virtual void Cancel() = 0;
+};
+
+// A watch of `remote`'s head: NotSupported for the kinds that have none (git and folder remotes
+// are watched by inotify when local, else polled).
+Result<std::unique_ptr<HeadWatch>> WatchHead(const storage::Store& store, const RemoteInfo& remote);
 
 // Sets `peer`'s name from its head commit's author when the store has that commit.
 void NameAuthor(const storage::Store& store, Peer* peer);

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "sync/sync_status.h"
@@ -257,10 +258,43 @@ TEST_F(DaemonTest, AChangeThroughOneRemoteReachesTheOthers) {
   EXPECT_TRUE(WaitUntil([&] { return a.Tree() == b.Tree() && b.Tree() == c.Tree(); }));
 }
 
-// A taskfs:// remote cannot be watched: the daemon polls it every --interval, so what another
-// client sends arrives with no local commit to trigger a sync.
-TEST_F(DaemonTest, ANetworkRemoteIsPolledEveryInterval) {
+// A taskfs-server tells the daemon of each push (GET /sync/wait): what another machine sends
+// arrives at once, with no local commit to trigger a sync and an --interval of an hour. The
+// propagation time is printed (the README's figure), not asserted.
+TEST_F(DaemonTest, AServerTellsTheDaemonOfAPushAtOnceWithoutPolling) {
   TestServer server(dir_.path());
+  SyncClient sender(dir_.path(), "sender", server.url(), RemoteKind::kServer, server.cert());
+  DaemonClient told(dir_.path(), "told", server.url(), RemoteKind::kServer, server.cert());
+  server.Enroll(sender, "sender");
+  server.Enroll(told, "told");
+  told.Start("--interval 3600");
+  std::optional<sync::SyncStatus> st;
+  ASSERT_TRUE(WaitUntil([&] {
+    st = sync::LoadSyncStatus(told.store());
+    return st && !st->remotes.empty() && st->remotes[0].syncs >= 1 && st->remotes[0].instant;
+  })) << told.Log();
+  EXPECT_NE(sync::RenderSyncStatus(told.store()).find("news:       instant"), std::string::npos)
+      << sync::RenderSyncStatus(told.store());
+  for (int round = 0; round < 3; ++round) {
+    const std::string task = "news" + std::to_string(round) + ".yaml";
+    sender.Write(task, "title: news\n");
+    sender.Sync();
+    const auto pushed = std::chrono::steady_clock::now();
+    ASSERT_TRUE(WaitUntil([&] { return told.Tree().count(task) == 1; })) << told.Log();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - pushed);
+    std::cout << "propagation through taskfs-server, round " << round << ": " << ms.count()
+              << " ms\n";
+  }
+  st = sync::LoadSyncStatus(told.store());
+  ASSERT_TRUE(st && !st->remotes.empty());
+  EXPECT_EQ(st->remotes[0].last_error, "");
+}
+
+// A server that takes no waiters (or is older than the route) is polled every --interval, so
+// what another client sends still arrives with no local commit to trigger a sync.
+TEST_F(DaemonTest, AServerThatTakesNoWaitersIsPolledEveryInterval) {
+  TestServer server(dir_.path(), "--max-waiters 0");
   SyncClient sender(dir_.path(), "sender", server.url(), RemoteKind::kServer, server.cert());
   DaemonClient polled(dir_.path(), "polled", server.url(), RemoteKind::kServer, server.cert());
   server.Enroll(sender, "sender");
@@ -281,6 +315,7 @@ TEST_F(DaemonTest, ANetworkRemoteIsPolledEveryInterval) {
   })) << polled.Log();
   ASSERT_TRUE(st && !st->remotes.empty());
   EXPECT_EQ(st->remotes[0].last_error, "");
+  EXPECT_FALSE(st->remotes[0].instant);
 }
 
 }  // namespace

@@ -4,12 +4,14 @@
 // syncing at once. (The ten client scenarios over this transport are in sync_test.cc.)
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
 #include "storage/repack.h"
 #include "storage/store_config.h"
 #include "sync/transport/remotes.h"
+#include "sync/transport/transport.h"
 #include "tests/sync/test_server.h"
 
 namespace taskfs::testing {
@@ -412,6 +414,109 @@ TEST_F(ServerTest, ABusyServerAnswers503AndEveryClientRetriesUntilItSucceeds) {
   for (auto& c : clients) c->Sync();
   for (auto& c : clients) EXPECT_EQ(c->Tree().size(), static_cast<size_t>(kClients)) << c->path();
   EXPECT_EQ(GitFsckErrors(busy.store()), "");
+}
+
+}  // namespace
+}  // namespace taskfs::testing
+
+namespace taskfs::testing {
+namespace {
+
+std::string BranchOf(const std::string& git_dir) {
+  CommandResult r = RunCommand("git --git-dir=" + Quote(git_dir) + " rev-parse refs/heads/main");
+  while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
+  return r.output;
+}
+
+// GET /sync/wait, as the daemon uses it (sync::WatchHead): answers at once when the head is not
+// the one named, with the same head when the timeout passes, at once when another client pushes,
+// and when cancelled or when the server stops.
+class ServerWaitTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    clients_ = MakeClients(2, 1);
+    clients_[0]->Sync();
+    auto remote = sync::FindRemote(clients_[1]->store(), "origin");
+    ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+    auto watch = sync::WatchHead(clients_[1]->store(), *remote);
+    ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+    watch_ = std::move(*watch);
+  }
+  std::string ServerHead() { return BranchOf(server_.store()); }
+
+  std::vector<std::unique_ptr<SyncClient>> clients_;
+  std::unique_ptr<sync::HeadWatch> watch_;
+};
+
+TEST_F(ServerWaitTest, AnswersAtOnceWhenTheHeadDiffersAndWithTheSameHeadAfterTheTimeout) {
+  const std::string head = ServerHead();
+  auto first = watch_->WaitForHead("", std::chrono::seconds(30));
+  ASSERT_TRUE(first.ok()) << first.status().ToString() << server_.Log();
+  EXPECT_EQ(*first, head);
+  auto timed_out = watch_->WaitForHead(head, std::chrono::seconds(1));
+  ASSERT_TRUE(timed_out.ok()) << timed_out.status().ToString();
+  EXPECT_EQ(*timed_out, head);
+  // A head that is not the server's (a stale one): at once.
+  auto stale = watch_->WaitForHead(std::string(40, '0'), std::chrono::seconds(30));
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  EXPECT_EQ(*stale, head);
+}
+
+TEST_F(ServerWaitTest, AnotherClientsPushEndsTheWaitWithItsHead) {
+  const std::string before = ServerHead();
+  Result<std::string> heard = Status::Unavailable("not answered");
+  std::thread waiter([&] { heard = watch_->WaitForHead(before, std::chrono::seconds(50)); });
+  clients_[0]->Write("news.yaml", "title: news\n");
+  clients_[0]->Sync();
+  waiter.join();  // within the 50 s only if the push woke it
+  ASSERT_TRUE(heard.ok()) << heard.status().ToString() << server_.Log();
+  EXPECT_NE(*heard, before);
+  EXPECT_EQ(*heard, ServerHead());
+  EXPECT_EQ(*heard, clients_[0]->store().snapshot()->commit_id());
+}
+
+TEST_F(ServerWaitTest, CancelEndsAWaitInProgressAndEveryLaterOne) {
+  const std::string head = ServerHead();
+  Result<std::string> heard = std::string("not cancelled");
+  std::thread waiter([&] { heard = watch_->WaitForHead(head, std::chrono::seconds(50)); });
+  // Whether the request is on its way, at the server or not yet sent, it ends.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  watch_->Cancel();
+  waiter.join();
+  EXPECT_EQ(heard.status().code(), Status::Code::kCancelled) << heard.status().ToString();
+  auto later = watch_->WaitForHead("", std::chrono::seconds(50));
+  EXPECT_EQ(later.status().code(), Status::Code::kCancelled) << later.status().ToString();
+}
+
+TEST_F(ServerWaitTest, StoppingTheServerAnswersTheWaitsSoItStopsAtOnce) {
+  const std::string head = ServerHead();
+  std::atomic<bool> connected{false};
+  Result<std::string> heard = Status::Unavailable("not answered");
+  std::thread waiter([&] {
+    // The first wait opens the (kept-alive) connection; the second is sent on it at once and
+    // is waiting at the server by the time the test sees `connected`.
+    (void)watch_->WaitForHead(head, std::chrono::seconds(0));
+    connected = true;
+    heard = watch_->WaitForHead(head, std::chrono::seconds(50));
+  });
+  ASSERT_TRUE(WaitUntil([&] { return connected.load(); }));
+  server_.Stop();  // fails the test unless the server exits within 10 s of SIGTERM
+  waiter.join();
+  ASSERT_TRUE(heard.ok()) << heard.status().ToString();  // answered, not cut off
+  EXPECT_EQ(*heard, head);
+}
+
+TEST_F(ServerTest, PastMaxWaitersAWaitIsBusyAndOtherRequestsAreServed) {
+  TestServer server(dir_ / "busy", "--max-waiters 0");
+  auto clients = MakeClients(1, 1, &server);
+  auto remote = sync::FindRemote(clients[0]->store(), "origin");
+  ASSERT_TRUE(remote.ok());
+  auto watch = sync::WatchHead(clients[0]->store(), *remote);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto busy = (*watch)->WaitForHead("", std::chrono::seconds(5));
+  EXPECT_EQ(busy.status().code(), Status::Code::kBusy) << busy.status().ToString();
+  clients[0]->Sync();  // sync itself is not limited by waiters
+  EXPECT_EQ(BranchOf(server.store()), clients[0]->store().snapshot()->commit_id());
 }
 
 }  // namespace

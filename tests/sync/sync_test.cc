@@ -294,6 +294,12 @@ TEST_P(SyncTest, ListPeersShowsEachMachineWithWhatItPublishedLast) {
   EXPECT_NE(transport->Describe().find(remote->url), std::string::npos) << transport->Describe();
   auto peers = transport->ListPeers(c1_->store());
   ASSERT_TRUE(peers.ok()) << peers.status().ToString();
+  // What `taskfs remote show` prints of it: a line per peer, ours marked.
+  const CommandResult shown = RunCommand(std::string(TASKFS_BIN) + " --store " +
+                                         Quote(c1_->path()) + " remote show origin 2>&1");
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_NE(shown.output.find(c2_head.substr(0, 12)), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("(this store)"), std::string::npos) << shown.output;
   if (GetParam() == sync::RemoteKind::kGit) {
     // A git repository knows one branch, not who pushed: c2's commit is its head, and ours.
     ASSERT_EQ(peers->size(), 1u);

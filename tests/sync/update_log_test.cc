@@ -190,6 +190,40 @@ TEST(UpdateLog, SaveAndLoadKeepEverythingInAnOwnerOnlyFile) {
   EXPECT_EQ(ReadFile(file), first);
 }
 
+TEST(UpdateLog, WhatEachClientPublishedLastIsKeptSavedAndDroppedWithTheClient) {
+  TempDir dir;
+  const std::string file = dir / "updates.json";
+  UpdateLog log;
+  log.RecordPublish("ada", "c1", 100);
+  log.RecordPublish("bob", "c2", 200);
+  log.RecordPublish("ada", "c3", 300);  // the newest replaces the older
+  ASSERT_EQ(log.published().size(), 2u);
+  EXPECT_EQ(log.published().at("ada").commit, "c3");
+  EXPECT_EQ(log.published().at("ada").time, 300);
+  ASSERT_TRUE(log.Save(file).ok());
+
+  auto loaded = UpdateLog::Load(file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->published().size(), 2u);
+  EXPECT_EQ(loaded->published().at("bob").commit, "c2");
+  EXPECT_EQ(loaded->published().at("bob").time, 200);
+
+  EXPECT_TRUE(loaded->Forget({"ada"}));  // bob revoked: his record goes
+  EXPECT_EQ(loaded->published().count("bob"), 0u);
+  EXPECT_EQ(loaded->published().count("ada"), 1u);
+}
+
+TEST(UpdateLog, ALogWrittenBeforePublishRecordsLoads) {
+  TempDir dir;
+  const std::string file = dir / "updates.json";
+  WriteFile(file, R"({"version": 2, "updates": [{"version": 2, "commit": "c2"}],)"
+                  R"( "tombstones": [], "acknowledged": {"ada": 2}})");
+  auto log = UpdateLog::Load(file);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ(log->version(), 2);
+  EXPECT_TRUE(log->published().empty());
+}
+
 TEST(UpdateLog, AMissingFileIsAnEmptyLog) {
   TempDir dir;
   auto log = UpdateLog::Load(dir / "updates.json");

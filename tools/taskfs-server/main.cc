@@ -167,6 +167,11 @@ void AddServeCommand(CLI::App& app, CommandLine& c) {
                    "Requests served at once; more are answered 503 with Retry-After")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  c.serve
+      ->add_option("--max-waiters", options.max_waiters,
+                   "Daemons waiting for news at once (GET /sync/wait); more poll instead")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65536));
   c.serve->add_option("--port-file", c.port_file, "Write the port listened on to this file");
   c.serve->add_option("--max-body", options.max_body, "Largest request body in bytes (else 413)")
       ->capture_default_str();

@@ -117,10 +117,12 @@ void AddClientCommands(CLI::App& app, CommandLine& c) {
   c.daemon = app.add_subcommand(
       "daemon",
       "Sync with every remote in the background: at start, after each save, when a shared "
-      "folder changes, and every --interval for network remotes (runs in the foreground)");
+      "folder changes, when a taskfs-server says another machine pushed, and every --interval "
+      "for other network remotes (runs in the foreground)");
   c.daemon
       ->add_option("--interval", c.daemon_args.interval_seconds,
-                   "Seconds between syncs with remotes it cannot watch (network URLs)")
+                   "Seconds between syncs with remotes it cannot watch (network git URLs; a "
+                   "taskfs-server while it cannot be waited on)")
       ->default_val(60)
       ->check(CLI::Range(1, 86400));
   c.daemon->add_flag("--until-unmount", c.daemon_args.until_unmount,
