@@ -330,6 +330,41 @@ TEST_F(SshRemoteTest, TheDaemonBacksOffARefusedKeyAndStatusSaysWhy) {
   EXPECT_EQ(d.Read("a.yaml"), "title: a\n");  // nothing lost
 }
 
+TEST_F(SshRemoteTest, AKeyRevokedOnTheServerIsRefusedAndWhatWasSentStays) {
+  TrustServer();
+  auto c1 = Client("c1", url_);
+  c1->Write("a.yaml", "title: a\n");
+  ASSERT_TRUE(SyncOf(*c1).ok()) << server_.Log();
+  server_.RevokeKey(SshDir() + "/id_ed25519.pub");
+  c1->Write("b.yaml", "title: b\n");
+  auto refused = SyncOf(*c1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("refused every key offered"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(c1->Read("b.yaml"), "title: b\n");  // kept locally, sent once the key is back
+  EXPECT_EQ(GitShow(repo_, "a.yaml"), "title: a\n");
+  server_.AuthorizeKey(SshDir() + "/id_ed25519.pub");
+  ASSERT_TRUE(SyncOf(*c1).ok());
+  EXPECT_EQ(GitShow(repo_, "b.yaml"), "title: b\n");
+}
+
+// The daemon syncs through ssh as `taskfs sync` does: what one machine saves reaches the other
+// with no command run by hand.
+TEST_F(SshRemoteTest, TwoDaemonsSyncThroughSsh) {
+  TrustServer();
+  DaemonClient a(dir_.path(), "a", url_, sync::RemoteKind::kGit);
+  DaemonClient b(dir_.path(), "b", url_, sync::RemoteKind::kGit);
+  a.Start();
+  b.Start("--interval 1");  // a network remote: polled
+  a.Write("from-a.yaml", "title: a\n");
+  EXPECT_TRUE(WaitUntil([&] { return b.Tree().count("from-a.yaml") == 1; }))
+      << a.Log() << b.Log() << server_.Log();
+  a.Stop();
+  b.Stop();
+}
+
 TEST_F(SshRemoteTest, ServerDownIsAClearErrorAndLosesNothing) {
   TrustServer();
   auto c1 = Client("c1", url_);
@@ -449,6 +484,18 @@ TEST_F(HttpsRemoteTest, AnUntrustedCertificateSaysHowToTrustTheServersCa) {
   ASSERT_FALSE(wrong_ca.ok());
   EXPECT_NE(wrong_ca.status().message().find("not trusted"), std::string::npos)
       << wrong_ca.status().message();
+}
+
+TEST_F(HttpsRemoteTest, ARepositoryThisAccountMayNotSeeIsA403WithItsAdvice) {
+  SetUpUser(server_.password());
+  server_.CreateBareRepo("forbidden");
+  auto c1 = Client("c1", server_.url("forbidden"), server_.ca_file());
+  auto refused = SyncOf(*c1);
+  ASSERT_FALSE(refused.ok());
+  const std::string message = refused.status().message();
+  EXPECT_NE(message.find("HTTP 403: the server refused this account access"), std::string::npos)
+      << message << "\n" << server_.Log();
+  EXPECT_EQ(message.find(server_.password()), std::string::npos) << message;
 }
 
 TEST_F(HttpsRemoteTest, AMissingRepositoryAndADownServerAreClearErrors) {

@@ -245,7 +245,9 @@ SetEnv SHLVL=1
 
 // mod_alias, mod_setenv and mod_access are built into Debian's lighttpd but act only when
 // listed. A wrong password is answered at once (lighttpd waits a second, against guessing).
-// git http-backend allows pushes when REMOTE_USER is set, which basic auth does.
+// git http-backend allows pushes when REMOTE_USER is set, which basic auth does. Repositories
+// whose name starts with "forbidden" are answered 403, as a forge answers an account that may
+// not see them.
 constexpr const char* kLighttpdConfig =
     R"(server.modules = ("mod_access", "mod_alias", "mod_setenv",
   "mod_auth", "mod_authn_file", "mod_cgi", "mod_openssl", "mod_accesslog")
@@ -265,6 +267,9 @@ auth.backend.plain.userfile = "@DIR@/users"
 auth.require = ("/git/" => ("method" => "basic", "realm" => "taskfs test",
   "require" => "valid-user"))
 alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
+$HTTP["url"] =~ "^/git/forbidden" {
+  url.access-deny = ("")
+}
 $HTTP["url"] =~ "^/git/" {
   cgi.assign = ("" => "")
   setenv.add-environment = ("GIT_PROJECT_ROOT" => "@REPOS@", "GIT_HTTP_EXPORT_ALL" => "1",
@@ -342,6 +347,16 @@ void SshServer::AuthorizeKey(const std::string& public_key_path) {
   const std::string line = Trim(ReadFile(public_key_path));
   ASSERT_FALSE(line.empty()) << "no public key in " << public_key_path;
   WriteFile(dir_ / "authorized_keys", ReadFile(dir_ / "authorized_keys") + line + "\n");
+}
+
+void SshServer::RevokeKey(const std::string& public_key_path) {
+  const std::string revoked = Trim(ReadFile(public_key_path));
+  std::istringstream lines(ReadFile(dir_ / "authorized_keys"));
+  std::string kept;
+  for (std::string line; std::getline(lines, line);) {
+    if (line != revoked) kept += line + "\n";
+  }
+  WriteFile(dir_ / "authorized_keys", kept);
 }
 
 SshKey SshServer::MakeUserKey(const std::string& name, SshKeyType type,

@@ -73,6 +73,8 @@ class SshServer {
 
   // Lets the holder of the private half of `public_key_path` log in.
   void AuthorizeKey(const std::string& public_key_path);
+  // Takes that back (the line goes from authorized_keys; sshd reads it at each login).
+  void RevokeKey(const std::string& public_key_path);
   // Makes a user key pair in this server's folder (not yet authorized).
   SshKey MakeUserKey(const std::string& name, SshKeyType type = SshKeyType::kEd25519,
                      const std::string& passphrase = "") const;
