@@ -53,6 +53,7 @@ struct GitBuf : GitValue<git_buf, git_buf_dispose> {
   std::string str() const { return (*this)->ptr ? std::string((*this)->ptr, (*this)->size) : ""; }
 };
 using TrailerArray = GitValue<git_message_trailer_array, git_message_trailer_array_free>;
+using StrArray = GitValue<git_strarray, git_strarray_dispose>;
 using MergeFileResult = GitValue<git_merge_file_result, git_merge_file_result_free>;
 
 // Turns a libgit2 return code into a Status; reads git_error_last() on the calling thread, so

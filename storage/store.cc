@@ -251,9 +251,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Access acces
   return store;
 }
 
-Store::~Store() {
-  if (repo_) git_repository_free(repo_);
-}
+void Store::RepoDeleter::operator()(git_repository* repo) const { git_repository_free(repo); }
+
+Store::~Store() = default;
 
 Status Store::OpenRepository(const std::string& path, Access access) {
   access_ = access;
@@ -262,12 +262,14 @@ Status Store::OpenRepository(const std::string& path, Access access) {
     return Status::NotFound("no store at " + path +
                             " (create one with `taskfs init --name NAME`, or pass --store DIR)");
   }
-  int rc = git_repository_open_ext(&repo_, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+  git_repository* opened = nullptr;
+  int rc = git_repository_open_ext(&opened, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+  repo_.reset(opened);
   if (rc == GIT_ENOTFOUND) {
     return Status::NotFound(path + " is not a taskfs store (not a git repository)");
   }
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "opening store " + path));
-  git_dir_ = git_repository_path(repo_);
+  git_dir_ = git_repository_path(repo_.get());
   local_dir_ = git_dir_ + "taskfs";
   const bool writer = access == Access::kReadWrite;
   if (writer) {
@@ -277,7 +279,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   }
 
   git_config* cfg_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_config(&cfg_raw, repo_), "reading config"));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_repository_config(&cfg_raw, repo_.get()), "reading config"));
   ConfigPtr cfg(cfg_raw);
   client_name_ = ConfigString(cfg_raw, "user.name");
   if (client_name_.empty()) client_name_ = "taskfs";
@@ -289,7 +291,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
 
   // The branch: HEAD's target when HEAD names a branch (git init may say master), else main.
   git_reference* head_raw = nullptr;
-  if (git_reference_lookup(&head_raw, repo_, "HEAD") == 0) {
+  if (git_reference_lookup(&head_raw, repo_.get(), "HEAD") == 0) {
     RefPtr head(head_raw);
     if (git_reference_type(head_raw) == GIT_REFERENCE_SYMBOLIC) {
       branch_ref_ = git_reference_symbolic_target(head_raw);
@@ -303,7 +305,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   RemoveStaleTempObjects(objects_dir);
   RemoveStaleTempFiles(objects_dir + "/pack");  // of a commit's pack a crash cut short
   RemoveStaleTempFiles(local_dir_);
-  auto objects = ObjectBuffer::Attach(repo_);
+  auto objects = ObjectBuffer::Attach(repo_.get());
   if (!objects.ok()) return objects.status();
   objects_ = *objects;
   return Status::OK();
@@ -311,7 +313,7 @@ Status Store::OpenRepository(const std::string& path, Access access) {
 
 Result<std::string> Store::ReadBranch() const {
   git_oid oid;
-  int rc = git_reference_name_to_id(&oid, repo_, branch_ref_.c_str());
+  int rc = git_reference_name_to_id(&oid, repo_.get(), branch_ref_.c_str());
   if (rc == GIT_ENOTFOUND) return std::string();
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "reading " + branch_ref_));
   return OidToHex(oid);
@@ -325,7 +327,7 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
   git_oid_fromstr(&oid, commit_hex.c_str());
   git_commit* commit_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_commit_lookup(&commit_raw, repo_, &oid), "reading commit " + commit_hex));
+      GitStatus(git_commit_lookup(&commit_raw, repo_.get(), &oid), "reading commit " + commit_hex));
   CommitPtr commit(commit_raw);
   git_tree* tree_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&tree_raw, commit_raw), "reading tree"));
@@ -335,7 +337,7 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
   MtimeCache cache;
   if (!previous) cache = LoadMtimeCache(local_dir_ + "/" + kMtimeCacheFile);
 
-  TreeWalk state{repo_, previous, &cache, commit_time, {}, Status::OK()};
+  TreeWalk state{repo_.get(), previous, &cache, commit_time, {}, Status::OK()};
   int rc = git_tree_walk(tree_raw, GIT_TREEWALK_PRE, AddTreeEntry, &state);
   if (!state.status.ok()) return state.status;
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "reading tree of " + commit_hex));
@@ -372,7 +374,7 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
       git_oid commit_oid;
       git_oid_fromstr(&commit_oid, base.commit_id().c_str());
       git_commit* raw = nullptr;
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_, &commit_oid), "commit"));
+      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_.get(), &commit_oid), "commit"));
       git_oid_cpy(&tree_id, git_commit_tree_id(CommitPtr(raw).get()));
     }
     tree_cache_ = std::make_unique<TreeCache>(base.commit_id(), tree_id);
@@ -394,9 +396,9 @@ Result<std::string> Store::WriteCommitWithCache(const Snapshot& base,
                                                 const std::string& merge_parent) {
   TreeCache& cache = *tree_cache_;
   std::set<std::string> touched = {""};  // folders whose trees must be rewritten
-  TASKFS_RETURN_IF_ERROR(StageChanges(repo_, &objects_, cache, changes, blob_ids, &touched));
+  TASKFS_RETURN_IF_ERROR(StageChanges(repo_.get(), &objects_, cache, changes, blob_ids, &touched));
   git_oid root_id{};
-  TASKFS_RETURN_IF_ERROR(WriteTouchedTrees(repo_, &objects_, cache, touched, &root_id));
+  TASKFS_RETURN_IF_ERROR(WriteTouchedTrees(repo_.get(), &objects_, cache, touched, &root_id));
   if (!base.commit_id().empty() && merge_parent.empty() &&
       git_oid_equal(&root_id, &cache.tree_id())) {
     return base.commit_id();  // nothing changed
@@ -425,7 +427,7 @@ Result<std::string> Store::CommitTree(const Snapshot& base, const git_oid& root_
     if (git_oid_cmp(&merge_oid, &parent_oid) < 0) std::swap(parents[0], parents[1]);
     author = "taskfs";
     email = "merge@taskfs";
-    time = std::max(CommitTime(repo_, parent_oid), CommitTime(repo_, merge_oid));
+    time = std::max(CommitTime(repo_.get(), parent_oid), CommitTime(repo_.get(), merge_oid));
   }
   git_signature* sig_raw = nullptr;
   TASKFS_RETURN_IF_ERROR(
@@ -433,13 +435,13 @@ Result<std::string> Store::CommitTree(const Snapshot& base, const git_oid& root_
   SignaturePtr sig(sig_raw);
   git_oid commit_oid;
   TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_commit_create_from_ids(&commit_oid, repo_, nullptr, sig_raw, sig_raw, nullptr,
+      GitStatus(git_commit_create_from_ids(&commit_oid, repo_.get(), nullptr, sig_raw, sig_raw, nullptr,
                                            message.c_str(), &root_id, parent_count, parents),
                 "writing commit"));
 
   // The commit's objects reach the disk (one pack) before the branch names them.
   TASKFS_RETURN_IF_ERROR(objects_.Flush());
-  TASKFS_RETURN_IF_ERROR(MoveBranch(repo_, branch_ref_, commit_oid,
+  TASKFS_RETURN_IF_ERROR(MoveBranch(repo_.get(), branch_ref_, commit_oid,
                                     base.commit_id().empty() ? nullptr : &parent_oid,
                                     "taskfs: " + message));
   cache.Advance(OidToHex(commit_oid), root_id);
@@ -466,7 +468,7 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
     in.ours = {c.content, clock_(), client_name_};
     if (their) in.theirs.content = *their->content;
     in.theirs.time = theirs.commit_time();
-    in.theirs.author = CommitAuthor(repo_, theirs.commit_id());
+    in.theirs.author = CommitAuthor(repo_.get(), theirs.commit_id());
     for (Change& m : merger_->Merge(in)) merged.push_back(std::move(m));
   }
   return merged;

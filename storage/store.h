@@ -117,7 +117,7 @@ class Store {
   template <class Fn>
   auto WithRepository(Fn&& fn) const {
     std::lock_guard lock(mu_);
-    return fn(repo_);
+    return fn(repo_.get());
   }
 
  private:
@@ -147,7 +147,10 @@ class Store {
   // Lock order: callers' locks, then mu_, then snapshot_mu_ (a leaf, held for a pointer copy).
   mutable std::mutex mu_;  // guards repo_ and every member below but snapshot_
   mutable std::mutex snapshot_mu_;
-  ::git_repository* repo_ = nullptr;
+  struct RepoDeleter {
+    void operator()(::git_repository* repo) const;
+  };
+  std::unique_ptr<::git_repository, RepoDeleter> repo_;
   SnapshotPtr snapshot_;  // written with mu_ and snapshot_mu_ held; read under either
   std::shared_ptr<const TaskMerger> merger_;
   std::function<int64_t()> clock_;

@@ -66,7 +66,7 @@ Result<Store::CommitInfo> Store::Info(const std::string& commit) const {
   git_oid oid;
   TASKFS_RETURN_IF_ERROR(ParseOid(commit, &oid));
   git_commit* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_, &oid), "reading " + commit));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_.get(), &oid), "reading " + commit));
   CommitPtr c(raw);
   const git_signature* author = git_commit_author(raw);
   CommitInfo info;
@@ -84,12 +84,12 @@ Result<std::map<std::string, Store::CommitInfo>> Store::LastChanges(
   std::vector<std::string> open_paths = paths;
   {
     std::lock_guard lock(mu_);
-    auto walk = WalkRange(repo_, from, to, GIT_SORT_TIME);
+    auto walk = WalkRange(repo_.get(), from, to, GIT_SORT_TIME);
     if (!walk.ok()) return walk.status();
     git_oid oid;
     while (!open_paths.empty() && git_revwalk_next(&oid, walk->get()) == 0) {
       git_commit* c = nullptr;
-      if (git_commit_lookup(&c, repo_, &oid) != 0) continue;
+      if (git_commit_lookup(&c, repo_.get(), &oid) != 0) continue;
       CommitPtr commit(c);
       if (git_commit_parentcount(c) != 1) continue;  // merges carry others' changes
       git_commit* p = nullptr;
@@ -130,7 +130,7 @@ Result<std::string> Store::MergeBase(const std::string& a, const std::string& b)
   git_oid oa, ob, base;
   TASKFS_RETURN_IF_ERROR(ParseOid(a, &oa));
   TASKFS_RETURN_IF_ERROR(ParseOid(b, &ob));
-  int rc = git_merge_base(&base, repo_, &oa, &ob);
+  int rc = git_merge_base(&base, repo_.get(), &oa, &ob);
   if (rc == GIT_ENOTFOUND) return std::string();
   TASKFS_RETURN_IF_ERROR(GitStatus(rc, "finding the merge base of " + a + " and " + b));
   return OidToHex(base);
@@ -149,7 +149,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
     git_oid oid;
     TASKFS_RETURN_IF_ERROR(ParseOid(commit, &oid));
     git_commit* c = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_, &oid), "reading " + commit));
+    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_.get(), &oid), "reading " + commit));
     CommitPtr cp(c);
     git_tree* t = nullptr;
     TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t, c), "reading tree of " + commit));
@@ -161,7 +161,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
   TASKFS_RETURN_IF_ERROR(tree_of(to, &b));
   git_diff* raw = nullptr;
   TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_diff_tree_to_tree(&raw, repo_, a.get(), b.get(), nullptr), "comparing trees"));
+      GitStatus(git_diff_tree_to_tree(&raw, repo_.get(), a.get(), b.get(), nullptr), "comparing trees"));
   DiffPtr diff(raw);
   git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
   opts.flags = GIT_DIFF_FIND_RENAMES;
@@ -173,7 +173,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
   }
   // git's similarity misses a small task renamed and then edited; taskfs's own commits say
   // what they renamed ("rename a -> b"): follow those too, oldest first.
-  TASKFS_RETURN_IF_ERROR(AddRenamesFromMessages(repo_, from, to, a.get(), &renames));
+  TASKFS_RETURN_IF_ERROR(AddRenamesFromMessages(repo_.get(), from, to, a.get(), &renames));
   return std::vector<std::pair<std::string, std::string>>(renames.begin(), renames.end());
 }
 
@@ -195,7 +195,7 @@ Result<SnapshotPtr> Store::FastForward(const SnapshotPtr& ours, const std::strin
   TASKFS_RETURN_IF_ERROR(ParseOid(theirs, &target));
   git_oid expected;
   if (!ours->commit_id().empty()) TASKFS_RETURN_IF_ERROR(ParseOid(ours->commit_id(), &expected));
-  TASKFS_RETURN_IF_ERROR(MoveBranch(repo_, branch_ref_, target,
+  TASKFS_RETURN_IF_ERROR(MoveBranch(repo_.get(), branch_ref_, target,
                                     ours->commit_id().empty() ? nullptr : &expected,
                                     "taskfs: fast-forward to " + theirs));
   auto snap = LoadSnapshot(theirs, ours.get());
@@ -211,7 +211,7 @@ Result<std::string> Store::ReadBlob(const std::string& id) const {
   }
   std::lock_guard lock(mu_);
   git_blob* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_blob_lookup(&raw, repo_, &oid), "reading blob " + id));
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_blob_lookup(&raw, repo_.get(), &oid), "reading blob " + id));
   BlobPtr blob(raw);
   return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
                      static_cast<size_t>(git_blob_rawsize(blob.get())));

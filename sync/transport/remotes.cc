@@ -112,14 +112,13 @@ Result<std::vector<RemoteInfo>> ListRemotes(const Store& store) {
   EnsureLibgit2();
   auto repo = OpenRepo(store);
   if (!repo.ok()) return repo.status();
-  git_strarray names{};
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_remote_list(&names, repo->get()), "listing remotes"));
+  storage::StrArray names;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_remote_list(names.get(), repo->get()), "listing remotes"));
   std::vector<RemoteInfo> remotes;
-  for (size_t i = 0; i < names.count; ++i) {
-    auto remote = Describe(repo->get(), names.strings[i]);
+  for (size_t i = 0; i < names->count; ++i) {
+    auto remote = Describe(repo->get(), names->strings[i]);
     if (remote.ok()) remotes.push_back(*remote);
   }
-  git_strarray_dispose(&names);
   return remotes;
 }
 

@@ -2,7 +2,8 @@
 # bench_daemon.sh [N] [--keep]
 #
 # Background sync between two mounts on this machine, each with the sync daemon its mount
-# started, through a shared folder and through a bare git repository (one after the other).
+# started, through a shared folder, a bare git repository and taskfs-server on 127.0.0.1 (one
+# after the other; the daemons are told of the server's pushes by its long-poll, GET /sync/wait).
 # N tasks (default 1000, from tools/bench/gen_tasks.py) are in both stores first.
 #
 #   latency  a save in mount A (open, write, close) until mount B reads the new bytes:
@@ -11,7 +12,8 @@
 #   burst    BURST (1000) saves in a row in mount A: how many syncs A's daemon made until B
 #            has the last one, and how long that took
 #
-# Environment: TASKFS_BIN (taskfs binary), SAVES, IDLE_SECONDS, BURST, BENCH_DIR (/var/tmp).
+# Environment: TASKFS_BIN, TASKFS_SERVER_BIN (the binaries), SAVES, IDLE_SECONDS, BURST,
+# BENCH_DIR (/var/tmp).
 # Exit codes: 0 ran (see the table for targets), 1 something failed, 2 usage.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -23,6 +25,7 @@ parse_args keep -- "$@"
 export SAVES="${SAVES:-20}" IDLE_SECONDS="${IDLE_SECONDS:-10}" BURST="${BURST:-1000}"
 
 need_bin taskfs
+need_bin taskfs-server
 command -v fusermount3 > /dev/null || die "fusermount3 is missing (apt-get install fuse3)"
 
 # Unmounted, its mounts and sync daemons ended, and deleted on exit (lib.sh).
@@ -30,19 +33,46 @@ make_work taskfs-bench-daemon
 
 python3 "$GEN" "$WORK/tasks" "$N" > /dev/null
 
-# run_kind KIND: two stores syncing through a remote of KIND (folder | git); prints one JSON line.
+# start_server DIR: a taskfs-server of its own in DIR on a free port of 127.0.0.1; prints its URL.
+start_server() {
+  "$TASKFS_SERVER" init "$1" --host 127.0.0.1 > /dev/null
+  "$TASKFS_SERVER" serve "$1" --listen 127.0.0.1:0 --port-file "$1/port" > "$1/log" 2>&1 &
+  local i
+  for ((i = 0; i < 200; i++)); do [[ -s "$1/port" ]] && break; sleep 0.05; done
+  [[ -s "$1/port" ]] || die "taskfs-server did not start: $(cat "$1/log")"
+  echo "taskfs://127.0.0.1:$(cat "$1/port")"
+}
+
+# add_origin KIND STORE SIDE REMOTE: the remote "origin" of STORE; for a server, a client key
+# pair of SIDE's own, registered there.
+add_origin() {
+  local kind="$1" store="$2" side="$3" remote="$4"
+  if [[ "$kind" != server ]]; then
+    "$TASKFS" --store "$store" remote add "--$kind" origin "$remote" > /dev/null
+    return
+  fi
+  local keys="$WORK/server-keys/$side"
+  XDG_CONFIG_HOME="$keys" "$TASKFS" keygen --name "bench $side" > "$keys.pub.pem"
+  "$TASKFS_SERVER" admin --dir "$WORK/server" register --name "$side" "$keys.pub.pem" > /dev/null
+  "$TASKFS" --store "$store" remote add origin "$remote" --server-cert "$WORK/server/server.crt" \
+    > /dev/null
+  git --git-dir="$store" config taskfs.clientKey "$keys/taskfs/client.key"
+  git --git-dir="$store" config taskfs.clientCert "$keys/taskfs/client.crt"
+}
+
+# run_kind KIND: two stores syncing through a remote of KIND (folder | git | server); prints one
+# JSON line.
 run_kind() {
   local kind="$1" dir="$WORK/$1" remote
   mkdir -p "$dir/a/mnt" "$dir/b/mnt"
-  if [[ "$kind" == git ]]; then
-    remote="$dir/remote.git"
-    git init -q --bare -b main "$remote"
-  else
-    remote="$dir/shared-folder"
-  fi
+  case "$kind" in
+    git) remote="$dir/remote.git"; git init -q --bare -b main "$remote" ;;
+    folder) remote="$dir/shared-folder" ;;
+    server) mkdir -p "$WORK/server-keys"; remote="$(start_server "$WORK/server")" ;;
+  esac
   for side in a b; do
     "$TASKFS" --store "$dir/$side/store" init --name "bench $side" > /dev/null
-    "$TASKFS" --store "$dir/$side/store" remote add "--$kind" origin "$remote" > /dev/null
+    add_origin "$kind" "$dir/$side/store" "$side" "$remote"
     "$TASKFS" --store "$dir/$side/store" mount "$dir/$side/mnt"
   done
   log "$kind: copying $N tasks into mount A and waiting for mount B to have them"
@@ -127,7 +157,7 @@ PY
 }
 
 results=()
-for kind in folder git; do results+=("$(run_kind "$kind")"); done
+for kind in folder git server; do results+=("$(run_kind "$kind")"); done
 python3 - "$N" "${results[@]}" <<'PY'
 import json, sys
 n, rows = sys.argv[1], [json.loads(r) for r in sys.argv[2:]]
