@@ -68,8 +68,7 @@ std::string RenderSyncStatus(const storage::Store& store) {
   }
   for (const auto& remote : *remotes) {
     const bool git = remote.kind == sync::RemoteKind::kGit;
-    out += "  " + remote.name + " (" +
-           (git ? "" : sync::KindName(remote.kind) + std::string(" ")) +
+    out += "  " + remote.name + " (" + (git ? "" : sync::KindName(remote.kind) + std::string(" ")) +
            sync::UrlForDisplay(remote.url) + ")\n";
     const RemoteSyncState* st = nullptr;
     if (status) {
@@ -84,9 +83,10 @@ std::string RenderSyncStatus(const storage::Store& store) {
              std::to_string(st->failures) +
              " attempts): " + storage::EscapeForDisplay(st->last_error) + "\n";
       if (st->credentials_refused) {
-        out += "    the remote refused our credentials: the daemon retries only every few minutes "
-               "(up to 30) so as not to get locked out; fix the key or password, then run "
-               "`taskfs sync`\n";
+        out +=
+            "    the remote refused our credentials: the daemon retries only every few minutes "
+            "(up to 30) so as not to get locked out; fix the key or password, then run "
+            "`taskfs sync`\n";
       }
       if (st->next_attempt > now) {
         out += "    next try:   in " + std::to_string(st->next_attempt - now) + " s\n";

@@ -246,9 +246,8 @@ struct SyncDaemon::Impl {
     if (r.record.failures++ == 0) r.record.error_since = WallNow();
     r.record.last_error = st.message();
     r.record.credentials_refused = st.code() == Status::Code::kPermissionDenied;
-    const auto delay =
-        RetryDelay(st.code(), r.record.failures, options.max_backoff,
-                   std::uniform_real_distribution<double>(0.8, 1.2)(rng));
+    const auto delay = RetryDelay(st.code(), r.record.failures, options.max_backoff,
+                                  std::uniform_real_distribution<double>(0.8, 1.2)(rng));
     r.not_before = now + delay;
     r.due = r.not_before;
     LogWarning("sync with " + r.info.name + " failed (attempt " +

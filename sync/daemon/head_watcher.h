@@ -27,7 +27,7 @@ namespace taskfs::sync {
 class HeadWatcher {
  public:
   struct Timing {
-    std::chrono::seconds wait{50};           // one long-poll's timeout, under the server's 60
+    std::chrono::seconds wait{50};                // one long-poll's timeout, under the server's 60
     std::chrono::milliseconds first_retry{1000};  // after a failed wait, doubling ...
     std::chrono::milliseconds max_retry{60000};   // ... to this
   };

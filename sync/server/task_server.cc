@@ -685,12 +685,14 @@ Status TaskServer::Serve() {
 }
 
 void TaskServer::Stop() {
+  // The listening socket goes first: a worker that answers a long-poll after it sees the server
+  // stopping and ends its connection, instead of keeping it alive for the next request.
+  impl_->http->stop();
   {
     std::lock_guard lock(impl_->head_mu);
     impl_->stopping = true;
   }
   impl_->head_moved.notify_all();  // long-polls answer now, so their workers can be joined
-  impl_->http->stop();
 }
 
 }  // namespace taskfs::sync

@@ -69,8 +69,7 @@ int64_t UpdateLog::acknowledged(const std::string& client) const {
   return it == acked_.end() ? 0 : it->second;
 }
 
-void UpdateLog::RecordPublish(const std::string& client, const std::string& commit,
-                              int64_t time) {
+void UpdateLog::RecordPublish(const std::string& client, const std::string& commit, int64_t time) {
   published_[client] = {commit, time};
 }
 

@@ -1,11 +1,11 @@
 #include "sync/transport/folder_remote.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
-
-#include <sys/stat.h>
 
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
@@ -291,8 +291,9 @@ Result<std::vector<FolderClient>> ListFolderClients(const std::string& remote,
     if (::stat(file.c_str(), &st) != 0) continue;  // removed meanwhile
     clients.push_back({entry.path().filename().string(), ReadRefFile(file), st.st_mtime});
   }
-  if (ec) return Status::IOError("folder remote " + remote + ": cannot list " + ClientsDir(path) +
-                                 ": " + ec.message());
+  if (ec)
+    return Status::IOError("folder remote " + remote + ": cannot list " + ClientsDir(path) + ": " +
+                           ec.message());
   std::sort(clients.begin(), clients.end(),
             [](const FolderClient& a, const FolderClient& b) { return a.id < b.id; });
   return clients;

@@ -50,8 +50,8 @@ Result<FolderFetch> FetchFromFolder(const storage::Store& store, const std::stri
 // One client's ref in the folder (ours included).
 struct FolderClient {
   std::string id;
-  std::string head;      // "" while its ref file is incomplete
-  int64_t written = 0;   // when its ref file was last written (unix seconds)
+  std::string head;     // "" while its ref file is incomplete
+  int64_t written = 0;  // when its ref file was last written (unix seconds)
 };
 // The clients whose refs the folder holds, by id; NotFound when `path` is no folder remote.
 Result<std::vector<FolderClient>> ListFolderClients(const std::string& remote,

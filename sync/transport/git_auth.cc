@@ -32,7 +32,8 @@ std::string ConfigString(git_config* cfg, const char* key) {
 }
 
 // `git credential fill|approve|reject` for `url`, never prompting on a terminal.
-Result<storage::ProcessOutput> GitCredential(const std::string& action, const std::string& request) {
+Result<storage::ProcessOutput> GitCredential(const std::string& action,
+                                             const std::string& request) {
   return storage::RunProcess({"git", "credential", action}, request + "\n",
                              {"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS="});
 }
@@ -137,7 +138,8 @@ int GitAuth::AcquireCredential(git_credential** out, const char* url, const char
                                unsigned int allowed) {
   const std::string user = user_from_url ? user_from_url : ssh_ ? ssh_->user : "git";
   if (allowed & GIT_CREDENTIAL_SSH_KEY) return NextSshKey(out, user);
-  if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) return Password(out, url ? url : "", user_from_url);
+  if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
+    return Password(out, url ? url : "", user_from_url);
   if (allowed & GIT_CREDENTIAL_USERNAME) return git_credential_username_new(out, user.c_str());
   return GIT_PASSTHROUGH;
 }
@@ -147,14 +149,15 @@ int GitAuth::Password(git_credential** out, const std::string& url, const char* 
     refused_ = true;
     return Refuse(GIT_ERROR_HTTP,
                   "the server refused the credentials (HTTP 401): check TASKFS_TOKEN or what "
-                  "git's credential helper stores for " + UrlForDisplay(url),
+                  "git's credential helper stores for " +
+                      UrlForDisplay(url),
                   GIT_EAUTH);
   }
   std::string name = user_from_url ? user_from_url : "";
   std::string secret = Env("TASKFS_TOKEN");
   if (secret.empty() && url.find('\n') == std::string::npos) {
-    auto filled = GitCredential("fill", "url=" + url + "\n" +
-                                            (name.empty() ? "" : "username=" + name + "\n"));
+    auto filled = GitCredential(
+        "fill", "url=" + url + "\n" + (name.empty() ? "" : "username=" + name + "\n"));
     if (filled.ok() && filled->exit_code == 0) {
       std::istringstream lines(filled->output);
       for (std::string line; std::getline(lines, line);) {
@@ -191,7 +194,8 @@ int GitAuth::NextSshKey(git_credential** out, const std::string& user) {
     std::error_code ec;
     const bool has_pub = std::filesystem::exists(pub, ec);
     return git_credential_ssh_key_new(out, user.c_str(), has_pub ? pub.c_str() : nullptr,
-                                      key.c_str(), passphrase.empty() ? nullptr : passphrase.c_str());
+                                      key.c_str(),
+                                      passphrase.empty() ? nullptr : passphrase.c_str());
   }
   std::string why;
   if (!keys_tried_.empty()) {
@@ -201,15 +205,17 @@ int GitAuth::NextSshKey(git_credential** out, const std::string& user) {
     why = "no ssh key to offer for " + user;
   }
   if (std::any_of(keys_tried_.begin(), keys_tried_.end(), IsRsaKey)) {
-    why += "; RSA keys sign with SHA-1 here (libssh2 1.10), which OpenSSH 8.8 and later refuse "
-           "by default: use an ed25519 or ecdsa key";
+    why +=
+        "; RSA keys sign with SHA-1 here (libssh2 1.10), which OpenSSH 8.8 and later refuse "
+        "by default: use an ed25519 or ecdsa key";
   }
   if (!keys_locked_.empty()) {
     why += "; " + Join(keys_locked_) +
            " needs its passphrase: add it to ssh-agent (ssh-add KEY) or set TASKFS_SSH_PASSPHRASE";
   } else if (keys_tried_.empty()) {
-    why += ": start ssh-agent and ssh-add your key, or name one with TASKFS_SSH_KEY or "
-           "`git config taskfs.sshKey`";
+    why +=
+        ": start ssh-agent and ssh-add your key, or name one with TASKFS_SSH_KEY or "
+        "`git config taskfs.sshKey`";
   }
   return Refuse(GIT_ERROR_SSH, "authentication failed: " + why, GIT_EAUTH);
 }
@@ -256,8 +262,8 @@ int GitAuth::CheckHostKey(const git_cert_hostkey& offered, const std::string& ho
                         ", which is not the key known_hosts records for it. Refusing to connect: "
                         "someone may be intercepting the connection (a man-in-the-middle "
                         "attack). If the server's key really changed, remove the old one with "
-                        "`ssh-keygen -R '" + name + "'`, then record the new one with `" + scan +
-                        "`",
+                        "`ssh-keygen -R '" +
+                        name + "'`, then record the new one with `" + scan + "`",
                     GIT_ECERTIFICATE);
     case HostKeyCheck::kRevoked:
       return Refuse(GIT_ERROR_SSH,
@@ -274,7 +280,8 @@ int GitAuth::CheckHostKey(const git_cert_hostkey& offered, const std::string& ho
                   "the host key of " + name + " is not in known_hosts (" + Join(files) +
                       "); the server offers " + fingerprint +
                       ". If that is the server's fingerprint (ask its admin), record it with `" +
-                      scan + "`, or add the remote again with `taskfs remote add NAME URL "
+                      scan +
+                      "`, or add the remote again with `taskfs remote add NAME URL "
                       "--accept-host-key`",
                   GIT_ECERTIFICATE);
   }
@@ -296,8 +303,8 @@ int GitAuth::CheckX509(const git_cert_x509& offered, const std::string& host) {
                       "certificate: git config --global http.sslCAInfo /path/to/ca.pem",
                   GIT_ECERTIFICATE);
   }
-  const std::string why = VerifyAgainstCa(static_cast<const unsigned char*>(offered.data),
-                                          offered.len, ca_file_, host);
+  const std::string why =
+      VerifyAgainstCa(static_cast<const unsigned char*>(offered.data), offered.len, ca_file_, host);
   if (why.empty()) return 0;
   return Refuse(GIT_ERROR_SSL,
                 "the certificate of " + host + " is not trusted: " + why + " (checked against " +

@@ -3,7 +3,6 @@
 #include <httplib.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -130,7 +129,8 @@ class Connection {
 
   // `retry_busy` false: a 503 is Busy at once.
   Result<httplib::Response> Get(const std::string& path, bool retry_busy = true) {
-    return Send(path, [&] { return http_->Get(path.c_str()); }, retry_busy);
+    return Send(
+        path, [&] { return http_->Get(path.c_str()); }, retry_busy);
   }
 
   // One connection for request after request (a long-poll's), not one each.
@@ -145,16 +145,15 @@ class Connection {
  private:
   Connection() = default;
 
-  // The answer to the request `attempt` makes (to `path`), or an error that says what went wrong. A busy
-  // server's 503 is retried after the Retry-After it names (plus jitter, so waiting clients
+  // The answer to the request `attempt` makes (to `path`), or an error that says what went wrong. A
+  // busy server's 503 is retried after the Retry-After it names (plus jitter, so waiting clients
   // spread out), for at most kBusyRetries attempts.
   template <class Attempt>
   Result<httplib::Response> Send(const std::string& path, const Attempt& attempt,
                                  bool retry_busy = true) {
     constexpr int kBusyRetries = 30;
     httplib::Result res = attempt();
-    for (int tries = 1; retry_busy && res && res->status == 503 && tries <= kBusyRetries;
-         ++tries) {
+    for (int tries = 1; retry_busy && res && res->status == 503 && tries <= kBusyRetries; ++tries) {
       const int seconds =
           std::clamp(std::atoi(res->get_header_value("Retry-After").c_str()), 1, 30);
       thread_local std::mt19937 rng(std::random_device{}());
@@ -249,7 +248,9 @@ Result<std::vector<Peer>> ListServerPeers(const storage::Store& store, Connectio
   auto res = c.Get("/sync/peers");
   if (!res.ok()) return res.status();
   const json answer = json::parse(res->body, nullptr, false);
-  const auto bad = [&] { return Status::IOError(remote + " answered /sync/peers with " + res->body); };
+  const auto bad = [&] {
+    return Status::IOError(remote + " answered /sync/peers with " + res->body);
+  };
   if (!answer.is_object() || !answer.value("peers", json()).is_array()) return bad();
   const std::string you = answer.value("you", "");
   std::vector<Peer> peers;
@@ -340,11 +341,10 @@ class ServerHeadWatch final : public HeadWatch {
   explicit ServerHeadWatch(std::unique_ptr<Connection> connection)
       : connection_(std::move(connection)) {}
 
-  Result<std::string> WaitForHead(const std::string& known,
-                                  std::chrono::seconds timeout) override {
-    auto res = connection_->Get(
-        "/sync/wait?head=" + known + "&timeout=" + std::to_string(timeout.count()),
-        /*retry_busy=*/false);
+  Result<std::string> WaitForHead(const std::string& known, std::chrono::seconds timeout) override {
+    auto res =
+        connection_->Get("/sync/wait?head=" + known + "&timeout=" + std::to_string(timeout.count()),
+                         /*retry_busy=*/false);
     if (!res.ok()) return res.status();
     const json answer = json::parse(res->body, nullptr, false);
     if (!answer.is_object() || !answer.value("head", json()).is_string()) {

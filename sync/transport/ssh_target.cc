@@ -94,12 +94,24 @@ std::string ExpandPath(std::string path, const SshTarget& target) {
       continue;
     }
     switch (path[++i]) {
-      case 'd': out += home; break;
-      case 'h': out += target.hostname; break;
-      case 'p': out += std::to_string(target.port); break;
-      case 'r': out += target.user; break;
-      case '%': out += '%'; break;
-      default: out += '%'; out += path[i];
+      case 'd':
+        out += home;
+        break;
+      case 'h':
+        out += target.hostname;
+        break;
+      case 'p':
+        out += std::to_string(target.port);
+        break;
+      case 'r':
+        out += target.user;
+        break;
+      case '%':
+        out += '%';
+        break;
+      default:
+        out += '%';
+        out += path[i];
     }
   }
   return out;
@@ -149,7 +161,8 @@ std::optional<SshUrl> ParseSshUrl(const std::string& url) {
   if (url_form) {
     SplitHostPort(authority, &parsed);
   } else {
-    parsed.host = authority.starts_with('[') ? authority.substr(1, authority.size() - 2) : authority;
+    parsed.host =
+        authority.starts_with('[') ? authority.substr(1, authority.size() - 2) : authority;
   }
   // A host or user starting with '-' would be read as an option by ssh (git refuses them too).
   if (parsed.host.empty() || parsed.host[0] == '-' || parsed.user.starts_with('-') ||

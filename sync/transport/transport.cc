@@ -34,7 +34,8 @@ class GitTransport final : public Transport {
       branch.name = info->author;
       branch.published = info->time;  // its commit's time: git records no push time
     }
-    branch.is_us = !branch.head.empty() && branch.head == storage::RefTarget(store, store.branch_ref());
+    branch.is_us =
+        !branch.head.empty() && branch.head == storage::RefTarget(store, store.branch_ref());
     return std::vector<Peer>{branch};
   }
 
@@ -119,7 +120,8 @@ std::unique_ptr<Transport> OpenTransport(const RemoteInfo& remote, const Transfe
   return std::make_unique<GitTransport>(remote, options);
 }
 
-Result<std::unique_ptr<HeadWatch>> WatchHead(const storage::Store& store, const RemoteInfo& remote) {
+Result<std::unique_ptr<HeadWatch>> WatchHead(const storage::Store& store,
+                                             const RemoteInfo& remote) {
   if (remote.kind == RemoteKind::kServer) return OpenServerHeadWatch(store, remote);
   return Status::NotSupported(std::string(KindName(remote.kind)) +
                               " remotes are watched by inotify or polled");

@@ -51,8 +51,9 @@ struct Published {
 
 // One machine that syncs through a remote, as the remote records it.
 struct Peer {
-  std::string id;         // folder: the client id of its ref; server: its registered name; git: the branch
-  std::string name;       // who made its head, as the head commit's author says ("Ada laptop"); "" if unknown
+  std::string id;  // folder: the client id of its ref; server: its registered name; git: the branch
+  std::string
+      name;  // who made its head, as the head commit's author says ("Ada laptop"); "" if unknown
   std::string head;       // the commit it last published, "" if unknown
   int64_t published = 0;  // when it published that head (unix seconds), 0 if unknown
   bool is_us = false;     // this store

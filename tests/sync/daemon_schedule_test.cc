@@ -103,8 +103,8 @@ class HeadWatcherTest : public ::testing::Test {
     return shared_->asked;
   }
   std::unique_ptr<HeadWatcher> Start(HeadWatcher::Timing timing = {}) {
-    return std::make_unique<HeadWatcher>("origin", std::make_unique<ScriptedWatch>(shared_),
-                                         [this] { ++notified_; }, timing);
+    return std::make_unique<HeadWatcher>(
+        "origin", std::make_unique<ScriptedWatch>(shared_), [this] { ++notified_; }, timing);
   }
 
   std::shared_ptr<ScriptedWatch::Shared> shared_ = std::make_shared<ScriptedWatch::Shared>();

@@ -165,11 +165,12 @@ TEST_F(KnownHostsTest, MalformedLinesAreSkipped) {
       "tasks.example 1024 65537 12345678901234567890\n";  // SSH1 RSA
   for (const HostKey& key : {server_.Raw(), server_.Sha256Only()}) {
     EXPECT_EQ(MatchKnownHosts(bad_lines, "tasks.example", key), HostKeyCheck::kUnknownHost);
-    EXPECT_EQ(MatchKnownHosts(bad_lines + "tasks.example " + server_.line + "\n", "tasks.example", key),
-              HostKeyCheck::kKnown);
-    EXPECT_EQ(MatchKnownHosts(bad_lines + "tasks.example " + impostor_.line + "\n", "tasks.example",
-                              key),
-              HostKeyCheck::kMismatch);
+    EXPECT_EQ(
+        MatchKnownHosts(bad_lines + "tasks.example " + server_.line + "\n", "tasks.example", key),
+        HostKeyCheck::kKnown);
+    EXPECT_EQ(
+        MatchKnownHosts(bad_lines + "tasks.example " + impostor_.line + "\n", "tasks.example", key),
+        HostKeyCheck::kMismatch);
   }
   std::string binary(4096, '\0');
   for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 37 % 256);
@@ -192,8 +193,10 @@ TEST_F(KnownHostsTest, APortOtherThan22IsLookedUpAsBracketedHostAndPort) {
   EXPECT_EQ(CheckKnownHost("[127.0.0.1]:2222", server_.Raw()), HostKeyCheck::kUnknownHost);
   EXPECT_EQ(CheckKnownHost("127.0.0.1", server_.Raw()), HostKeyCheck::kUnknownHost);
   // Hashed by ssh-keygen -H (HashKnownHosts), the port is part of what is hashed.
-  ASSERT_EQ(RunCommand("ssh-keygen -H -f " + Quote(dir_ / "home/.ssh/known_hosts") +
-                       " > /dev/null 2>&1").exit_code, 0);
+  ASSERT_EQ(
+      RunCommand("ssh-keygen -H -f " + Quote(dir_ / "home/.ssh/known_hosts") + " > /dev/null 2>&1")
+          .exit_code,
+      0);
   ASSERT_EQ(ReadFile(dir_ / "home/.ssh/known_hosts").find("127.0.0.1"), std::string::npos);
   EXPECT_EQ(CheckKnownHost("[127.0.0.1]:59983", server_.Raw()), HostKeyCheck::kKnown);
   EXPECT_EQ(CheckKnownHost("[127.0.0.1]:59983", impostor_.Raw()), HostKeyCheck::kMismatch);
@@ -233,9 +236,10 @@ TEST_F(KnownHostsTest, FingerprintAndRecordedLineAreWhatSshWrites) {
   EXPECT_FALSE(KnownHostsLine("x", server_.Sha256Only()).has_value());
   // ssh itself finds the line it would have written.
   WriteKnownHosts(*line);
-  EXPECT_NE(RunCommand("ssh-keygen -F '[127.0.0.1]:59983' -f " +
-                       Quote(dir_ / "home/.ssh/known_hosts")).output.find(server_.base64),
-            std::string::npos);
+  EXPECT_NE(
+      RunCommand("ssh-keygen -F '[127.0.0.1]:59983' -f " + Quote(dir_ / "home/.ssh/known_hosts"))
+          .output.find(server_.base64),
+      std::string::npos);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// ssh and https remotes end to end, against real servers on 127.0.0.1 (tests/sync/remote_servers.h):
-// an OpenSSH sshd on a spare port and lighttpd serving `git http-backend` over TLS with basic
-// auth. Each test has a HOME of its own (~/.ssh, ~/.gitconfig), so nothing of the machine's
-// user leaks in, and checks what the user sees: the sync's result and its message.
+// ssh and https remotes end to end, against real servers on 127.0.0.1
+// (tests/sync/remote_servers.h): an OpenSSH sshd on a spare port and lighttpd serving `git
+// http-backend` over TLS with basic auth. Each test has a HOME of its own (~/.ssh, ~/.gitconfig),
+// so nothing of the machine's user leaks in, and checks what the user sees: the sync's result and
+// its message.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -201,8 +202,8 @@ TEST_F(SshRemoteTest, AChangedHostKeyIsRefusedLoudlyEvenWhenAskedToAcceptNewKeys
 }
 
 TEST_F(SshRemoteTest, ARevokedHostKeyIsRefused) {
-  WriteFile(SshDir() + "/known_hosts", server_.host_key_line() + "\n@revoked * " +
-                                           ReadFile(server_.host_public_key_path()));
+  WriteFile(SshDir() + "/known_hosts",
+            server_.host_key_line() + "\n@revoked * " + ReadFile(server_.host_public_key_path()));
   auto c1 = Client("c1", url_);
   auto refused = SyncOf(*c1);
   ASSERT_FALSE(refused.ok());
@@ -339,8 +340,7 @@ TEST_F(SshRemoteTest, AKeyRevokedOnTheServerIsRefusedAndWhatWasSentStays) {
   c1->Write("b.yaml", "title: b\n");
   auto refused = SyncOf(*c1);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied)
-      << refused.status().message();
+  EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied) << refused.status().message();
   EXPECT_NE(refused.status().message().find("refused every key offered"), std::string::npos)
       << refused.status().message();
   EXPECT_EQ(c1->Read("b.yaml"), "title: b\n");  // kept locally, sent once the key is back
@@ -391,8 +391,8 @@ TEST_F(SshRemoteTest, CloneOfAnUnknownHostKeepsNothingAndWithAcceptHostKeyClones
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.output.find("not in known_hosts"), std::string::npos) << refused.output;
   EXPECT_FALSE(std::filesystem::exists(store)) << refused.output;
-  auto cloned = Taskfs("--store " + Quote(store) + " clone " + Quote(url_) +
-                       " --name c2 --accept-host-key");
+  auto cloned =
+      Taskfs("--store " + Quote(store) + " clone " + Quote(url_) + " --name c2 --accept-host-key");
   ASSERT_EQ(cloned.exit_code, 0) << cloned.output;
   EXPECT_EQ(GitShow(store, "a.yaml"), "title: a\n");
 }
@@ -431,8 +431,8 @@ TEST_F(HttpsRemoteTest, SyncsWithTheCredentialHelperAndTheServersOwnCa) {
 }
 
 TEST_F(HttpsRemoteTest, ATokenFromTaskfsTokenWorksAndIsNeverPrinted) {
-  const std::string user_url = "https://" + server_.user() + "@127.0.0.1:" +
-                               std::to_string(server_.port()) + "/git/tasks.git";
+  const std::string user_url = "https://" + server_.user() +
+                               "@127.0.0.1:" + std::to_string(server_.port()) + "/git/tasks.git";
   auto c1 = Client("c1", user_url, server_.ca_file());
   c1->Write("a.yaml", "title: a\n");
   {
@@ -441,15 +441,16 @@ TEST_F(HttpsRemoteTest, ATokenFromTaskfsTokenWorksAndIsNeverPrinted) {
     ASSERT_TRUE(sent.ok()) << sent.status().ToString();
   }
   // A wrong token in the URL itself: refused, and the message shows no secret.
-  auto c2 = Client("c2", "https://" + server_.user() + ":not-the-token-x9@127.0.0.1:" +
-                             std::to_string(server_.port()) + "/git/tasks.git",
+  auto c2 = Client("c2",
+                   "https://" + server_.user() + ":not-the-token-x9@127.0.0.1:" +
+                       std::to_string(server_.port()) + "/git/tasks.git",
                    server_.ca_file());
   auto refused = SyncOf(*c2);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message().find("not-the-token-x9"), std::string::npos)
       << refused.status().message();
-  EXPECT_EQ(Taskfs("--store " + Quote(c2->path()) + " remote show origin").output.find(
-                "not-the-token-x9"),
+  EXPECT_EQ(Taskfs("--store " + Quote(c2->path()) + " remote show origin")
+                .output.find("not-the-token-x9"),
             std::string::npos);
 }
 
@@ -473,8 +474,7 @@ TEST_F(HttpsRemoteTest, AnUntrustedCertificateSaysHowToTrustTheServersCa) {
   auto c1 = Client("c1", url_);
   auto refused = SyncOf(*c1);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied)
-      << refused.status().message();
+  EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied) << refused.status().message();
   EXPECT_NE(refused.status().message().find("http.sslCAInfo"), std::string::npos)
       << refused.status().message();
   // A CA file that did not sign it (the server's own certificate is no CA): still refused, with
@@ -494,7 +494,8 @@ TEST_F(HttpsRemoteTest, ARepositoryThisAccountMayNotSeeIsA403WithItsAdvice) {
   ASSERT_FALSE(refused.ok());
   const std::string message = refused.status().message();
   EXPECT_NE(message.find("HTTP 403: the server refused this account access"), std::string::npos)
-      << message << "\n" << server_.Log();
+      << message << "\n"
+      << server_.Log();
   EXPECT_EQ(message.find(server_.password()), std::string::npos) << message;
 }
 

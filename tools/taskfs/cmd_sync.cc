@@ -198,8 +198,8 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
     store->reset();
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
-    std::cerr << "taskfs clone: " << report.status().message() << "\n(nothing was kept at "
-              << path << ")\n";
+    std::cerr << "taskfs clone: " << report.status().message() << "\n(nothing was kept at " << path
+              << ")\n";
     return 1;
   }
   std::cout << "Cloned " << url << " into " << path

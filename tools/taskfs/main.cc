@@ -19,9 +19,9 @@ struct CommandLine {
   MountArgs mount_args;
   DaemonArgs daemon_args;
   CLI::App *init = nullptr, *mount = nullptr, *umount = nullptr, *log = nullptr, *show = nullptr,
-           *remote = nullptr, *remote_add = nullptr, *remote_remove = nullptr, *remote_show = nullptr,
-           *sync = nullptr,
-           *clone = nullptr, *keygen = nullptr, *daemon = nullptr;
+           *remote = nullptr, *remote_add = nullptr, *remote_remove = nullptr,
+           *remote_show = nullptr, *sync = nullptr, *clone = nullptr, *keygen = nullptr,
+           *daemon = nullptr;
 };
 
 // init, mount, umount.
