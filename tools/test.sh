@@ -42,7 +42,8 @@ if [[ "${1:-}" != "--no-sanitizers" ]]; then
     -DCMAKE_BUILD_TYPE=Debug -DTASKFS_SANITIZE=thread > /dev/null
   cmake --build "$root/build-tsan" -j2 --target taskfs_fusefs_tests taskfs_storage_tests \
     taskfs_sync_tests
-  (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  (cd "$root/build-tsan" && \
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
     ctest --output-on-failure --timeout 300 \
     -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|HeadWatcher|InProcessServer|TaskFilesystemTest")
 fi
