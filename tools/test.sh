@@ -14,11 +14,11 @@ root=$(pwd)
 cleanup() { "$root/tools/test-cleanup.sh"; }
 trap cleanup EXIT
 
-run_suite() {  # build dir, extra cmake args...
+run_suite() {  # build dir, extra cmake args... (ctest leaves out the tests $SKIP_TESTS matches)
   local dir=$1; shift
   cmake -S "$root" -B "$dir" -DTASKFS_WERROR=ON -DTASKFS_BUILD_TESTS=ON "$@" > /dev/null
   cmake --build "$dir" -j2
-  (cd "$dir" && ctest --output-on-failure --timeout 300)
+  (cd "$dir" && ctest --output-on-failure --timeout 300 ${SKIP_TESTS:+-E "$SKIP_TESTS"})
 }
 
 echo "== build and test (RelWithDebInfo, -Werror)"
@@ -29,7 +29,14 @@ if [[ "${1:-}" != "--no-sanitizers" ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DTASKFS_SANITIZE=address,undefined
+  # libgit2 1.5 leaks libssh2's known-hosts list at every ssh connection (libgit2#6598, fixed in
+  # 1.7): the ssh tests run apart, with tests/lsan-ssh.supp and the slow unwinding that lets
+  # LeakSanitizer see that leak come from git_remote_connect_ext.
+  SKIP_TESTS="^SshRemoteTest" run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug \
+    -DTASKFS_SANITIZE=address,undefined
+  (cd "$root/build-asan" && cat "$root/tests/lsan.supp" "$root/tests/lsan-ssh.supp" > lsan-ssh.supp &&
+    LSAN_OPTIONS="suppressions=$root/build-asan/lsan-ssh.supp:print_suppressions=0:fast_unwind_on_malloc=0" \
+    ctest --output-on-failure --timeout 300 -R "^SshRemoteTest")
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
