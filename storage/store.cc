@@ -374,7 +374,8 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
       git_oid commit_oid;
       git_oid_fromstr(&commit_oid, base.commit_id().c_str());
       git_commit* raw = nullptr;
-      TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_.get(), &commit_oid), "commit"));
+      TASKFS_RETURN_IF_ERROR(
+          GitStatus(git_commit_lookup(&raw, repo_.get(), &commit_oid), "commit"));
       git_oid_cpy(&tree_id, git_commit_tree_id(CommitPtr(raw).get()));
     }
     tree_cache_ = std::make_unique<TreeCache>(base.commit_id(), tree_id);
@@ -434,10 +435,10 @@ Result<std::string> Store::CommitTree(const Snapshot& base, const git_oid& root_
       GitStatus(git_signature_new(&sig_raw, author.c_str(), email.c_str(), time, 0), "signature"));
   SignaturePtr sig(sig_raw);
   git_oid commit_oid;
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_commit_create_from_ids(&commit_oid, repo_.get(), nullptr, sig_raw, sig_raw, nullptr,
-                                           message.c_str(), &root_id, parent_count, parents),
-                "writing commit"));
+  TASKFS_RETURN_IF_ERROR(GitStatus(
+      git_commit_create_from_ids(&commit_oid, repo_.get(), nullptr, sig_raw, sig_raw, nullptr,
+                                 message.c_str(), &root_id, parent_count, parents),
+      "writing commit"));
 
   // The commit's objects reach the disk (one pack) before the branch names them.
   TASKFS_RETURN_IF_ERROR(objects_.Flush());

@@ -66,7 +66,8 @@ Result<Store::CommitInfo> Store::Info(const std::string& commit) const {
   git_oid oid;
   TASKFS_RETURN_IF_ERROR(ParseOid(commit, &oid));
   git_commit* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo_.get(), &oid), "reading " + commit));
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_commit_lookup(&raw, repo_.get(), &oid), "reading " + commit));
   CommitPtr c(raw);
   const git_signature* author = git_commit_author(raw);
   CommitInfo info;
@@ -149,7 +150,8 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
     git_oid oid;
     TASKFS_RETURN_IF_ERROR(ParseOid(commit, &oid));
     git_commit* c = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c, repo_.get(), &oid), "reading " + commit));
+    TASKFS_RETURN_IF_ERROR(
+        GitStatus(git_commit_lookup(&c, repo_.get(), &oid), "reading " + commit));
     CommitPtr cp(c);
     git_tree* t = nullptr;
     TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t, c), "reading tree of " + commit));
@@ -160,8 +162,8 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(
   TASKFS_RETURN_IF_ERROR(tree_of(from, &a));
   TASKFS_RETURN_IF_ERROR(tree_of(to, &b));
   git_diff* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_diff_tree_to_tree(&raw, repo_.get(), a.get(), b.get(), nullptr), "comparing trees"));
+  TASKFS_RETURN_IF_ERROR(GitStatus(
+      git_diff_tree_to_tree(&raw, repo_.get(), a.get(), b.get(), nullptr), "comparing trees"));
   DiffPtr diff(raw);
   git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
   opts.flags = GIT_DIFF_FIND_RENAMES;
