@@ -138,6 +138,12 @@ void SendError(httplib::Response& res, int status, const std::string& message) {
   res.set_content(json{{"error", message}}.dump() + "\n", "application/json");
 }
 
+// 503 with Retry-After, which taskfs clients honour.
+void SendBusy(httplib::Response& res, int retry_after_seconds, const std::string& why) {
+  res.set_header("Retry-After", std::to_string(retry_after_seconds));
+  SendError(res, 503, "busy: " + why);
+}
+
 void SendJson(httplib::Response& res, const json& body) {
   res.set_content(body.dump() + "\n", "application/json");
 }
@@ -383,10 +389,9 @@ struct TaskServer::Impl {
         std::clamp(std::atoi(req.get_param_value("timeout").c_str()), 0, kMaxWaitSeconds);
     const CountedIn waiting(waiters);
     if (waiting.count > options.max_waiters) {
-      res.set_header("Retry-After", "30");
-      return SendError(res, 503,
-                       "busy: " + std::to_string(options.max_waiters) +
-                           " clients wait for news already; poll instead");
+      return SendBusy(
+          res, 30,
+          std::to_string(options.max_waiters) + " clients wait for news already; poll instead");
     }
     std::string now;
     {
@@ -585,10 +590,8 @@ struct TaskServer::Impl {
                                const std::string& client) {
       const CountedIn in_flight(requests_in_flight);
       if (in_flight.count > options.max_requests) {
-        res.set_header("Retry-After", "1");
-        return SendError(res, 503,
-                         "busy: " + std::to_string(options.max_requests) +
-                             " requests in progress, retry shortly");
+        return SendBusy(
+            res, 1, std::to_string(options.max_requests) + " requests in progress, retry shortly");
       }
       fn(req, res, client);
     });
