@@ -27,17 +27,19 @@ bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 }  // namespace
 
-std::shared_ptr<TaskNode> TaskFilesystem::NodeFor(const std::string& path,
-                                                  const storage::SnapshotPtr& snap) {
+Result<std::shared_ptr<TaskNode>> TaskFilesystem::NodeFor(const std::string& path,
+                                                          const storage::SnapshotPtr& snap) {
   if (auto it = nodes_.find(path); it != nodes_.end()) return it->second;
   auto node = std::make_shared<TaskNode>();
   node->path = path;
   node->mtime = Now();
-  if (auto saved = SavedContent(path, *snap); saved && !pending_deletes_.count(path)) {
-    node->base = *saved;
-  }
-  if (auto content = TaskContent(path, *snap)) {
-    node->content = *content;
+  auto saved = SavedContent(path, *snap);
+  if (!saved.ok()) return saved.status();
+  if (*saved && !pending_deletes_.count(path)) node->base = **saved;
+  auto content = TaskContent(path, *snap);
+  if (!content.ok()) return content.status();
+  if (*content) {
+    node->content = **content;
     if (const Draft* d = drafts_.Find(path)) {
       node->mtime = d->mtime;
     } else if (auto p = pending_.find(path); p != pending_.end()) {
@@ -54,13 +56,16 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
   if (IsInfoPath(path)) return OpenInfo(path, flags, out);
   auto h = std::make_unique<Handle>();
   h->writable = WantsWrite(flags);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto snap = store_->snapshot();
+  std::optional<storage::FileEntry> committed;  // read from git below, with mu_ released
   switch (Classify(path, *snap)) {
     case Kind::kTask:
       h->kind = Handle::Kind::kTask;
       if (h->writable || nodes_.count(path)) {
-        h->node = NodeFor(path, snap);
+        auto node = NodeFor(path, snap);
+        if (!node.ok()) return -ToErrno(node.status());
+        h->node = *node;
         ++h->node->open_count;
         if ((flags & O_TRUNC) && h->writable && !h->node->content.empty()) {
           h->node->content.clear();
@@ -69,7 +74,13 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
           h->wrote = true;
         }
       } else {
-        h->content = TaskContent(path, *snap);
+        if (HeldInMemory(path)) {
+          auto content = TaskContent(path, *snap);  // in memory: no I/O
+          if (!content.ok()) return -ToErrno(content.status());
+          h->content = *content;
+        } else {
+          committed = *snap->FindFile(path);
+        }
         h->mtime = TaskMtime(path, *snap);
         h->path = path;
       }
@@ -77,8 +88,8 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
     case Kind::kTreeFile:
       if (h->writable) return -EROFS;
       h->kind = Handle::Kind::kTreeFile;
-      h->content = snap->FindFile(path)->content;
-      h->mtime = snap->FindFile(path)->mtime;
+      committed = *snap->FindFile(path);
+      h->mtime = committed->mtime;
       h->path = path;
       break;
     case Kind::kDir:
@@ -90,6 +101,12 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       break;
     case Kind::kNone:
       return -ENOENT;
+  }
+  if (committed) {
+    lock.unlock();  // reading git is disk I/O: no reader waits for it
+    auto content = snap->Content(path, *committed);
+    if (!content.ok()) return -ToErrno(content.status());
+    h->content = *content;
   }
   *out = std::move(h);
   return 0;
@@ -117,12 +134,16 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
       node->mtime = Now();
       node->dirty = true;
       // What was saved before a rename away (vim's backup dance): the edit's base.
-      if (auto saved = SavedContent(path, *snap)) node->base = *saved;
+      auto saved = SavedContent(path, *snap);
+      if (!saved.ok()) return -ToErrno(saved.status());
+      if (*saved) node->base = **saved;
       nodes_[path] = node;
       h->wrote = true;
       RecordCreated(path, mode, kTaskMode, caller.value_or(Owner()));
     }
-    h->node = NodeFor(path, snap);
+    auto node = NodeFor(path, snap);
+    if (!node.ok()) return -ToErrno(node.status());
+    h->node = *node;
     ++h->node->open_count;
     if ((flags & O_TRUNC) && !h->node->content.empty()) {
       h->node->content.clear();
@@ -210,7 +231,11 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
     }
   }
   if (static_cast<size_t>(size) > kMaxTaskBytes) return -EFBIG;
-  if (!node) node = NodeFor(path, snap);
+  if (!node) {
+    auto made = NodeFor(path, snap);
+    if (!made.ok()) return -ToErrno(made.status());
+    node = *made;
+  }
   if (node->content.size() != static_cast<size_t>(size)) {
     node->content.resize(size);
     node->dirty = true;
@@ -320,7 +345,7 @@ TaskFilesystem::SaveResult TaskFilesystem::SaveTask(const std::string& path,
     return {-kInvalidTaskErrno, true};
   }
   auto snap = store_->snapshot();
-  const bool existed = SavedContent(path, *snap) != nullptr;
+  const bool existed = HasSaved(path, *snap);
   int rc = JournalChanges({{path, content}}, (existed ? "edit " : "create ") + name, {base});
   if (rc == 0) {
     CancelDeferredDelete(path);  // saved again after being renamed away: an edit
@@ -338,7 +363,11 @@ int TaskFilesystem::JournalChanges(std::vector<storage::Change> changes, const s
   if (bases.empty()) {
     for (const storage::Change& c : changes) {
       auto saved = SavedContent(c.path, *snap);
-      bases.push_back(saved ? std::optional<std::string>(*saved) : std::nullopt);
+      if (!saved.ok()) {
+        RecordError("could not save '" + message + "': " + saved.status().ToString());
+        return -ToErrno(saved.status());
+      }
+      bases.push_back(*saved ? std::optional<std::string>(**saved) : std::nullopt);
     }
   }
   storage::Save save{message, changes, std::move(bases)};
@@ -352,7 +381,7 @@ int TaskFilesystem::JournalChanges(std::vector<storage::Change> changes, const s
     // A change ends the times utimensat set on the task, and a new or deleted task those of
     // its folder.
     if (Status st = attrs_.ClearTimes(c.path); !st.ok()) LogWarning(st.ToString());
-    if (!c.content || !SavedContent(c.path, *snap)) ClearParentTimes(c.path);
+    if (!c.content || !HasSaved(c.path, *snap)) ClearParentTimes(c.path);
     PendingSave& p = pending_[c.path];
     p.content = c.content ? std::make_shared<const std::string>(std::move(*c.content)) : nullptr;
     p.seq = *seq;

@@ -39,7 +39,7 @@ int TaskFilesystem::Unlink(const std::string& path) {
       if (Status st = drafts_.Remove(path); !st.ok()) return -ToErrno(st);
       if (Status st = attrs_.Remove(path); !st.ok()) LogWarning(st.ToString());
       // Deferred like a rename away: `mv` from another filesystem unlinks, then creates.
-      if (SavedContent(path, *snap)) DeferDelete(path);
+      if (HasSaved(path, *snap)) DeferDelete(path);
       return 0;
     }
     case Kind::kTreeFile:
@@ -168,17 +168,19 @@ int TaskFilesystem::CheckRename(const std::string& from, const std::string& to, 
 // Task to task: one commit that moves the bytes (and replaces the target, if any).
 int TaskFilesystem::TaskToTask(const std::string& from, const std::string& to,
                                const storage::SnapshotPtr& snap) {
-  auto content = TaskContent(from, *snap);
+  auto read = TaskContent(from, *snap);
+  if (!read.ok()) return -ToErrno(read.status());
+  const std::string& content = **read;
   if (auto it = nodes_.find(to); it != nodes_.end()) {
     it->second->path.clear();
     nodes_.erase(it);
   }
-  const bool valid = !content->empty() && storage::ValidateTask(*content).ok();
+  const bool valid = !content.empty() && storage::ValidateTask(content).ok();
   std::vector<Change> changes;
-  if (SavedContent(from, *snap)) changes.push_back({from, std::nullopt});
+  if (HasSaved(from, *snap)) changes.push_back({from, std::nullopt});
   if (valid) {
-    changes.push_back({to, *content});
-  } else if (Status st = drafts_.Put(to, *content, DraftReason(*content)); !st.ok()) {
+    changes.push_back({to, content});
+  } else if (Status st = drafts_.Put(to, content, DraftReason(content)); !st.ok()) {
     return -ToErrno(st);
   }
   if (!changes.empty()) {
@@ -196,7 +198,7 @@ int TaskFilesystem::TaskToTask(const std::string& from, const std::string& to,
     nodes_.erase(it);
     node->path = to;
     node->dirty = false;
-    node->base = *content;
+    node->base = content;
     nodes_[to] = node;
   }
   return 0;
@@ -205,15 +207,16 @@ int TaskFilesystem::TaskToTask(const std::string& from, const std::string& to,
 int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to,
                                   const storage::SnapshotPtr& snap) {
   auto content = TaskContent(from, *snap);
+  if (!content.ok()) return -ToErrno(content.status());
   if (int rc = scratch_.MakeParents(to); rc != 0) return rc;
-  if (int rc = scratch_.WriteWhole(to, *content); rc != 0) return rc;
+  if (int rc = scratch_.WriteWhole(to, **content); rc != 0) return rc;
   if (auto it = nodes_.find(from); it != nodes_.end()) {
     it->second->path.clear();
     nodes_.erase(it);
   }
   if (Status st = drafts_.Remove(from); !st.ok()) LogWarning(st.ToString());
   AttributesToScratch(from, to);
-  if (SavedContent(from, *snap)) DeferDelete(from);
+  if (HasSaved(from, *snap)) DeferDelete(from);
   return 0;
 }
 
@@ -227,7 +230,8 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
   if (int rc = scratch_.ReadWhole(from, &content); rc != 0) return rc;
   if (content.size() > storage::kMaxTaskBytes) return -EFBIG;  // grew since the lstat
   auto saved = SavedContent(to, *snap);
-  SaveResult r = SaveTask(to, content, saved ? std::optional<std::string>(*saved) : std::nullopt);
+  if (!saved.ok()) return -ToErrno(saved.status());
+  SaveResult r = SaveTask(to, content, *saved ? std::optional<std::string>(**saved) : std::nullopt);
   if (!r.kept) return r.rc;  // the scratch file stays: nothing lost
   AttributesFromScratch(st, to);
   scratch_.Unlink(from);
@@ -238,13 +242,21 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
   return 0;
 }
 
-std::map<std::string, std::shared_ptr<const std::string>> TaskFilesystem::SavedBelow(
+Result<std::map<std::string, std::shared_ptr<const std::string>>> TaskFilesystem::SavedBelow(
     const std::string& folder, const storage::Snapshot& snap) const {
   const std::string prefix = folder + "/";
   std::map<std::string, std::shared_ptr<const std::string>> saved;
+  Status status;
   snap.ForEachFile([&](const std::string& path, const storage::FileEntry& fe) {
-    if (path.starts_with(prefix)) saved[path] = fe.content;
+    if (!path.starts_with(prefix) || !status.ok() || pending_.count(path)) return;
+    auto content = snap.Content(path, fe);
+    if (content.ok()) {
+      saved[path] = *content;
+    } else {
+      status = content.status();
+    }
   });
+  if (!status.ok()) return status;
   for (auto it = pending_.lower_bound(prefix);
        it != pending_.end() && it->first.starts_with(prefix); ++it) {
     if (it->second.content) {
@@ -256,11 +268,13 @@ std::map<std::string, std::shared_ptr<const std::string>> TaskFilesystem::SavedB
   return saved;
 }
 
-std::vector<Change> TaskFilesystem::RenameDirChanges(
+Result<std::vector<Change>> TaskFilesystem::RenameDirChanges(
     const std::string& from, const std::string& to, const storage::Snapshot& snap,
     std::vector<std::string>* pending_inside) const {
+  auto saved = SavedBelow(from, snap);
+  if (!saved.ok()) return saved.status();
   std::vector<Change> changes;
-  for (const auto& [path, content] : SavedBelow(from, snap)) {
+  for (const auto& [path, content] : *saved) {
     changes.push_back({path, std::nullopt});
     if (pending_deletes_.count(path)) {
       pending_inside->push_back(path);  // removed by the user: not carried over
@@ -312,7 +326,9 @@ void MoveNodesBelow(std::map<std::string, std::shared_ptr<TaskNode>>& nodes,
 int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
                               const storage::SnapshotPtr& snap) {
   std::vector<std::string> pending_inside;
-  const std::vector<Change> changes = RenameDirChanges(from, to, *snap, &pending_inside);
+  auto planned = RenameDirChanges(from, to, *snap, &pending_inside);
+  if (!planned.ok()) return -ToErrno(planned.status());
+  const std::vector<Change>& changes = *planned;
   if (!storage::IsTaskFolderPath(to) && (!changes.empty() || drafts_.HoldsFolder(from))) {
     return -EINVAL;  // tasks can't live in a hidden folder
   }

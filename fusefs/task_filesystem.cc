@@ -181,11 +181,19 @@ void TaskFilesystem::SetInvalidator(std::function<void(const std::vector<std::st
   invalidate_ = std::move(fn);
 }
 
-std::shared_ptr<const std::string> TaskFilesystem::SavedContent(const std::string& path,
-                                                                const Snapshot& snap) const {
+Result<std::shared_ptr<const std::string>> TaskFilesystem::SavedContent(
+    const std::string& path, const Snapshot& snap) const {
   if (auto it = pending_.find(path); it != pending_.end()) return it->second.content;
-  const storage::FileEntry* fe = snap.FindFile(path);
-  return fe ? fe->content : nullptr;
+  return snap.ContentAt(path);
+}
+
+bool TaskFilesystem::HasSaved(const std::string& path, const Snapshot& snap) const {
+  if (auto it = pending_.find(path); it != pending_.end()) return it->second.content != nullptr;
+  return snap.FindFile(path) != nullptr;
+}
+
+bool TaskFilesystem::HeldInMemory(const std::string& path) const {
+  return nodes_.count(path) || drafts_.Find(path) || pending_.count(path);
 }
 
 int64_t TaskFilesystem::TaskMtime(const std::string& path, const Snapshot& snap) const {
@@ -198,16 +206,16 @@ int64_t TaskFilesystem::TaskMtime(const std::string& path, const Snapshot& snap)
 
 bool TaskFilesystem::TaskExists(const std::string& path, const Snapshot& snap) const {
   if (nodes_.count(path) || drafts_.Find(path)) return true;
-  return !pending_deletes_.count(path) && SavedContent(path, snap) != nullptr;
+  return !pending_deletes_.count(path) && HasSaved(path, snap);
 }
 
-std::shared_ptr<const std::string> TaskFilesystem::TaskContent(const std::string& path,
-                                                               const Snapshot& snap) const {
+Result<std::shared_ptr<const std::string>> TaskFilesystem::TaskContent(const std::string& path,
+                                                                       const Snapshot& snap) const {
   if (auto it = nodes_.find(path); it != nodes_.end()) {
     return std::make_shared<const std::string>(it->second->content);
   }
   if (const Draft* d = drafts_.Find(path)) return d->content;
-  if (pending_deletes_.count(path)) return nullptr;
+  if (pending_deletes_.count(path)) return std::shared_ptr<const std::string>();
   return SavedContent(path, snap);
 }
 
@@ -283,7 +291,7 @@ int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h)
   if (!h && LongestNameIn(path) > storage::kMaxNameBytes) return -ENAMETOOLONG;
   if (!h && IsInfoPath(path)) return InfoGetAttr(path, st);
   if (h && h->kind == Handle::Kind::kScratch) return ::fstat(h->fd, st) == 0 ? 0 : -errno;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (h && h->node) {
     FillTaskStat(st, h->node->path, h->node->content.size(), h->node->mtime);
     return 0;
@@ -295,13 +303,15 @@ int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h)
   auto snap = store_->snapshot();
   switch (Classify(path, *snap)) {
     case Kind::kTask:
-      FillTaskStat(st, path, TaskContent(path, *snap)->size(), TaskMtime(path, *snap));
-      return 0;
-    case Kind::kTreeFile: {
-      const storage::FileEntry* fe = snap->FindFile(path);
-      FillTaskStat(st, path, fe->content->size(), fe->mtime, /*read_only=*/true);
-      return 0;
-    }
+      if (HeldInMemory(path)) {
+        auto content = TaskContent(path, *snap);  // in memory: no I/O
+        if (!content.ok() || !*content) return -EIO;
+        FillTaskStat(st, path, (*content)->size(), TaskMtime(path, *snap));
+        return 0;
+      }
+      return StatCommitted(lock, path, snap, /*read_only=*/false, st);
+    case Kind::kTreeFile:
+      return StatCommitted(lock, path, snap, /*read_only=*/true, st);
     case Kind::kDir:
       FillDirStat(st, path, *snap);
       return 0;
@@ -311,6 +321,18 @@ int TaskFilesystem::GetAttr(const std::string& path, struct stat* st, Handle* h)
       return -ENOENT;
   }
   return -EIO;
+}
+
+int TaskFilesystem::StatCommitted(std::unique_lock<std::mutex>& lock, const std::string& path,
+                                  const storage::SnapshotPtr& snap, bool read_only,
+                                  struct stat* st) const {
+  const storage::FileEntry entry = *snap->FindFile(path);
+  lock.unlock();  // the size may come from git (disk I/O): readers must not wait for it
+  auto size = snap->Size(path, entry);
+  lock.lock();
+  if (!size.ok()) return -ToErrno(size.status());
+  FillTaskStat(st, path, *size, entry.mtime, read_only);
+  return 0;
 }
 
 int TaskFilesystem::ReadDir(const std::string& path, std::vector<std::string>* names) {
@@ -418,7 +440,11 @@ void TaskFilesystem::BackgroundLoop() {
       }
       for (const auto& [path, content] : retry) {
         auto saved = SavedContent(path, *store_->snapshot());
-        SaveTask(path, content, saved ? std::optional<std::string>(*saved) : std::nullopt);
+        if (!saved.ok()) {
+          LogWarning("retrying the draft " + path + ": " + saved.status().ToString());
+          continue;
+        }
+        SaveTask(path, content, *saved ? std::optional<std::string>(**saved) : std::nullopt);
       }
     }
     if (shown_ != store_->snapshot() && invalidate_) {

@@ -185,14 +185,19 @@ class TaskFilesystem {
 
   // All of these expect mu_ held.
   Kind Classify(const std::string& path, const storage::Snapshot& snap) const;
-  std::shared_ptr<const std::string> TaskContent(const std::string& path,
-                                                 const storage::Snapshot& snap) const;
+  // The bytes the mount shows for task `path` (null: none). Reads git when only the snapshot
+  // holds them: disk I/O, so hot read paths use HeldInMemory() first and read without mu_.
+  Result<std::shared_ptr<const std::string>> TaskContent(const std::string& path,
+                                                         const storage::Snapshot& snap) const;
+  // True when an open node, a draft or a save not yet committed holds the bytes of `path`.
+  bool HeldInMemory(const std::string& path) const;
   bool TaskExists(const std::string& path, const storage::Snapshot& snap) const;
   int64_t TaskMtime(const std::string& path, const storage::Snapshot& snap) const;
   bool IsDir(const std::string& path, const storage::Snapshot& snap) const;
   int ListLocked(const std::string& path, const storage::Snapshot& snap,
                  std::vector<std::string>* names) const;
-  std::shared_ptr<TaskNode> NodeFor(const std::string& path, const storage::SnapshotPtr& snap);
+  Result<std::shared_ptr<TaskNode>> NodeFor(const std::string& path,
+                                            const storage::SnapshotPtr& snap);
   struct SaveResult {
     int rc;     // 0, -EBADMSG for an invalid task, or -errno of a failed journal append
     bool kept;  // the bytes are safe (journaled, or kept as a draft)
@@ -206,8 +211,14 @@ class TaskFilesystem {
   int JournalChanges(std::vector<storage::Change> changes, const std::string& message,
                      std::vector<std::optional<std::string>> bases = {});
   // The saved bytes of a task: a save not yet committed, else the snapshot's. Null if none.
-  std::shared_ptr<const std::string> SavedContent(const std::string& path,
-                                                  const storage::Snapshot& snap) const;
+  Result<std::shared_ptr<const std::string>> SavedContent(const std::string& path,
+                                                          const storage::Snapshot& snap) const;
+  // Whether SavedContent() would find bytes, without reading them.
+  bool HasSaved(const std::string& path, const storage::Snapshot& snap) const;
+  // Fills `st` for the committed file at `path` in `snap`, reading its size from git with
+  // `lock` (on mu_) released.
+  int StatCommitted(std::unique_lock<std::mutex>& lock, const std::string& path,
+                    const storage::SnapshotPtr& snap, bool read_only, struct stat* st) const;
   // Called by the committer (no lock held) once saves up to `seq` are committed.
   void OnCommitted(uint64_t seq, const storage::CommitOutcome& outcome);
   // The errno a rename of `from` (a `kf`) onto `to` (a `kt`) is refused with, or 0.
@@ -216,13 +227,13 @@ class TaskFilesystem {
   int TaskToTask(const std::string& from, const std::string& to, const storage::SnapshotPtr& snap);
   int RenameDir(const std::string& from, const std::string& to, const storage::SnapshotPtr& snap);
   // The saved tasks below `folder`: committed, or saved and not committed yet.
-  std::map<std::string, std::shared_ptr<const std::string>> SavedBelow(
+  Result<std::map<std::string, std::shared_ptr<const std::string>>> SavedBelow(
       const std::string& folder, const storage::Snapshot& snap) const;
   // What renaming folder `from` to `to` journals; the tasks inside whose delete was deferred
   // (removed by the user: not carried over) go to `pending_inside`.
-  std::vector<storage::Change> RenameDirChanges(const std::string& from, const std::string& to,
-                                                const storage::Snapshot& snap,
-                                                std::vector<std::string>* pending_inside) const;
+  Result<std::vector<storage::Change>> RenameDirChanges(
+      const std::string& from, const std::string& to, const storage::Snapshot& snap,
+      std::vector<std::string>* pending_inside) const;
   int TaskToScratch(const std::string& from, const std::string& to,
                     const storage::SnapshotPtr& snap);
   int ScratchToTask(const std::string& from, const std::string& to,

@@ -190,8 +190,10 @@ Status Committer::CommitRecordedDeletes() {
   for (const std::string& path : paths) {
     const FileEntry* fe = snap->FindFile(path);
     if (!fe) continue;
+    auto base = snap->Content(path, *fe);
+    if (!base.ok()) return base.status();
     deletes.changes.push_back({path, std::nullopt});
-    deletes.bases.push_back(*fe->content);
+    deletes.bases.push_back(**base);
     names += (names.empty() ? "" : ", ") + TaskNameOf(path);
   }
   if (!deletes.changes.empty()) {

@@ -27,6 +27,7 @@ using CommitPtr = GitPtr<git_commit, git_commit_free>;
 using RefPtr = GitPtr<git_reference, git_reference_free>;
 using SignaturePtr = GitPtr<git_signature, git_signature_free>;
 using OdbPtr = GitPtr<git_odb, git_odb_free>;
+using OdbObjectPtr = GitPtr<git_odb_object, git_odb_object_free>;
 using ConfigPtr = GitPtr<git_config, git_config_free>;
 using RevwalkPtr = GitPtr<git_revwalk, git_revwalk_free>;
 using DiffPtr = GitPtr<git_diff, git_diff_free>;

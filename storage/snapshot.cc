@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "storage/blob_reader.h"
+
 namespace taskfs::storage {
 namespace {
 
@@ -18,10 +20,15 @@ void ForEachParentDir(std::string_view path, Fn&& fn) {
   }
 }
 
+Status NotLoaded(const std::string& path) {
+  return Status::IOError("the bytes of " + path + " are not loaded and no object database is open");
+}
+
 }  // namespace
 
-Snapshot::Snapshot(std::string commit_id, int64_t commit_time, FileMap files)
-    : commit_id_(std::move(commit_id)), commit_time_(commit_time) {
+Snapshot::Snapshot(std::string commit_id, int64_t commit_time, FileMap files,
+                   std::shared_ptr<const BlobReader> blobs)
+    : commit_id_(std::move(commit_id)), commit_time_(commit_time), blobs_(std::move(blobs)) {
   auto layer = std::make_shared<Layer>();
   layer->files = std::move(files);
   for (const auto& [path, entry] : layer->files) {
@@ -43,12 +50,14 @@ SnapshotPtr Snapshot::Derive(const SnapshotPtr& parent, std::string commit_id, i
         files.erase(path);
       }
     }
-    return std::make_shared<const Snapshot>(std::move(commit_id), commit_time, std::move(files));
+    return std::make_shared<const Snapshot>(std::move(commit_id), commit_time, std::move(files),
+                                            parent->blobs_);
   }
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->commit_id_ = std::move(commit_id);
   snap->commit_time_ = commit_time;
   snap->base_ = parent->base_;
+  snap->blobs_ = parent->blobs_;
   snap->overlay_ = std::move(overlay);
   for (const auto& [path, entry] : snap->overlay_) {
     const int delta = (entry ? 1 : 0) - (snap->base_->files.count(path) ? 1 : 0);
@@ -125,6 +134,25 @@ std::vector<std::string> Snapshot::ListFolders(std::string_view dir) const {
 }
 
 size_t Snapshot::file_count() const { return static_cast<size_t>(DirFileCount("")); }
+
+Result<std::shared_ptr<const std::string>> Snapshot::Content(const std::string& path,
+                                                             const FileEntry& entry) const {
+  if (entry.content) return entry.content;
+  if (!blobs_) return NotLoaded(path);
+  return blobs_->Read(entry.blob, path);
+}
+
+Result<std::shared_ptr<const std::string>> Snapshot::ContentAt(const std::string& path) const {
+  const FileEntry* entry = FindFile(path);
+  if (!entry) return std::shared_ptr<const std::string>();
+  return Content(path, *entry);
+}
+
+Result<uint64_t> Snapshot::Size(const std::string& path, const FileEntry& entry) const {
+  if (entry.content) return static_cast<uint64_t>(entry.content->size());
+  if (!blobs_) return NotLoaded(path);
+  return blobs_->Size(entry.blob, path);
+}
 
 void Snapshot::ForEachFile(
     const std::function<void(const std::string&, const FileEntry&)>& fn) const {

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "storage/blob_reader.h"
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/hex.h"
@@ -105,16 +106,15 @@ MtimeCache LoadMtimeCache(const std::string& file) {
 
 // What Store::LoadSnapshot's walk of a commit's tree carries from entry to entry.
 struct TreeWalk {
-  git_repository* repo;
   const Snapshot* previous;
   const MtimeCache* cache;
   int64_t commit_time;
   Snapshot::FileMap files;
-  Status status;
 };
 
-// git_tree_walk's callback: adds a blob to the walk's files. An entry of `previous` with the same
-// blob is kept as it is; without `previous`, the saved mtime of the same blob is taken.
+// git_tree_walk's callback: adds a blob's id to the walk's files (its bytes are read when first
+// asked for). An entry of `previous` with the same blob is kept as it is; without `previous`, the
+// saved mtime of the same blob is taken.
 int AddTreeEntry(const char* root, const git_tree_entry* entry, void* payload) {
   auto* st = static_cast<TreeWalk*>(payload);
   if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
@@ -125,21 +125,12 @@ int AddTreeEntry(const char* root, const git_tree_entry* entry, void* payload) {
   fe.mtime = st->commit_time;
   if (st->previous) {
     const FileEntry* old = st->previous->FindFile(path);
-    if (old && old->blob == fe.blob) {
-      st->files.emplace(std::move(path), *old);
-      return 0;
-    }
+    if (old && old->blob == fe.blob) fe = *old;
   } else if (auto it = st->cache->find(path);
              it != st->cache->end() && it->second.first == OidToHex(*id)) {
     fe.mtime = it->second.second;
   }
-  git_blob* blob_raw = nullptr;
-  st->status = GitStatus(git_blob_lookup(&blob_raw, st->repo, id), "reading " + path);
-  if (!st->status.ok()) return -1;
-  BlobPtr blob(blob_raw);
-  fe.content = std::make_shared<const std::string>(
-      static_cast<const char*>(git_blob_rawcontent(blob_raw)), git_blob_rawsize(blob_raw));
-  st->files.emplace(std::move(path), std::move(fe));
+  st->files.emplace_hint(st->files.end(), std::move(path), std::move(fe));
   return 0;
 }
 
@@ -300,8 +291,11 @@ Status Store::OpenRepository(const std::string& path, Access access) {
 
   merger_ = std::make_shared<LineTaskMerger>();
   clock_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
-  if (!writer) return Status::OK();
   const std::string objects_dir = git_dir_ + "objects";
+  auto blobs = BlobReader::Open(objects_dir);
+  if (!blobs.ok()) return blobs.status();
+  blobs_ = std::move(blobs.value());
+  if (!writer) return Status::OK();
   RemoveStaleTempObjects(objects_dir);
   RemoveStaleTempFiles(objects_dir + "/pack");  // of a commit's pack a crash cut short
   RemoveStaleTempFiles(local_dir_);
@@ -321,7 +315,7 @@ Result<std::string> Store::ReadBranch() const {
 
 Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Snapshot* previous) {
   if (commit_hex.empty()) {
-    return SnapshotPtr(std::make_shared<const Snapshot>("", 0, Snapshot::FileMap{}));
+    return SnapshotPtr(std::make_shared<const Snapshot>("", 0, Snapshot::FileMap{}, blobs_));
   }
   git_oid oid;
   git_oid_fromstr(&oid, commit_hex.c_str());
@@ -337,12 +331,11 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
   MtimeCache cache;
   if (!previous) cache = LoadMtimeCache(local_dir_ + "/" + kMtimeCacheFile);
 
-  TreeWalk state{repo_.get(), previous, &cache, commit_time, {}, Status::OK()};
-  int rc = git_tree_walk(tree_raw, GIT_TREEWALK_PRE, AddTreeEntry, &state);
-  if (!state.status.ok()) return state.status;
-  TASKFS_RETURN_IF_ERROR(GitStatus(rc, "reading tree of " + commit_hex));
+  TreeWalk state{previous, &cache, commit_time, {}};
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_tree_walk(tree_raw, GIT_TREEWALK_PRE, AddTreeEntry, &state),
+                                   "reading tree of " + commit_hex));
   return SnapshotPtr(
-      std::make_shared<const Snapshot>(commit_hex, commit_time, std::move(state.files)));
+      std::make_shared<const Snapshot>(commit_hex, commit_time, std::move(state.files), blobs_));
 }
 
 SnapshotPtr Store::snapshot() const {
@@ -455,19 +448,24 @@ Result<std::vector<Change>> Store::MergeOnto(const Snapshot& ours_base, const Sn
   for (const Change& c : changes) {
     const FileEntry* base = ours_base.FindFile(c.path);
     const FileEntry* their = theirs.FindFile(c.path);
+    if ((!base && !their) || (base && their && base->blob == their->blob)) {
+      merged.push_back(c);
+      continue;
+    }
+    auto base_bytes = ours_base.ContentAt(c.path);
+    if (!base_bytes.ok()) return base_bytes.status();
+    auto their_bytes = theirs.ContentAt(c.path);
+    if (!their_bytes.ok()) return their_bytes.status();
     // Bases the write path makes hold bytes only (no blob id): compare those.
-    const bool untouched =
-        (!base && !their) ||
-        (base && their && (base->blob == their->blob || *base->content == *their->content));
-    if (untouched) {
+    if (base && their && **base_bytes == **their_bytes) {
       merged.push_back(c);
       continue;
     }
     TaskMergeInput in;
     in.path = c.path;
-    if (base) in.base = *base->content;
+    if (base) in.base = **base_bytes;
     in.ours = {c.content, clock_(), client_name_};
-    if (their) in.theirs.content = *their->content;
+    if (their) in.theirs.content = **their_bytes;
     in.theirs.time = theirs.commit_time();
     in.theirs.author = CommitAuthor(repo_.get(), theirs.commit_id());
     for (Change& m : merger_->Merge(in)) merged.push_back(std::move(m));

@@ -160,6 +160,8 @@ class Store {
   std::string client_name_;
   std::string client_id_;
   Access access_ = Access::kReadWrite;
+  // Reads the bytes of snapshot entries on demand; set by OpenRepository, thread-safe itself.
+  std::shared_ptr<const class BlobReader> blobs_;
   // The folders commits touched (storage/tree_cache.h), valid while the branch is at its commit.
   std::unique_ptr<class TreeCache> tree_cache_;
   // Every object the store writes, until its commit is durable as one pack (read-only: none).

@@ -13,9 +13,11 @@ std::vector<ConflictedTask> FindConflicts(const storage::Snapshot& tree) {
       found.push_back({path, {}, path.substr(0, at) + ".yaml"});
       return;
     }
-    if (!storage::IsTaskPath(path) || fe.content->find("conflicts") == std::string::npos) return;
+    if (!storage::IsTaskPath(path)) return;
+    auto content = tree.Content(path, fe);
+    if (!content.ok() || (*content)->find("conflicts") == std::string::npos) return;
     try {
-      YAML::Node task = YAML::Load(*fe.content);
+      YAML::Node task = YAML::Load(**content);
       if (!task.IsMap() || !task["conflicts"] || !task["conflicts"].IsSequence()) return;
       ConflictedTask ct{path, {}, ""};
       for (const auto& record : task["conflicts"]) {

@@ -51,6 +51,7 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
       side->last_change[path] = {c.time, c.client_id, c.author};
   }
   TreeMergeResult merged = MergeTrees(**base, ours_side, theirs_side);
+  if (!merged.status.ok()) return merged.status;
   // Two clients that merge the same two heads write the same commit (storage: CommitMerge), so
   // the message must not depend on which side we are or where their head came from.
   std::string message = "merge";

@@ -13,9 +13,11 @@ using Content = std::optional<std::string>;
 
 namespace {
 
-Content At(const Snapshot& tree, const std::string& path) {
-  const storage::FileEntry* fe = tree.FindFile(path);
-  return fe ? Content(*fe->content) : std::nullopt;
+// True when both trees hold the same blob at `path` (both without it counts too).
+bool SameBlob(const Snapshot& a, const Snapshot& b, const std::string& path) {
+  const storage::FileEntry* x = a.FindFile(path);
+  const storage::FileEntry* y = b.FindFile(path);
+  return x && y ? x->blob == y->blob : x == y;
 }
 
 // The renames of one side that really moved a base task: old gone, new not in the base. A target
@@ -60,17 +62,39 @@ class Merger {
     for (const auto& p : Snapshot::ChangedPaths(base_, *ours_.tree)) paths.insert(p);
     for (const auto& p : Snapshot::ChangedPaths(base_, *theirs_.tree)) paths.insert(p);
     for (const auto& path : paths) {
-      if (!final_.count(path)) {
+      if (final_.count(path)) continue;
+      // Decided by blob ids alone when one side did not change the task: no bytes are read.
+      if (SameBlob(*ours_.tree, *theirs_.tree, path) || SameBlob(base_, *theirs_.tree, path)) {
+        continue;  // ours stands
+      }
+      if (SameBlob(base_, *ours_.tree, path)) {
+        final_[path] = At(*theirs_.tree, path);
+      } else {
         Put(path, Merge(path, At(base_, path), At(*ours_.tree, path), At(*theirs_.tree, path)));
       }
     }
     for (const auto& [path, content] : final_) {
       if (content != At(*ours_.tree, path)) result_.changes.push_back({path, content});
     }
+    if (!status_.ok()) {
+      TreeMergeResult failed;
+      failed.status = status_;
+      return failed;
+    }
     return result_;
   }
 
  private:
+  // The bytes at `path` in `tree`; a failed read is kept in status_ (the merge then fails).
+  Content At(const Snapshot& tree, const std::string& path) {
+    auto bytes = tree.ContentAt(path);
+    if (!bytes.ok()) {
+      if (status_.ok()) status_ = bytes.status();
+      return std::nullopt;
+    }
+    return *bytes ? Content(**bytes) : std::nullopt;
+  }
+
   // Merges one task; a conflict copy is placed beside it.
   Content Merge(const std::string& path, const Content& base, const Content& ours,
                 const Content& theirs) {
@@ -129,6 +153,7 @@ class Merger {
   std::map<std::string, Content> final_;  // decided paths -> final content
   std::optional<std::string> pending_copy_;
   TreeMergeResult result_;
+  Status status_;
 };
 
 }  // namespace

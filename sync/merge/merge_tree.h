@@ -3,7 +3,7 @@
 // new name with the edit.
 //
 // Deterministic and symmetric: swapping the sides gives the same final tree, so clients merging
-// each other's work converge. Pure function: thread-safe.
+// each other's work converge. Reads only the snapshots it is given: thread-safe.
 #pragma once
 
 #include <map>
@@ -33,6 +33,7 @@ struct TreeSide {
 };
 
 struct TreeMergeResult {
+  Status status;  // not ok when a task's bytes could not be read: then nothing below holds
   std::vector<storage::Change> changes;  // what to apply on "ours" to get the merged tree
   int merged_tasks = 0;                  // tasks both sides changed
   int conflicts = 0;                     // values recorded in `conflicts:` keys

@@ -197,12 +197,14 @@ std::vector<storage::Change> TaskChanges(const std::string& path,
   return changes;
 }
 
-// Answers a task update with the server's version of the task (`result`; null: it has none).
-void SendTaskState(httplib::Response& res, const storage::FileEntry* result) {
+// Answers a task update with the server's version of the task at `path` in `tree` (none: null).
+void SendTaskState(httplib::Response& res, const storage::Snapshot& tree, const std::string& path) {
   nlohmann::ordered_json out = {{"server_state", nullptr}, {"hash", nullptr}};
-  if (result) {
-    auto as_json = TaskToJson(*result->content);
-    out["server_state"] = as_json.ok() ? *as_json : nlohmann::ordered_json(*result->content);
+  if (const storage::FileEntry* result = tree.FindFile(path)) {
+    auto content = tree.Content(path, *result);
+    if (!content.ok()) return SendError(res, 500, content.status().message());
+    auto as_json = TaskToJson(**content);
+    out["server_state"] = as_json.ok() ? *as_json : nlohmann::ordered_json(**content);
     out["hash"] = Hex(result->blob);
   }
   res.set_content(out.dump() + "\n", "application/json");
@@ -538,9 +540,10 @@ struct TaskServer::Impl {
     std::lock_guard lock(update_mu);
     auto before = store->Refresh();
     if (!before.ok()) return SendError(res, 500, before.status().message());
-    const storage::FileEntry* current = (*before)->FindFile(path);
+    auto current = (*before)->ContentAt(path);
+    if (!current.ok()) return SendError(res, 500, current.status().message());
     std::optional<std::string> ours;
-    if (current) ours = *current->content;
+    if (*current) ours = **current;
     auto base = BaseOf(*update, ours);
     if (!base.ok()) return SendError(res, 400, base.status().message());
     const std::vector<storage::Change> changes =
@@ -556,7 +559,7 @@ struct TaskServer::Impl {
       AnnounceHead(committed->snapshot->commit_id());
     }
     auto now = store->snapshot();
-    SendTaskState(res, now->FindFile(path));
+    SendTaskState(res, *now, path);
   }
 
   void Ack(const httplib::Request& req, httplib::Response& res, const std::string& client) {

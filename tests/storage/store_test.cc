@@ -93,8 +93,10 @@ TEST_F(StoreTest, OverlappingConcurrentEditsKeepBothVersions) {
   ASSERT_TRUE(store_->Commit({{"a.yaml", "title: ours\n"}}, "edit a", base).ok());
   EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml"), "title: ours\n");
   bool found_theirs = false;
-  store_->snapshot()->ForEachFile([&](const std::string& path, const FileEntry& fe) {
-    if (path != "a.yaml" && *fe.content == "title: theirs\n") found_theirs = true;
+  auto snap = store_->snapshot();
+  snap->ForEachFile([&](const std::string& path, const FileEntry& fe) {
+    if (path != "a.yaml" && *snap->Content(path, fe).value() == "title: theirs\n")
+      found_theirs = true;
   });
   EXPECT_TRUE(found_theirs);
 }
@@ -139,6 +141,47 @@ TEST_F(StoreTest, MtimesSurviveReopen) {
   auto reopened = Store::Open(dir_.path() + "/store");
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->snapshot()->FindFile("a.yaml")->mtime, mtime);
+}
+
+TEST_F(StoreTest, OpenedSnapshotReadsContentOnDemandFromLooseAndPackedObjects) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
+  auto reopened = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE(reopened.ok());
+  auto snap = (*reopened)->snapshot();
+  const FileEntry* fe = snap->FindFile("a.yaml");
+  ASSERT_NE(fe, nullptr);
+  EXPECT_EQ(fe->content, nullptr) << "a snapshot opened from git holds blob ids only";
+  EXPECT_EQ(*snap->Content("a.yaml", *fe).value(), "title: a\n");
+  EXPECT_EQ(snap->Size("a.yaml", *fe).value(), 9u);
+  // Another process commits and packs everything: the reader finds the new pack.
+  auto other = Store::Open(dir_.path() + "/store");
+  ASSERT_TRUE((*other)->Commit({{"b.yaml", "title: b\n"}}, "create b").ok());
+  auto r = RunCommand("git --git-dir=" + Quote(store_->git_dir()) + " gc -q --prune=now");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto refreshed = (*reopened)->Refresh();
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_EQ(*(*refreshed)->ContentAt("b.yaml").value(), "title: b\n");
+  EXPECT_EQ(*(*refreshed)->ContentAt("a.yaml").value(), "title: a\n");
+  EXPECT_EQ((*refreshed)->ContentAt("none.yaml").value(), nullptr);
+}
+
+TEST_F(StoreTest, MissingBlobIsAClearErrorNamingTheTask) {
+  // A repository git wrote (loose objects), whose blob goes after the store opened it.
+  const std::string repo = dir_.path() + "/plain";
+  auto r = RunCommand("git init -q -b main " + Quote(repo) + " && cd " + Quote(repo) +
+                      " && printf 'title: lost\\n' > a.yaml && git add a.yaml && "
+                      "git -c user.name=t -c user.email=t@t commit -qm init && "
+                      "git rev-parse HEAD:a.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string id = r.output.substr(r.output.size() - 41, 40);
+  auto s = Store::Open(repo);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const std::string object = repo + "/.git/objects/" + id.substr(0, 2) + "/" + id.substr(2);
+  ASSERT_EQ(std::remove(object.c_str()), 0) << object;
+  auto content = (*s)->snapshot()->ContentAt("a.yaml");
+  ASSERT_FALSE(content.ok());
+  EXPECT_NE(content.status().message().find("a.yaml"), std::string::npos)
+      << content.status().ToString();
 }
 
 }  // namespace

@@ -58,14 +58,19 @@ void SyncClient::Restart() {
 }
 
 std::optional<std::string> SyncClient::Read(const std::string& path) const {
-  const storage::FileEntry* fe = store_->snapshot()->FindFile(path);
-  return fe ? std::optional<std::string>(*fe->content) : std::nullopt;
+  auto content = store_->snapshot()->ContentAt(path);
+  EXPECT_TRUE(content.ok()) << content.status().ToString();
+  return content.ok() && *content ? std::optional<std::string>(**content) : std::nullopt;
 }
 
 std::map<std::string, std::string> SyncClient::Tree() const {
   std::map<std::string, std::string> tree;
-  store_->snapshot()->ForEachFile(
-      [&](const std::string& p, const storage::FileEntry& fe) { tree[p] = *fe.content; });
+  auto snap = store_->snapshot();
+  snap->ForEachFile([&](const std::string& p, const storage::FileEntry& fe) {
+    auto content = snap->Content(p, fe);
+    EXPECT_TRUE(content.ok()) << content.status().ToString();
+    if (content.ok()) tree[p] = **content;
+  });
   return tree;
 }
 

@@ -1,0 +1,50 @@
+#include "storage/blob_reader.h"
+
+#include <cstring>
+
+#include "storage/git_handles.h"
+
+namespace taskfs::storage {
+namespace {
+
+git_oid ToOid(const ObjectId& id) {
+  git_oid oid;
+  std::memcpy(oid.id, id.data(), id.size());
+  return oid;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const BlobReader>> BlobReader::Open(const std::string& objects_dir) {
+  EnsureLibgit2();
+  git_odb* odb = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_odb_open(&odb, objects_dir.c_str()),
+                                   "opening the object database " + objects_dir));
+  return std::shared_ptr<const BlobReader>(new BlobReader(odb));
+}
+
+BlobReader::~BlobReader() { git_odb_free(odb_); }
+
+Result<std::shared_ptr<const std::string>> BlobReader::Read(const ObjectId& id,
+                                                            const std::string& path) const {
+  const git_oid oid = ToOid(id);
+  git_odb_object* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_odb_read(&raw, odb_, &oid), "reading " + path));
+  const OdbObjectPtr object(raw);
+  if (git_odb_object_type(raw) != GIT_OBJECT_BLOB) {
+    return Status::Corruption("reading " + path + ": object " + OidToHex(oid) + " is not a blob");
+  }
+  return std::make_shared<const std::string>(static_cast<const char*>(git_odb_object_data(raw)),
+                                             git_odb_object_size(raw));
+}
+
+Result<uint64_t> BlobReader::Size(const ObjectId& id, const std::string& path) const {
+  const git_oid oid = ToOid(id);
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_odb_read_header(&size, &type, odb_, &oid), "reading the size of " + path));
+  return static_cast<uint64_t>(size);
+}
+
+}  // namespace taskfs::storage

@@ -1,0 +1,40 @@
+// BlobReader: reads task bytes out of the store's object database, from any thread.
+//
+// Snapshots loaded from git hold blob ids only; a reader asks for the bytes when a file is first
+// opened (the kernel's page cache keeps them after that). The reader has its own git_odb, apart
+// from the Store's repository, so a read never waits for the store's lock or for a commit:
+// libgit2's odb is safe to share between threads (docs/threading.md). Packs a commit adds later
+// are found on the first miss (libgit2 refreshes its pack list then). Thread-safe: immutable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "storage/object_id.h"
+#include "storage/status.h"
+
+struct git_odb;  // libgit2, seen only by storage/*.cc
+
+namespace taskfs::storage {
+
+class BlobReader {
+ public:
+  // Opens the object database in `objects_dir` (a repository's objects/, alternates included).
+  static Result<std::shared_ptr<const BlobReader>> Open(const std::string& objects_dir);
+  ~BlobReader();
+  BlobReader(const BlobReader&) = delete;
+  BlobReader& operator=(const BlobReader&) = delete;
+
+  // The bytes of blob `id`; `path` only names it in an error.
+  Result<std::shared_ptr<const std::string>> Read(const ObjectId& id,
+                                                  const std::string& path) const;
+  // The size of blob `id` in bytes, read from its header without inflating it.
+  Result<uint64_t> Size(const ObjectId& id, const std::string& path) const;
+
+ private:
+  explicit BlobReader(git_odb* odb) : odb_(odb) {}
+  git_odb* const odb_;  // owned; thread-safe by libgit2's own locks
+};
+
+}  // namespace taskfs::storage
