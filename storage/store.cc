@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <git2/sys/commit.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -85,21 +87,31 @@ std::string CommitAuthor(git_repository* repo, const std::string& commit) {
   return name ? name : "";
 }
 
-using MtimeCache = std::unordered_map<std::string, std::pair<std::string, int64_t>>;
+// Path -> (blob id, mtime): compact, since a store of a million tasks holds it all while opening.
+using MtimeCache = std::unordered_map<std::string, std::pair<ObjectId, int64_t>>;
 
+// Lines of "<blob hex> <mtime> <path>", as SaveMtimes() writes them; a malformed line is skipped.
 MtimeCache LoadMtimeCache(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   MtimeCache cache;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string hex;
-    int64_t mtime;
-    if (!(fields >> hex >> mtime)) continue;
-    fields.get();
-    std::string path;
-    std::getline(fields, path);
-    cache[path] = {hex, mtime};
+  cache.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')));
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t eol = std::min(rest.find('\n'), rest.size());
+    const std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(std::min(eol + 1, rest.size()));
+    git_oid id;
+    if (line.size() < GIT_OID_HEXSZ + 4 || line[GIT_OID_HEXSZ] != ' ' ||
+        git_oid_fromstrn(&id, line.data(), GIT_OID_HEXSZ) != 0) {
+      continue;
+    }
+    const char* mtime_at = line.data() + GIT_OID_HEXSZ + 1;
+    int64_t mtime = 0;
+    auto [end, ec] = std::from_chars(mtime_at, line.data() + line.size(), mtime);
+    if (ec != std::errc() || end == line.data() + line.size() || *end != ' ') continue;
+    cache.insert_or_assign(std::string(end + 1, line.data() + line.size()),
+                           std::pair{ToObjectId(id), mtime});
   }
   return cache;
 }
@@ -127,7 +139,7 @@ int AddTreeEntry(const char* root, const git_tree_entry* entry, void* payload) {
     const FileEntry* old = st->previous->FindFile(path);
     if (old && old->blob == fe.blob) fe = *old;
   } else if (auto it = st->cache->find(path);
-             it != st->cache->end() && it->second.first == OidToHex(*id)) {
+             it != st->cache->end() && it->second.first == fe.blob) {
     fe.mtime = it->second.second;
   }
   st->files.emplace_hint(st->files.end(), std::move(path), std::move(fe));
@@ -334,6 +346,10 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
   TreeWalk state{previous, &cache, commit_time, {}};
   TASKFS_RETURN_IF_ERROR(GitStatus(git_tree_walk(tree_raw, GIT_TREEWALK_PRE, AddTreeEntry, &state),
                                    "reading tree of " + commit_hex));
+  if (!previous) {
+    cache = {};
+    ::malloc_trim(0);  // hand the cache's memory back: a long-lived mount keeps only the snapshot
+  }
   return SnapshotPtr(
       std::make_shared<const Snapshot>(commit_hex, commit_time, std::move(state.files), blobs_));
 }

@@ -23,9 +23,9 @@
 
 namespace taskfs::testing {
 
-TempDir::TempDir() {
-  char tmpl[] = "/var/tmp/taskfs-test-XXXXXX";
-  const char* p = ::mkdtemp(tmpl);
+TempDir::TempDir(const std::string& parent) {
+  std::string tmpl = parent + "/taskfs-test-XXXXXX";
+  const char* p = ::mkdtemp(tmpl.data());
   if (!p) throw std::runtime_error("mkdtemp failed");
   path_ = p;
 }

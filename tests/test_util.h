@@ -11,10 +11,11 @@
 
 namespace taskfs::testing {
 
-// A fresh folder under /var/tmp, removed (recursively) when destroyed.
+// A fresh folder (under /var/tmp by default), removed (recursively) when destroyed.
 class TempDir {
  public:
-  TempDir();
+  // A new, empty folder in `parent` (/dev/shm: on tmpfs), removed with all it holds.
+  explicit TempDir(const std::string& parent = "/var/tmp");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
