@@ -74,15 +74,27 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
 }
 
 // With nullpath_ok, libfuse passes no path to readdir: opendir keeps it in the handle.
+struct DirHandle {
+  std::string path;
+  size_t listed = 0;  // names the last readdir gave
+};
+
+// A listing this long leaves megabytes of freed buffers (ours and libfuse's) behind.
+constexpr size_t kLargeListing = 10000;
+
 int OpOpendir(const char* path, fuse_file_info* fi) {
   return Guard("opendir", [&] {
-    fi->fh = reinterpret_cast<uint64_t>(new std::string(Rel(path)));
+    fi->fh = reinterpret_cast<uint64_t>(new DirHandle{Rel(path)});
     return 0;
   });
 }
 
 int OpReleasedir(const char*, fuse_file_info* fi) {
-  delete reinterpret_cast<std::string*>(fi->fh);
+  auto* dir = reinterpret_cast<DirHandle*>(fi->fh);
+  // libfuse frees its copy of the listing after this returns: the pages go back to the system
+  // at the mount's next idle moment, or an idle mount would keep its largest listing's memory.
+  if (dir->listed >= kLargeListing) Fs().TrimMemorySoon();
+  delete dir;
   return 0;
 }
 
@@ -90,8 +102,9 @@ int OpReaddir(const char*, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_i
               fuse_readdir_flags) {
   return Guard("readdir", [&] {
     std::vector<std::string> names;
-    const auto& path = *reinterpret_cast<std::string*>(fi->fh);
-    if (int rc = Fs().ReadDir(path, &names); rc != 0) return rc;
+    auto* dir = reinterpret_cast<DirHandle*>(fi->fh);
+    if (int rc = Fs().ReadDir(dir->path, &names); rc != 0) return rc;
+    dir->listed = names.size();
     filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
     filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
     for (const auto& n : names)

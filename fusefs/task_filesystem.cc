@@ -3,6 +3,7 @@
 #include "fusefs/task_filesystem.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -417,6 +418,13 @@ void TaskFilesystem::RecordError(const std::string& message) {
   out << std::time(nullptr) << ' ' << message << '\n';
 }
 
+void TaskFilesystem::TrimMemorySoon() {
+  // No wake-up: the caller's buffers are freed after it returns; the loop's next tick (at most
+  // kRetryInterval away) comes after that.
+  std::lock_guard lock(mu_);
+  trim_due_ = true;
+}
+
 void TaskFilesystem::BackgroundLoop() {
   std::unique_lock lock(mu_);
   auto next_retry = std::chrono::steady_clock::now() + kRetryInterval;
@@ -425,6 +433,12 @@ void TaskFilesystem::BackgroundLoop() {
     for (const auto& [path, pd] : pending_deletes_) wake = std::min(wake, pd.due);
     cv_.wait_until(lock, wake);
     if (stopping_) break;
+    if (trim_due_) {
+      trim_due_ = false;
+      lock.unlock();
+      ::malloc_trim(0);  // walks the heap: no lock held
+      lock.lock();
+    }
     CommitDuePendingDeletes(/*all=*/false);
     if (std::chrono::steady_clock::now() >= next_retry) {
       next_retry = std::chrono::steady_clock::now() + kRetryInterval;

@@ -174,6 +174,9 @@ class TaskFilesystem {
   std::vector<std::string> Refresh();
   // Set by the bridge: invalidates the kernel's caches for these paths (called with no lock held).
   void SetInvalidator(std::function<void(const std::vector<std::string>&)> fn);
+  // Hands freed memory back to the system at the next idle moment (after a listing of many
+  // thousands of names: libfuse and the listing leave megabytes of freed buffers).
+  void TrimMemorySoon();
   // Set by the mount: the text of .taskfs/status.
   void SetStatusText(std::function<std::string()> fn);
 
@@ -286,6 +289,7 @@ class TaskFilesystem {
   const std::string last_error_file_;
   const std::string deferred_delete_dir_;  // storage/deferred_deletes.h
   bool error_recorded_ = false;            // last_error_file_ holds an error (guarded by mu_)
+  bool trim_due_ = false;                  // guarded by mu_: TrimMemorySoon() was called
   std::string last_error_;                 // guarded by mu_: also when the disk took no file
 
   // A save journaled and not yet committed: its bytes (null for a delete) and when it was made.

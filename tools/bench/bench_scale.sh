@@ -4,7 +4,8 @@
 # Scale: a store of N tasks (default 100000) from tools/bench/gen_tasks.py, flat or spread over
 # F folders, imported with git. Measures, median of MOUNT_RUNS (3) runs each:
 #   mount    `taskfs mount` until `ls` of the mount root answers (warm page cache)
-#   memory   resident memory (VmRSS) of the idle mount after that `ls`, against the tasks' bytes
+#   memory   resident memory (VmRSS) of the mount idle for 6 s after that `ls`, against the
+#            tasks' bytes (the mount hands a large listing's buffers back at its 5 s tick)
 #   sync     `taskfs sync` with nothing to do against a bare clone of the store (mounted)
 # A lone save at this size: tools/bench/bench_mount.sh N --only save (compare with N=10000).
 #
@@ -54,6 +55,7 @@ for run in $(seq "$MOUNT_RUNS"); do
   ls "$MNT" >/dev/null || die "ls of the mount failed"
   echo "mount_ms=$(ms_since "$start")" >>"$RESULTS"
   pid="$(head -n1 "$STORE/taskfs/mount")"
+  sleep 6
   echo "rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")" >>"$RESULTS"
   start="$(date +%s%N)"
   "$TASKFS" --store "$STORE" sync >/dev/null || die "taskfs sync failed (run $run)"
