@@ -150,12 +150,14 @@ std::string MountedStore::SaveAndClose(const std::string& path, const std::strin
   return r.output.empty() ? "<no output>" : r.output.substr(0, r.output.find('\n'));
 }
 
-void MountedStore::CommitEverything() const {
-  auto opened = storage::Store::Open(store());
+void CommitEverything(const std::string& store) {
+  auto opened = storage::Store::Open(store);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   const Status st = storage::CommitJournal(**opened, /*deferred_deletes=*/true);
   EXPECT_TRUE(st.ok()) << st.ToString();
 }
+
+void MountedStore::CommitEverything() const { testing::CommitEverything(store()); }
 
 bool MountedStore::WaitForSubject(const std::string& subject) const {
   return WaitUntil([&] {

@@ -61,6 +61,10 @@ class TestMount {
   pid_t pid_ = -1;
 };
 
+// Asks the mount of `store` to commit every save and the deletes it defers for editors' rename
+// dances now, and waits until it did (what `taskfs sync` does first).
+void CommitEverything(const std::string& store);
+
 class MountedStore : public ::testing::Test {
  protected:
   MountedStore() : main_(dir_.path(), "store") {}
@@ -87,9 +91,8 @@ class MountedStore : public ::testing::Test {
   // Waits (up to 10 s) until the newest commit's subject is `subject`; a delete is committed
   // kPendingDeleteDelay after the unlink. Returns whether it came.
   bool WaitForSubject(const std::string& subject) const;
-  // Asks the mount to commit every save and the deletes it defers for editors' rename dances now,
-  // and waits until it did (what `taskfs sync` does first): a dance left half done shows at once,
-  // with no waiting out kPendingDeleteDelay.
+  // CommitEverything(store()): a dance left half done shows at once, with no waiting out
+  // kPendingDeleteDelay.
   void CommitEverything() const;
 
   TempDir dir_;

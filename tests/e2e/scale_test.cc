@@ -8,8 +8,6 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "storage/committer.h"
-#include "storage/store.h"
 #include "tests/e2e/mount_fixture.h"
 
 namespace taskfs::testing {
@@ -76,12 +74,6 @@ class ScaleTest : public ::testing::Test {
         RunCommand("git --git-dir=" + Quote(peer_) + " fast-import --quiet < " + Quote(file));
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
-  void CommitEverything() {
-    auto opened = storage::Store::Open(mount_.store);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    const Status st = storage::CommitJournal(**opened, /*deferred_deletes=*/true);
-    ASSERT_TRUE(st.ok()) << st.ToString();
-  }
   std::string Git(const std::string& repo, const std::string& args) {
     CommandResult r = RunCommand("git --git-dir=" + Quote(repo) + " " + args);
     EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
@@ -107,7 +99,7 @@ TEST_F(ScaleTest, ReadSaveRenameFolderAndSyncAHundredThousandTasks) {
   // A save with a real program, committed as one edit.
   const std::string edited = TaskPath(n_ - 1);
   ASSERT_EQ(mount_.InMount("sed -i 's/status: pending/status: done/' " + edited).exit_code, 0);
-  CommitEverything();
+  CommitEverything(mount_.store);
   std::string done = TaskText(n_ - 1);
   done.replace(done.find("pending"), 7, "done");
   EXPECT_EQ(GitShow(mount_.store, edited), done);
@@ -115,7 +107,7 @@ TEST_F(ScaleTest, ReadSaveRenameFolderAndSyncAHundredThousandTasks) {
 
   // A folder of 1,000 tasks renamed: one commit, every task's history follows it.
   ASSERT_EQ(mount_.InMount("mv area-00/project-001 area-00/renamed").exit_code, 0);
-  CommitEverything();
+  CommitEverything(mount_.store);
   EXPECT_EQ(Lines(Git(mount_.store, "rev-list main")), commits_before + 1);
   const std::string moved = Git(mount_.store, "diff-tree -r --name-status main^ main");
   EXPECT_EQ(Lines(moved), 2 * kTasksPerFolder) << moved.substr(0, 500);
