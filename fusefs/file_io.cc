@@ -35,18 +35,14 @@ Result<std::shared_ptr<TaskNode>> TaskFilesystem::NodeFor(const std::string& pat
   node->mtime = Now();
   auto saved = SavedContent(path, *snap);
   if (!saved.ok()) return saved.status();
-  if (*saved && !pending_deletes_.count(path)) node->base = **saved;
-  auto content = TaskContent(path, *snap);
-  if (!content.ok()) return content.status();
-  if (*content) {
-    node->content = **content;
-    if (const Draft* d = drafts_.Find(path)) {
-      node->mtime = d->mtime;
-    } else if (auto p = pending_.find(path); p != pending_.end()) {
-      node->mtime = p->second.mtime;
-    } else if (const auto* fe = snap->FindFile(path)) {
-      node->mtime = fe->mtime;
-    }
+  const bool deleted = pending_deletes_.count(path) > 0;
+  if (*saved && !deleted) node->base = **saved;
+  // What TaskContent() shows (a draft, else the saved bytes unless deleted), without a second read.
+  std::shared_ptr<const std::string> content = deleted ? nullptr : *saved;
+  if (const Draft* d = drafts_.Find(path)) content = d->content;
+  if (content) {
+    node->content = *content;
+    node->mtime = TaskMtime(path, *snap);
   }
   nodes_[path] = node;
   return node;
@@ -64,7 +60,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       h->kind = Handle::Kind::kTask;
       if (h->writable || nodes_.count(path)) {
         auto node = NodeFor(path, snap);
-        if (!node.ok()) return -ToErrno(node.status());
+        if (!node.ok()) return ReadFailed(node.status());
         h->node = *node;
         ++h->node->open_count;
         if ((flags & O_TRUNC) && h->writable && !h->node->content.empty()) {
@@ -76,7 +72,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
       } else {
         if (HeldInMemory(path)) {
           auto content = TaskContent(path, *snap);  // in memory: no I/O
-          if (!content.ok()) return -ToErrno(content.status());
+          if (!content.ok()) return ReadFailed(content.status());
           h->content = *content;
         } else {
           committed = *snap->FindFile(path);
@@ -105,7 +101,7 @@ int TaskFilesystem::Open(const std::string& path, int flags, std::unique_ptr<Han
   if (committed) {
     lock.unlock();  // reading git is disk I/O: no reader waits for it
     auto content = snap->Content(path, *committed);
-    if (!content.ok()) return -ToErrno(content.status());
+    if (!content.ok()) return ReadFailed(content.status());
     h->content = *content;
   }
   *out = std::move(h);
@@ -135,14 +131,14 @@ int TaskFilesystem::Create(const std::string& path, mode_t mode, int flags,
       node->dirty = true;
       // What was saved before a rename away (vim's backup dance): the edit's base.
       auto saved = SavedContent(path, *snap);
-      if (!saved.ok()) return -ToErrno(saved.status());
+      if (!saved.ok()) return ReadFailed(saved.status());
       if (*saved) node->base = **saved;
       nodes_[path] = node;
       h->wrote = true;
       RecordCreated(path, mode, kTaskMode, caller.value_or(Owner()));
     }
     auto node = NodeFor(path, snap);
-    if (!node.ok()) return -ToErrno(node.status());
+    if (!node.ok()) return ReadFailed(node.status());
     h->node = *node;
     ++h->node->open_count;
     if ((flags & O_TRUNC) && !h->node->content.empty()) {
@@ -233,7 +229,7 @@ int TaskFilesystem::Truncate(const std::string& path, off_t size, Handle* h) {
   if (static_cast<size_t>(size) > kMaxTaskBytes) return -EFBIG;
   if (!node) {
     auto made = NodeFor(path, snap);
-    if (!made.ok()) return -ToErrno(made.status());
+    if (!made.ok()) return ReadFailed(made.status());
     node = *made;
   }
   if (node->content.size() != static_cast<size_t>(size)) {

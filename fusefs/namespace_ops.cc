@@ -169,7 +169,7 @@ int TaskFilesystem::CheckRename(const std::string& from, const std::string& to, 
 int TaskFilesystem::TaskToTask(const std::string& from, const std::string& to,
                                const storage::SnapshotPtr& snap) {
   auto read = TaskContent(from, *snap);
-  if (!read.ok()) return -ToErrno(read.status());
+  if (!read.ok()) return ReadFailed(read.status());
   const std::string& content = **read;
   if (auto it = nodes_.find(to); it != nodes_.end()) {
     it->second->path.clear();
@@ -207,7 +207,7 @@ int TaskFilesystem::TaskToTask(const std::string& from, const std::string& to,
 int TaskFilesystem::TaskToScratch(const std::string& from, const std::string& to,
                                   const storage::SnapshotPtr& snap) {
   auto content = TaskContent(from, *snap);
-  if (!content.ok()) return -ToErrno(content.status());
+  if (!content.ok()) return ReadFailed(content.status());
   if (int rc = scratch_.MakeParents(to); rc != 0) return rc;
   if (int rc = scratch_.WriteWhole(to, **content); rc != 0) return rc;
   if (auto it = nodes_.find(from); it != nodes_.end()) {
@@ -230,7 +230,7 @@ int TaskFilesystem::ScratchToTask(const std::string& from, const std::string& to
   if (int rc = scratch_.ReadWhole(from, &content); rc != 0) return rc;
   if (content.size() > storage::kMaxTaskBytes) return -EFBIG;  // grew since the lstat
   auto saved = SavedContent(to, *snap);
-  if (!saved.ok()) return -ToErrno(saved.status());
+  if (!saved.ok()) return ReadFailed(saved.status());
   SaveResult r = SaveTask(to, content, *saved ? std::optional<std::string>(**saved) : std::nullopt);
   if (!r.kept) return r.rc;  // the scratch file stays: nothing lost
   AttributesFromScratch(st, to);
@@ -268,21 +268,31 @@ Result<std::map<std::string, std::shared_ptr<const std::string>>> TaskFilesystem
   return saved;
 }
 
-Result<std::vector<Change>> TaskFilesystem::RenameDirChanges(
+Result<storage::Save> TaskFilesystem::RenameDirChanges(
     const std::string& from, const std::string& to, const storage::Snapshot& snap,
     std::vector<std::string>* pending_inside) const {
   auto saved = SavedBelow(from, snap);
   if (!saved.ok()) return saved.status();
-  std::vector<Change> changes;
+  storage::Save save{storage::RenameMessage(from, to), {}, {}};
   for (const auto& [path, content] : *saved) {
-    changes.push_back({path, std::nullopt});
+    save.changes.push_back({path, std::nullopt});
+    save.bases.push_back(*content);
     if (pending_deletes_.count(path)) {
       pending_inside->push_back(path);  // removed by the user: not carried over
-    } else {
-      changes.push_back({to + path.substr(from.size()), *content});
+      continue;
     }
+    const std::string target = to + path.substr(from.size());
+    // The target folder shows nothing (CheckRename); a task deleted there may still be saved.
+    std::optional<std::string> replaced;
+    if (HasSaved(target, snap)) {
+      auto bytes = SavedContent(target, snap);
+      if (!bytes.ok()) return bytes.status();
+      replaced = **bytes;
+    }
+    save.changes.push_back({target, *content});
+    save.bases.push_back(std::move(replaced));
   }
-  return changes;
+  return save;
 }
 
 namespace {
@@ -327,8 +337,8 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
                               const storage::SnapshotPtr& snap) {
   std::vector<std::string> pending_inside;
   auto planned = RenameDirChanges(from, to, *snap, &pending_inside);
-  if (!planned.ok()) return -ToErrno(planned.status());
-  const std::vector<Change>& changes = *planned;
+  if (!planned.ok()) return ReadFailed(planned.status());
+  const std::vector<Change>& changes = planned->changes;
   if (!storage::IsTaskFolderPath(to) && (!changes.empty() || drafts_.HoldsFolder(from))) {
     return -EINVAL;  // tasks can't live in a hidden folder
   }
@@ -338,7 +348,7 @@ int TaskFilesystem::RenameDir(const std::string& from, const std::string& to,
     if (int rc = scratch_.Rename(from, to); rc != 0) return rc;
   }
   if (!changes.empty()) {
-    int rc = JournalChanges(changes, storage::RenameMessage(from, to));
+    int rc = JournalChanges(changes, planned->message, std::move(planned->bases));
     if (rc != 0) {
       scratch_.Rename(to, from);
       return rc;

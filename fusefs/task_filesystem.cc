@@ -188,6 +188,11 @@ Result<std::shared_ptr<const std::string>> TaskFilesystem::SavedContent(
   return snap.ContentAt(path);
 }
 
+int TaskFilesystem::ReadFailed(const Status& st) const {
+  LogError(st.ToString());
+  return -ToErrno(st);
+}
+
 bool TaskFilesystem::HasSaved(const std::string& path, const Snapshot& snap) const {
   if (auto it = pending_.find(path); it != pending_.end()) return it->second.content != nullptr;
   return snap.FindFile(path) != nullptr;
@@ -331,7 +336,7 @@ int TaskFilesystem::StatCommitted(std::unique_lock<std::mutex>& lock, const std:
   lock.unlock();  // the size may come from git (disk I/O): readers must not wait for it
   auto size = snap->Size(path, entry);
   lock.lock();
-  if (!size.ok()) return -ToErrno(size.status());
+  if (!size.ok()) return ReadFailed(size.status());
   FillTaskStat(st, path, *size, entry.mtime, read_only);
   return 0;
 }

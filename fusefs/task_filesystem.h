@@ -216,6 +216,9 @@ class TaskFilesystem {
   // The saved bytes of a task: a save not yet committed, else the snapshot's. Null if none.
   Result<std::shared_ptr<const std::string>> SavedContent(const std::string& path,
                                                           const storage::Snapshot& snap) const;
+  // A task's bytes could not be read from git: logs `st` (it names the task) and returns the
+  // -errno for the kernel. Needs no lock.
+  int ReadFailed(const Status& st) const;
   // Whether SavedContent() would find bytes, without reading them.
   bool HasSaved(const std::string& path, const storage::Snapshot& snap) const;
   // Fills `st` for the committed file at `path` in `snap`, reading its size from git with
@@ -232,11 +235,12 @@ class TaskFilesystem {
   // The saved tasks below `folder`: committed, or saved and not committed yet.
   Result<std::map<std::string, std::shared_ptr<const std::string>>> SavedBelow(
       const std::string& folder, const storage::Snapshot& snap) const;
-  // What renaming folder `from` to `to` journals; the tasks inside whose delete was deferred
-  // (removed by the user: not carried over) go to `pending_inside`.
-  Result<std::vector<storage::Change>> RenameDirChanges(
-      const std::string& from, const std::string& to, const storage::Snapshot& snap,
-      std::vector<std::string>* pending_inside) const;
+  // What renaming folder `from` to `to` journals, with each change's base (the bytes read once);
+  // the tasks inside whose delete was deferred (removed by the user: not carried over) go to
+  // `pending_inside`.
+  Result<storage::Save> RenameDirChanges(const std::string& from, const std::string& to,
+                                         const storage::Snapshot& snap,
+                                         std::vector<std::string>* pending_inside) const;
   int TaskToScratch(const std::string& from, const std::string& to,
                     const storage::SnapshotPtr& snap);
   int ScratchToTask(const std::string& from, const std::string& to,

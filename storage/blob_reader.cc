@@ -1,16 +1,16 @@
 #include "storage/blob_reader.h"
 
-#include <cstring>
-
 #include "storage/git_handles.h"
 
 namespace taskfs::storage {
 namespace {
 
-git_oid ToOid(const ObjectId& id) {
-  git_oid oid;
-  std::memcpy(oid.id, id.data(), id.size());
-  return oid;
+// A blob a snapshot names is part of the store: its absence is damage, not "no such task".
+Status ReadStatus(int rc, const std::string& what, const git_oid& oid) {
+  if (rc == GIT_ENOTFOUND) {
+    return Status::Corruption(what + ": object " + OidToHex(oid) + " is missing from the store");
+  }
+  return GitStatus(rc, what);
 }
 
 }  // namespace
@@ -27,9 +27,9 @@ BlobReader::~BlobReader() { git_odb_free(odb_); }
 
 Result<std::shared_ptr<const std::string>> BlobReader::Read(const ObjectId& id,
                                                             const std::string& path) const {
-  const git_oid oid = ToOid(id);
+  const git_oid oid = ToGitOid(id);
   git_odb_object* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_odb_read(&raw, odb_, &oid), "reading " + path));
+  TASKFS_RETURN_IF_ERROR(ReadStatus(git_odb_read(&raw, odb_, &oid), "reading " + path, oid));
   const OdbObjectPtr object(raw);
   if (git_odb_object_type(raw) != GIT_OBJECT_BLOB) {
     return Status::Corruption("reading " + path + ": object " + OidToHex(oid) + " is not a blob");
@@ -39,11 +39,11 @@ Result<std::shared_ptr<const std::string>> BlobReader::Read(const ObjectId& id,
 }
 
 Result<uint64_t> BlobReader::Size(const ObjectId& id, const std::string& path) const {
-  const git_oid oid = ToOid(id);
+  const git_oid oid = ToGitOid(id);
   size_t size = 0;
   git_object_t type = GIT_OBJECT_INVALID;
-  TASKFS_RETURN_IF_ERROR(
-      GitStatus(git_odb_read_header(&size, &type, odb_, &oid), "reading the size of " + path));
+  TASKFS_RETURN_IF_ERROR(ReadStatus(git_odb_read_header(&size, &type, odb_, &oid),
+                                    "reading the size of " + path, oid));
   return static_cast<uint64_t>(size);
 }
 

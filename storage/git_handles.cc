@@ -1,5 +1,6 @@
 #include "storage/git_handles.h"
 
+#include <cstring>
 #include <mutex>
 
 #include "storage/file_util.h"
@@ -107,5 +108,17 @@ Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& t
 }
 
 std::string OidToHex(const git_oid& oid) { return Hex(oid.id, GIT_OID_RAWSZ); }
+
+ObjectId ToObjectId(const git_oid& oid) {
+  ObjectId id;
+  std::memcpy(id.data(), oid.id, id.size());
+  return id;
+}
+
+git_oid ToGitOid(const ObjectId& id) {
+  git_oid oid;
+  std::memcpy(oid.id, id.data(), id.size());
+  return oid;
+}
 
 }  // namespace taskfs::storage

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/object_id.h"
 #include "storage/status.h"
 
 namespace taskfs::storage {
@@ -65,6 +66,9 @@ Status GitStatus(int rc, const std::string& what);
 void EnsureLibgit2();
 
 std::string OidToHex(const git_oid& oid);
+// The same 20 bytes as libgit2's id and as a snapshot's ObjectId.
+ObjectId ToObjectId(const git_oid& oid);
+git_oid ToGitOid(const ObjectId& id);
 
 // A repository handle of one's own (remote transfers use one so as not to hold the store's lock).
 Result<RepoPtr> OpenBareRepository(const std::string& git_dir);

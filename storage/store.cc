@@ -31,18 +31,6 @@ namespace {
 constexpr const char* kMtimeCacheFile = "mtimes";
 constexpr int kCommitAttempts = 8;
 
-ObjectId ToObjectId(const git_oid& oid) {
-  ObjectId id;
-  std::memcpy(id.data(), oid.id, id.size());
-  return id;
-}
-
-git_oid ToGitOid(const ObjectId& id) {
-  git_oid oid;
-  std::memcpy(oid.id, id.data(), id.size());
-  return oid;
-}
-
 std::string RandomHex(size_t bytes) {
   std::random_device rd;
   std::string random(bytes, '\0');

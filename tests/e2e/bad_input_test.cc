@@ -12,6 +12,31 @@ namespace {
 
 class BadInputTest : public MountedStore {};
 
+// Task bytes are read from git on first open: an object that went missing is EIO on that task
+// alone, with its name in the mount's log, and the task reads again once the object is back.
+TEST_F(BadInputTest, AMissingTaskObjectIsEioNamedInTheLogAndLosesNothing) {
+  Unmount();
+  const std::string git = "git --git-dir=" + Quote(store()) + " ";
+  CommandResult made = RunCommand(
+      "set -e; blob=$(printf 'title: Lost and found\\n' | " + git +
+      "hash-object -w --stdin); tree=$(printf '100644 blob %s\\tfound.yaml\\n' $blob | " + git +
+      "mktree); commit=$(" + git +
+      "-c user.name=t -c user.email=t@t commit-tree $tree -m 'create found'); " + git +
+      "update-ref refs/heads/main $commit; echo $blob");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string blob = made.output.substr(0, 40);
+  const std::string object = store() + "/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
+  const std::string aside = object + ".aside";
+  Mount();
+  ASSERT_EQ(std::rename(object.c_str(), aside.c_str()), 0) << object;
+  CommandResult lost = InMount("cat found.yaml");
+  EXPECT_NE(lost.exit_code, 0);
+  EXPECT_NE(lost.output.find("Input/output error"), std::string::npos) << lost.output;
+  EXPECT_NE(MountLog().find("found.yaml"), std::string::npos) << MountLog();
+  ASSERT_EQ(std::rename(aside.c_str(), object.c_str()), 0);
+  EXPECT_EQ(ReadFile(M("found.yaml")), "title: Lost and found\n");
+}
+
 TEST_F(BadInputTest, InvalidNamesGetClearErrnos) {
   CommandResult r =
       InMount(std::string(kPythonErrPrelude) +

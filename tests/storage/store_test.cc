@@ -182,6 +182,7 @@ TEST_F(StoreTest, MissingBlobIsAClearErrorNamingTheTask) {
   ASSERT_FALSE(content.ok());
   EXPECT_NE(content.status().message().find("a.yaml"), std::string::npos)
       << content.status().ToString();
+  EXPECT_EQ(content.status().code(), Status::Code::kCorruption) << "damage, not a missing task";
 }
 
 }  // namespace
