@@ -5,6 +5,7 @@
 #include <fuse3/fuse.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <malloc.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -419,13 +420,29 @@ int ServeRequests(struct fuse* f) {
   return rc;
 }
 
+// How long a mount waits for a `taskfs sync` or daemon that commits a killed mount's journal.
+constexpr auto kJournalReplayWait = std::chrono::seconds(30);
+
+// The store's mount lock, or null when a live mount holds it. One mount per store: two would each
+// believe their view is the store's. A sync or daemon that finds no mount takes the same lock for
+// a moment to commit a killed mount's journal (storage::CommitJournal): that is waited for.
+std::unique_ptr<storage::FileLock> TakeMountLock(const storage::Store& store) {
+  const storage::LocalState state(store);
+  auto lock = std::make_unique<storage::FileLock>(state.mount_lock());
+  if (lock->held()) return lock;
+  const auto record = storage::ReadMountRecord(state.mount_record());
+  if (record && ::kill(record->pid, 0) == 0) return nullptr;
+  lock = std::make_unique<storage::FileLock>(state.mount_lock(), kJournalReplayWait, [] {
+    LogInfo("waiting for the commit of the last mount's saves (by a sync or the daemon)");
+  });
+  return lock->held() ? std::move(lock) : nullptr;
+}
+
 }  // namespace
 
 int RunMount(storage::Store* store, const MountOptions& options) {
-  // One mount per store: two would each believe their view is the store's.
-  const std::string lock_file = storage::LocalState(*store).mount_lock();
-  const storage::FileLock mount_lock(lock_file);  // held until the mount has ended
-  if (!mount_lock.held()) {
+  const auto mount_lock = TakeMountLock(*store);  // held until the mount has ended
+  if (!mount_lock) {
     LogError("the store " + store->git_dir() + " is already mounted by another taskfs process " +
              "(see `taskfs status`); unmount it first");
     return 1;

@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "storage/file_util.h"
+#include "storage/local_state.h"
 #include "tests/e2e/mount_fixture.h"
 
 namespace taskfs::testing {
@@ -36,6 +39,25 @@ TEST_F(MountTest, TheIssueSessionWorksAsWritten) {
   EXPECT_EQ(GitTreePaths(store()), std::vector<std::string>{"work/ship.yaml"});
   CommandResult ls = InMount("ls -A -I .taskfs . work");
   EXPECT_EQ(ls.output, ".:\nwork\n\nwork:\nship.yaml\n");
+}
+
+// A sync or daemon that finds no mount takes the mount lock for a moment to commit a killed
+// mount's journal; a mount started meanwhile waits for it instead of calling the store mounted.
+TEST_F(MountTest, AMountStartedDuringAJournalReplayWaitsForIt) {
+  ASSERT_EQ(SaveAndClose("t.yaml", "title: t\n"), "ok");
+  Unmount();
+  auto replay =
+      std::make_unique<storage::FileLock>(storage::LocalState(store() + "/taskfs").mount_lock());
+  ASSERT_TRUE(replay->held());
+  std::thread finish([&replay] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    replay.reset();
+  });
+  Mount();  // fails the test if taskfs exits (as it did: "already mounted by another process")
+  finish.join();
+  EXPECT_EQ(ReadFile(M("t.yaml")), "title: t\n");
+  EXPECT_NE(MountLog().find("waiting for the commit of the last mount's saves"), std::string::npos)
+      << MountLog();
 }
 
 TEST_F(MountTest, RenameOverAnExistingTaskIsOneCommit) {

@@ -124,7 +124,8 @@ void TestMount::WaitForExit() {
 void TestMount::Kill() {
   ASSERT_GT(pid_, 0);
   ::kill(pid_, SIGKILL);
-  WaitExit(pid_, std::chrono::seconds(5));
+  // Its mount lock goes only once it is gone: if it lingers, say so here, not in a later mount.
+  EXPECT_TRUE(WaitExit(pid_, std::chrono::seconds(15))) << "taskfs still running after kill -9";
   pid_ = -1;
   RunCommand("fusermount3 -u " + Quote(mnt_) + " || fusermount3 -uz " + Quote(mnt_));
 }
