@@ -92,7 +92,8 @@ Status ReplayJournal(Store& store) {
 
 Status CommitJournal(Store& store, bool deferred_deletes, std::chrono::milliseconds timeout) {
   namespace fs = std::filesystem;
-  if (JournalSegments(LocalState(store.local_dir()).journal()).empty() &&
+  // Nothing acknowledged and not committed (a mount's open segment is empty): no need to ask.
+  if (PendingSaves(store) == 0 &&
       DeferredDeletes(LocalState(store.local_dir()).deferred_deletes()).empty()) {
     return Status::OK();
   }
@@ -180,7 +181,9 @@ Status Committer::CommitRecordedDeletes() {
   const std::vector<std::string> paths = DeferredDeletes(dir);
   if (paths.empty()) return Status::OK();
   // Already gone (committed before the crash, or by another process): nothing to do.
-  auto snap = store_->snapshot();
+  auto current = store_->Refresh();
+  if (!current.ok()) return current.status();
+  const SnapshotPtr snap = *current;
   JournalEntry deletes;
   {
     std::lock_guard lock(mu_);

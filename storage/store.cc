@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/hex.h"
+#include "storage/log.h"
 #include "storage/object_buffer.h"
 #include "storage/tree_cache.h"
 
@@ -230,15 +232,14 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path,
   return Open(path);
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Access access) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Access access, Load load) {
   EnsureLibgit2();
   std::unique_ptr<Store> store(new Store());
   TASKFS_RETURN_IF_ERROR(store->OpenRepository(path, access));
-  auto head = store->ReadBranch();
-  if (!head.ok()) return head.status();
-  auto snap = store->LoadSnapshot(*head, nullptr);
-  if (!snap.ok()) return snap.status();
-  store->snapshot_ = std::move(snap.value());
+  if (load == Load::kNow) {
+    std::lock_guard lock(store->mu_);
+    if (auto current = store->CurrentLocked(); !current.ok()) return current.status();
+  }
   return store;
 }
 
@@ -313,7 +314,8 @@ Result<std::string> Store::ReadBranch() const {
   return OidToHex(oid);
 }
 
-Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Snapshot* previous) {
+Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex,
+                                        const Snapshot* previous) const {
   if (commit_hex.empty()) {
     return SnapshotPtr(std::make_shared<const Snapshot>("", 0, Snapshot::FileMap{}, blobs_));
   }
@@ -343,8 +345,42 @@ Result<SnapshotPtr> Store::LoadSnapshot(const std::string& commit_hex, const Sna
 }
 
 SnapshotPtr Store::snapshot() const {
+  {
+    std::lock_guard lock(snapshot_mu_);
+    if (snapshot_) return snapshot_;
+  }
+  std::lock_guard lock(mu_);
+  auto current = CurrentLocked();
+  if (!current.ok()) {
+    // Only a store opened Load::kOnFirstUse gets here, and its callers Refresh() first.
+    LogError("cannot read the store's tasks: " + current.status().message());
+    std::abort();
+  }
+  return *current;
+}
+
+Result<SnapshotPtr> Store::CurrentLocked() const {
+  {
+    std::lock_guard lock(snapshot_mu_);
+    if (snapshot_) return snapshot_;
+  }
+  auto head = ReadBranch();
+  if (!head.ok()) return head.status();
+  auto loaded = LoadSnapshot(*head, nullptr);
+  if (!loaded.ok()) return loaded.status();
   std::lock_guard lock(snapshot_mu_);
+  snapshot_ = *loaded;
   return snapshot_;
+}
+
+bool Store::tree_loaded() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_ != nullptr;
+}
+
+Result<std::string> Store::Head() const {
+  std::lock_guard lock(mu_);
+  return ReadBranch();
 }
 
 void Store::Publish(SnapshotPtr snap) {
@@ -485,7 +521,9 @@ Result<CommitOutcome> Store::Commit(const std::vector<Change>& changes, const st
   }
   CommitOutcome outcome;
   std::vector<Change> pending = changes;
-  SnapshotPtr base = snapshot_;
+  auto current = CurrentLocked();
+  if (!current.ok()) return current.status();
+  SnapshotPtr base = *current;
   if (based_on && based_on->commit_id() != base->commit_id()) {
     auto merged = MergeOnto(*based_on, *base, pending);
     if (!merged.ok()) return merged.status();
@@ -542,10 +580,12 @@ SnapshotPtr Store::Apply(const SnapshotPtr& base, const std::string& commit,
 
 Result<SnapshotPtr> Store::Refresh() {
   std::lock_guard lock(mu_);
+  auto current = CurrentLocked();
+  if (!current.ok()) return current.status();
   auto head = ReadBranch();
   if (!head.ok()) return head.status();
-  if (*head == snapshot_->commit_id()) return snapshot_;
-  auto snap = LoadSnapshot(*head, snapshot_.get());
+  if (*head == (*current)->commit_id()) return *current;
+  auto snap = LoadSnapshot(*head, current->get());
   if (!snap.ok()) return snap.status();
   Publish(*snap);
   return snapshot_;

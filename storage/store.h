@@ -48,15 +48,28 @@ class Store {
     kReadWrite,  // the mount: may commit, cleans up after crashed writers
     kReadOnly,   // status, log, show: writes nothing, safe beside a running mount
   };
+  enum class Load {
+    kNow,         // Open reads the branch's whole tree (the mount, status: they show it at once)
+    kOnFirstUse,  // the tree is read by the first call that needs it: a sync with nothing to do,
+                  // `taskfs log`, `remote list` never read it. A tree that cannot be read is then
+                  // the error of that call (Refresh, Commit, SnapshotOf...); snapshot() cannot
+                  // report one and ends the program: call Refresh() first.
+  };
   // Opens an existing store: one made by Init, or any git repository (bare or not).
   static Result<std::unique_ptr<Store>> Open(const std::string& path,
-                                             Access access = Access::kReadWrite);
+                                             Access access = Access::kReadWrite,
+                                             Load load = Load::kNow);
 
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   SnapshotPtr snapshot() const;
+  // The commit the branch points at now ("" for an empty store), read from the ref: no tree is
+  // read, so a caller can tell "nothing changed" without a snapshot.
+  Result<std::string> Head() const;
+  // False while a store opened with Load::kOnFirstUse has not read its tree yet.
+  bool tree_loaded() const;
 
   // Commits `changes` as one commit with `message`. A change whose bytes equal the current ones is
   // dropped; a commit with no effect is not made. Returns the new snapshot. `based_on` is the
@@ -123,7 +136,10 @@ class Store {
  private:
   Store() = default;
   Status OpenRepository(const std::string& path, Access access);
-  Result<SnapshotPtr> LoadSnapshot(const std::string& commit_hex, const Snapshot* previous);
+  Result<SnapshotPtr> LoadSnapshot(const std::string& commit_hex, const Snapshot* previous) const;
+  // The current snapshot, read from the branch first if the store was opened Load::kOnFirstUse
+  // and nothing read it yet. Needs mu_ held.
+  Result<SnapshotPtr> CurrentLocked() const;
   Result<std::string> WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                   const std::string& message, std::vector<ObjectId>* blob_ids,
                                   const std::string& merge_parent = "");
@@ -151,7 +167,9 @@ class Store {
     void operator()(::git_repository* repo) const;
   };
   std::unique_ptr<::git_repository, RepoDeleter> repo_;
-  SnapshotPtr snapshot_;  // written with mu_ and snapshot_mu_ held; read under either
+  // Written with mu_ and snapshot_mu_ held; read under either. Null until first use when opened
+  // with Load::kOnFirstUse (CurrentLocked loads it).
+  mutable SnapshotPtr snapshot_;
   std::shared_ptr<const TaskMerger> merger_;
   std::function<int64_t()> clock_;
   std::string git_dir_;

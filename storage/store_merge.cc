@@ -139,7 +139,9 @@ Result<std::string> Store::MergeBase(const std::string& a, const std::string& b)
 
 Result<SnapshotPtr> Store::SnapshotOf(const std::string& commit) {
   std::lock_guard lock(mu_);
-  return LoadSnapshot(commit, snapshot_.get());
+  auto current = CurrentLocked();  // its mtimes date the tasks `commit` shares with it
+  if (!current.ok()) return current.status();
+  return LoadSnapshot(commit, current->get());
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Store::Renames(

@@ -15,8 +15,6 @@
 #include "storage/task_limits.h"
 
 namespace taskfs::sync {
-namespace {}  // namespace
-
 namespace {
 std::string WaitingNote(int waiting) {
   return "; waiting for the files of " + std::to_string(waiting) +
@@ -89,9 +87,9 @@ Status SyncThrough(storage::Store& store, Transport& transport, SyncReport* repo
     // A peer whose history was refused holds back neither the others nor our publishing; the
     // refusal is this sync's error, so it shows in `taskfs status` until that peer fixes it.
     const Status refused = fetched->refused.empty() ? Status::OK() : fetched->refused.front();
-    auto head = store.Refresh();
+    auto head = store.Head();
     if (!head.ok()) return head.status();
-    const std::string ours = (*head)->commit_id();
+    const std::string ours = *head;
     if (ours.empty() || ours == fetched->remote_head) return refused;
     auto published = transport.Publish(store, ours);
     if (published.ok()) {

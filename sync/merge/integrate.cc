@@ -80,9 +80,10 @@ Status Merge(storage::Store& store, const storage::SnapshotPtr& ours, const std:
 Status Integrate(storage::Store& store, const std::string& theirs, IntegrationReport* report) {
   Status last = Status::OK();
   for (int attempt = 0; attempt < kMaxIntegrateAttempts; ++attempt) {
-    auto ours = store.Refresh();
-    if (!ours.ok()) return ours.status();
-    const std::string ours_id = (*ours)->commit_id();
+    // Decided from the commits alone: a sync with nothing to take reads no tree.
+    auto head = store.Head();
+    if (!head.ok()) return head.status();
+    const std::string ours_id = *head;
     if (theirs.empty() || theirs == ours_id) return Status::OK();
     std::string base;
     if (!ours_id.empty()) {
@@ -91,6 +92,12 @@ Status Integrate(storage::Store& store, const std::string& theirs, IntegrationRe
       base = *found;
     }
     if (base == theirs) return Status::OK();  // they are behind us: nothing to take
+    auto ours = store.Refresh();
+    if (!ours.ok()) return ours.status();
+    if ((*ours)->commit_id() != ours_id) {  // a local commit just now: decide again
+      last = Status::Conflict("the branch moved while integrating " + theirs);
+      continue;
+    }
     if (ours_id.empty() || base == ours_id) {
       last = store.FastForward(*ours, theirs).status();
       if (last.ok()) report->fast_forwarded = true;

@@ -203,7 +203,9 @@ class Connection {
 // Takes the server's commits we lack; returns its head ("" when it has none).
 Result<std::string> Fetch(storage::Store& store, Connection& c, const std::string& remote) {
   const std::string tracking = TrackingRefOf(store, remote);
-  const std::string head = store.snapshot()->commit_id();
+  auto branch = store.Head();
+  if (!branch.ok()) return branch.status();
+  const std::string head = *branch;
   const std::string known = storage::RefTarget(store, tracking);
   json request = {{"have", json::array()}, {"applied", ""}};
   for (const std::string& id : {head, known}) {
@@ -228,7 +230,9 @@ Result<std::string> Fetch(storage::Store& store, Connection& c, const std::strin
 // Sends our branch; returns the server's head after it took it (ours, or its merge of ours).
 Result<std::string> Push(storage::Store& store, Connection& c, const std::string& remote) {
   const std::string tracking = TrackingRefOf(store, remote);
-  const std::string head = store.snapshot()->commit_id();
+  auto branch = store.Head();
+  if (!branch.ok()) return branch.status();
+  const std::string head = *branch;
   const std::string known = storage::RefTarget(store, tracking);
   auto pack = storage::BuildPack(store, head, {known});
   if (!pack.ok()) return pack.status();

@@ -165,24 +165,69 @@ TEST_F(StoreTest, OpenedSnapshotReadsContentOnDemandFromLooseAndPackedObjects) {
   EXPECT_EQ((*refreshed)->ContentAt("none.yaml").value(), nullptr);
 }
 
-TEST_F(StoreTest, MissingBlobIsAClearErrorNamingTheTask) {
-  // A repository git wrote (loose objects), whose blob goes after the store opened it.
-  const std::string repo = dir_.path() + "/plain";
+// A repository git wrote (loose objects) at `repo`, one commit of a.yaml holding `title: a`;
+// returns the ids `git rev-parse` gives for `revisions`, one per line.
+std::vector<std::string> GitRepoWithOneTask(const std::string& repo, const std::string& revisions) {
   auto r = RunCommand("git init -q -b main " + Quote(repo) + " && cd " + Quote(repo) +
-                      " && printf 'title: lost\\n' > a.yaml && git add a.yaml && "
+                      " && printf 'title: a\\n' > a.yaml && git add a.yaml && "
                       "git -c user.name=t -c user.email=t@t commit -qm init && "
-                      "git rev-parse HEAD:a.yaml");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string id = r.output.substr(r.output.size() - 41, 40);
-  auto s = Store::Open(repo);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
+                      "git rev-parse " +
+                      revisions);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::vector<std::string> ids;
+  for (size_t at = r.output.find_first_not_of('\n'); at + 40 <= r.output.size(); at += 41) {
+    ids.push_back(r.output.substr(at, 40));
+  }
+  return ids;
+}
+
+void RemoveLooseObject(const std::string& repo, const std::string& id) {
   const std::string object = repo + "/.git/objects/" + id.substr(0, 2) + "/" + id.substr(2);
   ASSERT_EQ(std::remove(object.c_str()), 0) << object;
+}
+
+TEST_F(StoreTest, MissingBlobIsAClearErrorNamingTheTask) {
+  // The blob goes after the store opened the repository.
+  const std::string repo = dir_.path() + "/plain";
+  const auto ids = GitRepoWithOneTask(repo, "HEAD:a.yaml");
+  ASSERT_EQ(ids.size(), 1u);
+  auto s = Store::Open(repo);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  RemoveLooseObject(repo, ids[0]);
   auto content = (*s)->snapshot()->ContentAt("a.yaml");
   ASSERT_FALSE(content.ok());
   EXPECT_NE(content.status().message().find("a.yaml"), std::string::npos)
       << content.status().ToString();
   EXPECT_EQ(content.status().code(), Status::Code::kCorruption) << "damage, not a missing task";
+}
+
+TEST_F(StoreTest, OpenedOnFirstUseReadsTheTreeWhenNeededAndReportsADamagedOneThen) {
+  const std::string repo = dir_.path() + "/plain";
+  const auto ids = GitRepoWithOneTask(repo, "HEAD HEAD^{tree}");
+  ASSERT_EQ(ids.size(), 2u);
+  const std::string& head = ids[0];
+  const std::string& tree = ids[1];
+
+  auto lazy = Store::Open(repo, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
+  ASSERT_TRUE(lazy.ok()) << lazy.status().ToString();
+  EXPECT_FALSE((*lazy)->tree_loaded());
+  EXPECT_EQ((*lazy)->Head().value(), head);
+  EXPECT_FALSE((*lazy)->tree_loaded()) << "Head() reads the ref only";
+  auto current = (*lazy)->Refresh();
+  ASSERT_TRUE(current.ok()) << current.status().ToString();
+  EXPECT_EQ((*current)->commit_id(), head);
+  EXPECT_EQ(*(*current)->ContentAt("a.yaml").value(), "title: a\n");
+
+  // The tree's object gone: a lazy open still succeeds (a sync with nothing to do would too),
+  // the first call that needs the tree fails naming what it could not read; an eager open fails.
+  RemoveLooseObject(repo, tree);
+  auto damaged = Store::Open(repo, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
+  ASSERT_TRUE(damaged.ok()) << damaged.status().ToString();
+  auto failed = (*damaged)->Refresh();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("tree"), std::string::npos)
+      << failed.status().ToString();
+  EXPECT_FALSE(Store::Open(repo, Store::Access::kReadOnly).ok());
 }
 
 }  // namespace

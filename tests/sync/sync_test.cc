@@ -87,6 +87,28 @@ TEST_P(SyncTest, C1AddsC2Receives) {
   EXPECT_EQ(c2_->Read("a.yaml"), "title: a\n");
 }
 
+TEST_P(SyncTest, ASyncWithNothingToDoReadsNoTreeAndOneWithSomethingReadsIt) {
+  c1_->Write("a.yaml", "title: a\n");
+  Converge();
+  // As `taskfs sync` opens the store: the tree is read only if there is something to merge.
+  auto lazy = storage::Store::Open(c1_->path(), storage::Store::Access::kReadWrite,
+                                   storage::Store::Load::kOnFirstUse);
+  ASSERT_TRUE(lazy.ok()) << lazy.status().ToString();
+  auto idle = sync::SyncWithRemote(**lazy, "origin", {});
+  ASSERT_TRUE(idle.ok()) << idle.status().ToString();
+  EXPECT_EQ(idle->Summary(), "origin: up to date");
+  EXPECT_FALSE((*lazy)->tree_loaded());
+
+  c2_->Write("b.yaml", "title: b\n");
+  c2_->Sync();
+  auto taken = sync::SyncWithRemote(**lazy, "origin", {});
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_TRUE(taken->fast_forwarded);
+  EXPECT_TRUE((*lazy)->tree_loaded());
+  EXPECT_NE((*lazy)->snapshot()->FindFile("b.yaml"), nullptr);
+  EXPECT_NE((*lazy)->snapshot()->FindFile("a.yaml"), nullptr);
+}
+
 TEST_P(SyncTest, C1DeletesC2SeesItDeleted) {
   c1_->Write("a.yaml", "title: a\n");
   Converge();

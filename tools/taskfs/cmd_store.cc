@@ -23,17 +23,20 @@
 namespace taskfs::cli {
 
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
-                                                  storage::Store::Access access) {
-  return storage::Store::Open(storage::ResolveStorePath(g.store), access);
+                                                  storage::Store::Access access,
+                                                  storage::Store::Load load) {
+  return storage::Store::Open(storage::ResolveStorePath(g.store), access, load);
 }
 
 Result<std::unique_ptr<storage::Store>> OpenCommittedStore(const GlobalOptions& g) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  using storage::Store;
+  auto store = OpenStore(g, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
   if (!store.ok() || storage::PendingSaves(**store) == 0) return store;
-  if (auto writable = OpenStore(g, storage::Store::Access::kReadWrite); writable.ok()) {
+  if (auto writable = OpenStore(g, Store::Access::kReadWrite, Store::Load::kOnFirstUse);
+      writable.ok()) {
     if (Status st = storage::CommitJournal(**writable); !st.ok()) LogWarning(st.message());
   }
-  return OpenStore(g, storage::Store::Access::kReadOnly);
+  return OpenStore(g, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
 }
 
 int RunInit(const GlobalOptions& g, const std::string& name) {

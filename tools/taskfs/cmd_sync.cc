@@ -31,11 +31,12 @@ namespace {
 void WaitForMountToCatchUp(const storage::Store& store) {
   const auto record = storage::ReadMountRecord(storage::LocalState(store).mount_record());
   if (!record || ::kill(record->pid, 0) != 0) return;
-  const std::string head = store.snapshot()->commit_id();
+  auto head = store.Head();
+  if (!head.ok()) return;
   for (int i = 0; i < 200; ++i) {
     std::ifstream shown(storage::LocalState(store).mount_head());
     std::string id;
-    if (shown >> id && id == head) return;
+    if (shown >> id && id == *head) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
@@ -71,7 +72,7 @@ int Fail(const std::string& command, const Status& st) {
 
 int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::string& url,
                  RemoteKindChoice choice, const std::string& server_cert, bool accept_host_key) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly, storage::Store::Load::kOnFirstUse);
   if (!store.ok()) return Fail("remote add", store.status());
   const bool is_path = IsPath(url);
   const std::string where = RemoteUrlOf(url);
@@ -102,7 +103,7 @@ int RunRemoteAdd(const GlobalOptions& g, const std::string& name, const std::str
 }
 
 int RunRemoteRemove(const GlobalOptions& g, const std::string& name) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly, storage::Store::Load::kOnFirstUse);
   if (!store.ok()) return Fail("remote remove", store.status());
   if (Status st = sync::RemoveRemote(**store, name); !st.ok()) {
     return Fail("remote remove", st);
@@ -111,7 +112,7 @@ int RunRemoteRemove(const GlobalOptions& g, const std::string& name) {
 }
 
 int RunRemoteList(const GlobalOptions& g) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly, storage::Store::Load::kOnFirstUse);
   if (!store.ok()) return Fail("remote", store.status());
   auto remotes = sync::ListRemotes(**store);
   if (!remotes.ok()) return Fail("remote", remotes.status());
@@ -123,7 +124,7 @@ int RunRemoteList(const GlobalOptions& g) {
 }
 
 int RunRemoteShow(const GlobalOptions& g, const std::string& name) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  auto store = OpenStore(g, storage::Store::Access::kReadOnly, storage::Store::Load::kOnFirstUse);
   if (!store.ok()) return Fail("remote show", store.status());
   auto remote = sync::FindRemote(**store, name);
   if (!remote.ok()) return Fail("remote show", remote.status());
@@ -144,7 +145,7 @@ int RunRemoteShow(const GlobalOptions& g, const std::string& name) {
 }
 
 int RunSync(const GlobalOptions& g, std::vector<std::string> remotes) {
-  auto store = OpenStore(g, storage::Store::Access::kReadWrite);
+  auto store = OpenStore(g, storage::Store::Access::kReadWrite, storage::Store::Load::kOnFirstUse);
   if (!store.ok()) return Fail("sync", store.status());
   if (remotes.empty()) {
     auto all = sync::ListRemotes(**store);
@@ -208,11 +209,14 @@ int RunClone(const GlobalOptions& g, const std::string& url, const std::string& 
 }
 
 int RunConflicts(const GlobalOptions& g) {
-  auto store = OpenStore(g, storage::Store::Access::kReadOnly);
+  // What was saved right before counts: `sed -i ...; taskfs conflicts` shows the result.
+  auto store = OpenCommittedStore(g);
   if (!store.ok()) return Fail("conflicts", store.status());
+  auto tasks = (*store)->Refresh();
+  if (!tasks.ok()) return Fail("conflicts", tasks.status());
   // Names and values come from any machine's commits: printed escaped.
   const auto shown = [](const std::string& s) { return storage::EscapeForDisplay(s); };
-  for (const auto& task : sync::FindConflicts(*(*store)->snapshot())) {
+  for (const auto& task : sync::FindConflicts(**tasks)) {
     if (!task.copy_of.empty()) {
       std::cout << shown(task.path) << "\n  another version of " << shown(task.copy_of)
                 << " that could not be merged: keep what you need, then delete this file\n";

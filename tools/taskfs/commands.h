@@ -14,11 +14,14 @@ struct GlobalOptions {
   std::string store;  // --store; empty: $TASKFS_STORE or the XDG default
 };
 
-// Opens the store that --store, $TASKFS_STORE or the XDG default names.
-Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g,
-                                                  storage::Store::Access access);
-// Opens the store read-only for a command that reads its history (log, show), once every save
-// acknowledged so far is committed (storage::CommitJournal).
+// Opens the store that --store, $TASKFS_STORE or the XDG default names. A command that may not
+// need the tasks themselves (sync, remote, log) passes Load::kOnFirstUse.
+Result<std::unique_ptr<storage::Store>> OpenStore(
+    const GlobalOptions& g, storage::Store::Access access,
+    storage::Store::Load load = storage::Store::Load::kNow);
+// Opens the store read-only for a command that reads what was saved (log, show, conflicts), once
+// every save acknowledged so far is committed (storage::CommitJournal). Its tree is read on first
+// use: take it with Refresh(), which reports a tree that cannot be read.
 Result<std::unique_ptr<storage::Store>> OpenCommittedStore(const GlobalOptions& g);
 
 int RunInit(const GlobalOptions& g, const std::string& name);
