@@ -34,6 +34,16 @@ void SyncFolder(int dir_fd, const std::string& dir) {
   if (fd) ::fsync(fd.get());
 }
 
+// Writes all of `content` to `fd`; 0 or the errno of the write that failed.
+int WriteAll(int fd, const std::string& content) {
+  for (size_t done = 0; done < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno != EINTR) return errno;
+    if (n > 0) done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Status SyncToDisk(const std::string& path) {
@@ -41,6 +51,14 @@ Status SyncToDisk(const std::string& path) {
   if (!fd) return Status::FromErrno(errno, "opening " + path);
   if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "syncing " + path + " to disk");
   return Status::OK();
+}
+
+Status AppendToFile(const std::string& file, const std::string& content) {
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) return Status::FromErrno(errno, "appending to " + file);
+  int err = WriteAll(fd.get(), content);
+  if (::close(fd.release()) != 0 && err == 0) err = errno;
+  return err == 0 ? Status::OK() : Status::FromErrno(err, "appending to " + file);
 }
 
 Status WriteFileAtomically(const std::string& file, const std::string& content, mode_t mode,
@@ -54,13 +72,7 @@ Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::str
   const std::string tmp = TempNameFor(file, temp_dir);
   UniqueFd fd(::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return Status::FromErrno(errno, "writing " + file);
-  size_t done = 0;
-  int err = 0;
-  while (done < content.size() && err == 0) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno != EINTR) err = errno;
-    if (n > 0) done += static_cast<size_t>(n);
-  }
+  int err = WriteAll(fd.get(), content);
   if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
   // Closed by hand: on some file systems (NFS) a write error shows only here.
   if (::close(fd.release()) != 0 && err == 0) err = errno;

@@ -35,6 +35,10 @@ Status WriteFileAtomicallyAt(int dir_fd, const std::string& file, const std::str
                              mode_t mode = 0644, const std::string& temp_dir = "",
                              FolderSync folder_sync = FolderSync::kSync);
 
+// Appends `content` to `file` (made if missing) in O_APPEND mode, without an fsync: for caches,
+// whose reader survives a last record cut short.
+Status AppendToFile(const std::string& file, const std::string& content);
+
 // fsync(2) of a file or folder: its content, or the names in it, are on disk once this returns.
 Status SyncToDisk(const std::string& path);
 

@@ -1,6 +1,8 @@
 #include "storage/history.h"
 
 #include "storage/git_handles.h"
+#include "storage/history_index.h"
+#include "storage/local_state.h"
 
 namespace taskfs::storage {
 namespace {
@@ -126,18 +128,16 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
     if (git_reference_name_to_id(&head, repo, store.branch_ref().c_str()) != 0) {
       return Status::NotFound("no task " + path + ": the store has no commits yet");
     }
-    git_revwalk* walk_raw = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_new(&walk_raw, repo), "reading history"));
-    RevwalkPtr walk(walk_raw);
+    auto index = HistoryIndex::Update(repo, LocalState(store).history_index(), head);
+    if (!index.ok()) return index.status();
     // Every commit, not only first parents: a change made on another machine and merged in
-    // shows as that machine's commit, not as the merge.
-    git_revwalk_sorting(walk_raw, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_revwalk_push(walk_raw, &head), "reading history"));
-
+    // shows as that machine's commit, not as the merge. Only the commits the index says changed
+    // one of the task's names are read.
     std::vector<std::string> names = {path};  // every name the task has had
-    git_oid oid;
-    while (entries.size() < max_entries && git_revwalk_next(&oid, walk_raw) == 0) {
-      TASKFS_RETURN_IF_ERROR(AddChange(repo, oid, &names, &entries));
+    for (const HistoryIndex::Commit* commit : index->NewestFirst(head)) {
+      if (entries.size() >= max_entries) break;
+      if (!HistoryIndex::ChangedAny(*commit, names)) continue;
+      TASKFS_RETURN_IF_ERROR(AddChange(repo, ToGitOid(commit->id), &names, &entries));
     }
     if (entries.empty()) return Status::NotFound("no task " + path + " in the store's history");
     return entries;

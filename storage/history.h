@@ -1,10 +1,12 @@
 // History of one task, read from the store's commits, following renames.
 //
-// Used by `taskfs log` and `taskfs show NAME@~N`. Walks every commit from the branch head, newest
-// first, so changes merged in from other machines show as the commits that made them (a merge
-// appears only where it produced a version neither side had). A commit that created the task's
-// path from another one (a rename, with or without an edit) adds the old name to the walk.
-// Thread-safe through Store::WithRepository.
+// Used by `taskfs log` and `taskfs show NAME@~N`. Goes through every commit from the branch head,
+// children before parents and otherwise newest first, so changes merged in from other machines
+// show as the commits that made them (a merge appears only where it produced a version neither
+// side had). A commit that created the task's path from another one (a rename, with or without an
+// edit) adds the old name. The history index (storage/history_index.h) says which commits changed
+// which paths: only those commits' trees are read; it is brought up to date first (the whole
+// history the first time). Thread-safe through Store::WithRepository.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@
 //   quarantine/         what a peer sent, until its history is checked (storage/quarantine.h)
 //   sync-status.json    the daemon's record of each remote; last-error: the mount's last failure
 //   folder-NAME.packs   the packs taken from folder remote NAME; server-NAME.crt: its pinned cert
+//   history-index       what each commit changed, for `taskfs log` (storage/history_index.h)
 //
 // Thread-safety: values; the functions that read and write the mount record are thread-safe.
 #pragma once
@@ -47,6 +48,7 @@ class LocalState {
   std::string quarantine() const { return dir_ + "/quarantine"; }
   std::string sync_status() const { return dir_ + "/sync-status.json"; }
   std::string last_error() const { return dir_ + "/last-error"; }
+  std::string history_index() const { return dir_ + "/history-index"; }
   std::string folder_packs(const std::string& remote) const {
     return dir_ + "/folder-" + remote + ".packs";
   }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# bench_sync.sh [N] [--runs R] [--keep] [--strict]
+# bench_sync.sh [N] [--edits E] [--runs R] [--keep] [--strict]
 #
 # Benchmarks `taskfs sync` against `git pull` on the same pair of diverged stores: N tasks
-# (default 10000) from tools/bench/gen_tasks.py in a bare remote; side B edits N/10 tasks and
-# pushes, side A edits N/10 tasks and commits locally; N/100 tasks are edited on both sides, 70%
-# of them on different keys, 30% on the same key with different values. See tools/bench/README.md.
+# (default 10000) from tools/bench/gen_tasks.py in a bare remote; side B edits E tasks (default
+# N/10) and pushes, side A edits E tasks and commits locally; E/10 tasks are edited on both sides,
+# 70% of them on different keys, 30% on the same key with different values. See
+# tools/bench/README.md.
 #
 # Measures: the time of `taskfs --store A sync` vs `git pull --no-rebase --no-edit` (median of R
 # runs, each on fresh copies), the conflicts each leaves (true same-key ones vs false ones), and
@@ -24,8 +25,13 @@ RUNS="${RUNS:-3}"
 SEED="${SEED:-2024}"
 KEEP=0
 STRICT=0
-parse_args keep strict runs=RUNS -- "$@"
+EDITS=""
+parse_args keep strict runs=RUNS edits=EDITS -- "$@"
 check_count 200
+EDITS="${EDITS:-$((N / 10))}"
+if ! [[ "$EDITS" =~ ^[0-9]+$ ]] || ((EDITS < 10 || 2 * EDITS > N)); then
+  bad_usage "--edits must be a number from 10 to N/2"
+fi
 if ! [[ "$RUNS" =~ ^[0-9]+$ ]] || ((RUNS < 1)); then bad_usage "RUNS must be >= 1"; fi
 [[ "$SEED" =~ ^[0-9]+$ ]] || bad_usage "SEED must be an integer"
 
@@ -130,12 +136,12 @@ def new_value(rng, text, key, side, avoid=None):
     raise KeyError(key)
 
 
-def cmd_plan(tasks, n, seed, plan_path):
+def cmd_plan(tasks, n, edits, seed, plan_path):
     n, seed = int(n), int(seed)
     rng = random.Random(seed)
     names = sorted(f for f in os.listdir(tasks) if f.endswith(".yaml"))
     assert len(names) == n, (len(names), n)
-    per_side = n // 10
+    per_side = int(edits)
     shared = per_side // 10
     same = round(shared * 0.3)
     picked = rng.sample(names, 2 * per_side - shared)
@@ -431,7 +437,7 @@ BASE_ID="$(git -C "$REMOTE" rev-parse main)"
 [[ "$(git --git-dir="$ASTORE" ls-tree -r --name-only main | wc -l)" == "$N" ]] || die "the taskfs clone does not hold $N tasks"
 
 log "planning the edits (seed $SEED)"
-python3 "$HELPER" plan "$TASKS" "$N" "$SEED" "$PLAN"
+python3 "$HELPER" plan "$TASKS" "$N" "$EDITS" "$SEED" "$PLAN"
 
 log "side B: editing, committing (one commit per key), pushing to the remote"
 python3 "$HELPER" apply "$PLAN" b "$GITB" >"$WORK/b.keys"

@@ -1,7 +1,7 @@
 # tools/bench/lib.sh: the set-up the benchmark scripts share (bench_bulk.sh, bench_mount.sh,
-# bench_sync.sh, bench_daemon.sh, bench_server.sh). Each sources it right after
-# `set -euo pipefail`; sourcing only defines the names below, and nothing runs until the script
-# calls a function. What a script measures, and how, stays in the script.
+# bench_sync.sh, bench_daemon.sh, bench_server.sh, bench_scale.sh, bench_history.sh). Each sources
+# it right after `set -euo pipefail`; sourcing only defines the names below, and nothing runs until
+# the script calls a function. What a script measures, and how, stays in the script.
 #
 #   BENCH_NAME, SELF, SCRIPT_DIR, REPO_DIR  the script's name and path, tools/bench, the repository
 #   TASKFS, TASKFS_SERVER, GEN              $TASKFS_BIN / $TASKFS_SERVER_BIN, else the binaries in

@@ -1,0 +1,70 @@
+// HistoryIndex: for every commit of the store, its parents, its date and the paths it changed
+// (those whose entry differs from every parent's), so that `taskfs log NAME` reads the trees of
+// the few commits that touched NAME instead of every commit's (storage/history.h).
+//
+// It is a cache of facts about immutable commits, kept beside the store in
+// GITDIR/taskfs/history-index (never synced) and closed under ancestry: a commit is in it only
+// with all its ancestors (a record comes after its parents'). Update() adds the commits reachable
+// from the head that it lacks, read from git (after a sync, the commits it brought; the first time,
+// the whole history), and appends their records; two processes appending at once leave duplicates,
+// which are skipped. A damaged record ends the file: the records before it are kept and the file
+// is rewritten whole.
+//
+// Thread-safety: a value; Update needs the repository to itself (Store::WithRepository).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/object_id.h"
+#include "storage/status.h"
+
+struct git_repository;  // libgit2, seen only by storage/*.cc
+struct git_oid;
+
+namespace taskfs::storage {
+
+class HistoryIndex {
+ public:
+  struct Commit {
+    ObjectId id{};
+    int64_t time = 0;
+    std::vector<uint32_t> parents;     // their positions in the index (added before their children)
+    std::vector<std::string> changed;  // sorted; every path a first commit holds
+  };
+
+  // The index in `file`, with the commits reachable from `head` it lacked added from `repo` and
+  // the file rewritten if any were (a failed write is logged: the index still answers).
+  static Result<HistoryIndex> Update(git_repository* repo, const std::string& file,
+                                     const git_oid& head);
+
+  // The commits reachable from `head`, children before their parents and otherwise newest first
+  // (git log --date-order). `head` must have been passed to Update.
+  std::vector<const Commit*> NewestFirst(const git_oid& head) const;
+
+  // Whether `commit` changed any of `paths`.
+  static bool ChangedAny(const Commit& commit, const std::vector<std::string>& paths);
+
+  size_t size() const { return commits_.size(); }
+
+ private:
+  struct IdHash {
+    size_t operator()(const ObjectId& id) const;
+  };
+  // Reads `file` (none: an empty index); a damaged record ends it, keeping the ones before.
+  Status Load(const std::string& file);
+  // The file's text for the commits from position `from` on (the header too when it is 0).
+  std::string Serialize(size_t from) const;
+  // Adds the commits reachable from `head` that are not indexed yet; returns how many.
+  Result<size_t> AddMissing(git_repository* repo, const git_oid& head);
+  const Commit* Find(const ObjectId& id) const;
+  // Adds `c`, whose parents (`parent_ids`) are in the index already.
+  void Add(Commit c, const std::vector<ObjectId>& parent_ids);
+
+  std::vector<Commit> commits_;
+  std::unordered_map<ObjectId, size_t, IdHash> by_id_;  // position in commits_
+};
+
+}  // namespace taskfs::storage

@@ -1,0 +1,167 @@
+// The history index against git itself: what each commit changed (`git diff-tree`), the order
+// of the commits (`git rev-list --date-order`), updates and a damaged index file.
+#include "storage/history_index.h"
+
+#include <git2.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "storage/git_handles.h"
+#include "storage/local_state.h"
+#include "storage/store.h"
+#include "tests/test_util.h"
+
+namespace taskfs::storage {
+namespace {
+
+using taskfs::testing::Quote;
+using taskfs::testing::RunCommand;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+class HistoryIndexTest : public ::testing::Test {
+ protected:
+  // Runs `script` in the repository.
+  void Git(const std::string& script) {
+    auto r = RunCommand("cd " + Quote(repo_) + " && " + script);
+    ASSERT_EQ(r.exit_code, 0) << script << "\n" << r.output;
+  }
+  std::string Output(const std::string& command) {
+    auto r = RunCommand("cd " + Quote(repo_) + " && " + command);
+    EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+    return r.output;
+  }
+  void SetUp() override {
+    ::setenv("GIT_AUTHOR_NAME", "t", 1);
+    ::setenv("GIT_AUTHOR_EMAIL", "t@t", 1);
+    ::setenv("GIT_COMMITTER_NAME", "t", 1);
+    ::setenv("GIT_COMMITTER_EMAIL", "t@t", 1);
+    auto r = RunCommand("git init -q -b main " + Quote(repo_));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  // A commit of everything in the work tree, dated one minute after the one before.
+  std::string Commit(const std::string& message) {
+    ++minute_;
+    const std::string date =
+        "2026-01-01T10:" + std::string(minute_ < 10 ? "0" : "") + std::to_string(minute_) + ":00Z";
+    Git("git add -A && GIT_AUTHOR_DATE=" + date + " GIT_COMMITTER_DATE=" + date +
+        " git commit -q --allow-empty -m " + Quote(message));
+    return Lines(Output("git rev-parse HEAD")).back();
+  }
+  void TearDown() override {
+    for (const char* v :
+         {"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"}) {
+      ::unsetenv(v);
+    }
+  }
+  // The index brought up to date with the branch, through a store on the repository.
+  Result<HistoryIndex> Update(const std::string& file) {
+    auto store = Store::Open(repo_, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
+    if (!store.ok()) return store.status();
+    auto head = (*store)->Head();
+    if (!head.ok()) return head.status();
+    git_oid oid;
+    git_oid_fromstr(&oid, head->c_str());
+    head_ = oid;
+    return (*store)->WithRepository(
+        [&](git_repository* repo) { return HistoryIndex::Update(repo, file, oid); });
+  }
+  // The commits NewestFirst lists, as hex ids.
+  std::vector<std::string> Order(const HistoryIndex& index) {
+    std::vector<std::string> ids;
+    for (const auto* c : index.NewestFirst(head_)) ids.push_back(OidToHex(ToGitOid(c->id)));
+    return ids;
+  }
+
+  taskfs::testing::TempDir dir_;
+  std::string repo_ = dir_.path() + "/repo";
+  std::string index_file_ = dir_.path() + "/history-index";
+  git_oid head_{};
+  int minute_ = 0;
+};
+
+TEST_F(HistoryIndexTest, RecordsWhatEachCommitChangedAndOrdersThemAsGitDoes) {
+  Git("mkdir -p work/deep home && echo 'title: a' > work/a.yaml && echo 'title: b' > "
+      "work/deep/b.yaml && echo 'title: c' > home/c.yaml && echo 'title: x' > x");
+  Commit("import");
+  Git("echo 'status: done' >> work/deep/b.yaml");
+  Commit("edit b");
+  Git("rm x && mkdir x && echo 'title: y' > x/y.yaml");
+  Commit("a file becomes a folder");
+  Git("git checkout -q -b other HEAD~1 && echo 'title: c2' > home/c.yaml && rm work/a.yaml");
+  Commit("their edit and delete");
+  Git("git checkout -q main && echo 'title: a2' > work/a.yaml");
+  Commit("our edit of a");
+  Git("git merge -q --no-commit other; echo 'title: a3' > work/a.yaml && git add -A");
+  Commit("merge: a resolved to a third version, c taken from theirs");
+  Git("echo 'title: d' > home/d.yaml");
+  Commit("create d");
+  ASSERT_EQ(Lines(Output("git rev-list --merges main")).size(), 1u);
+
+  auto index = Update(index_file_);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(index->size(), 7u);
+  EXPECT_EQ(Order(*index), Lines(Output("git rev-list --date-order main")));
+  for (const auto* c : index->NewestFirst(head_)) {
+    const std::string id = OidToHex(ToGitOid(c->id));
+    // -c: for a merge, the paths that differ from every parent; --root: a first commit's all.
+    const auto expected = Lines(
+        Output("git diff-tree -r -c --root --no-commit-id --name-only " + id + " | LC_ALL=C sort"));
+    EXPECT_EQ(c->changed, expected) << Output("git log -1 --format=%s " + id);
+  }
+}
+
+std::string ReadAll(const std::string& file) {
+  std::ifstream in(file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuilt) {
+  Git("echo 'title: a' > a.yaml");
+  Commit("create a");
+  Git("echo 'title: b' > b.yaml");
+  Commit("create b");
+  auto first = Update(index_file_);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->size(), 2u);
+  const std::string two = ReadAll(index_file_);
+  Git("echo 'status: done' >> a.yaml");
+  Commit("edit a");
+  auto second = Update(index_file_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->size(), 3u);
+  const std::string three = ReadAll(index_file_);
+  ASSERT_TRUE(three.starts_with(two)) << "the new commit's record is appended";
+  const std::vector<std::string> order = Order(*second);
+  EXPECT_EQ(order, Lines(Output("git rev-list --date-order main")));
+  // What the file holds is what an update from nothing finds.
+  auto reread = Update(index_file_);
+  ASSERT_TRUE(reread.ok());
+  EXPECT_EQ(Order(*reread), order);
+  EXPECT_EQ(reread->NewestFirst(head_)[0]->changed, std::vector<std::string>{"a.yaml"});
+
+  // The same record appended twice (two processes at once): the copy is skipped.
+  std::ofstream(index_file_, std::ios::app) << three.substr(two.size());
+  auto duplicated = Update(index_file_);
+  ASSERT_TRUE(duplicated.ok());
+  EXPECT_EQ(duplicated->size(), 3u);
+  EXPECT_EQ(Order(*duplicated), order);
+
+  // Cut in the middle of a record: rebuilt from git, with the same answers.
+  std::ofstream(index_file_, std::ios::trunc) << three.substr(0, three.size() - 20);
+  auto rebuilt = Update(index_file_);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
+  EXPECT_EQ(Order(*rebuilt), order);
+  EXPECT_EQ(rebuilt->NewestFirst(head_)[0]->changed, std::vector<std::string>{"a.yaml"});
+  EXPECT_EQ(ReadAll(index_file_), three) << "the rebuilt index is saved whole again";
+}
+
+}  // namespace
+}  // namespace taskfs::storage
