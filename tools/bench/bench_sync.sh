@@ -211,7 +211,8 @@ def cmd_check_taskfs(plan_path, tasks, tree, conflicts_txt, sync_out):
     res["tf_files"] = len(files)
     res["tf_tasks"] = sum(1 for f in files if f.endswith(".yaml"))
     missing = [n for n in base_names if n not in files]
-    extra = [f for f in files if f not in set(base_names)]
+    base_set = set(base_names)
+    extra = [f for f in files if f not in base_set]
     res["tf_missing"] = len(missing)
     res["tf_extra_files"] = len(extra)
     for f in missing[:5]:
