@@ -8,9 +8,10 @@
 // onto theirs with its TaskMerger and tries again, so nothing is overwritten. Refresh() picks up commits made by others.
 //
 // Thread-safety: every method may be called from any thread; libgit2 access is serialised by an
-// internal mutex (mu_: take it after any lock of a caller). snapshot() never waits for libgit2:
-// the current snapshot is a pointer behind its own leaf mutex, swapped when a commit or refresh
-// is done, so readers never wait for a commit.
+// internal mutex (mu_: take it after any lock of a caller). snapshot() never waits for libgit2
+// (but for its first call on a store opened Load::kOnFirstUse, which reads the tree): the current
+// snapshot is a pointer behind its own leaf mutex, swapped when a commit or refresh is done, so
+// readers never wait for a commit.
 #pragma once
 
 #include <functional>
