@@ -9,6 +9,7 @@
 
 #include "storage/file_util.h"
 #include "storage/git_handles.h"
+#include "storage/hex.h"
 #include "storage/log.h"
 
 namespace taskfs::storage {
@@ -59,7 +60,7 @@ bool ParseId(std::string_view hex, ObjectId* id) {
   return true;
 }
 
-std::string HexOf(const ObjectId& id) { return OidToHex(ToGitOid(id)); }
+std::string HexOf(const ObjectId& id) { return Hex(id.data(), id.size()); }
 
 // Adds to `out` the paths (under `prefix`) of the entries that differ between trees `a` and `b`
 // (either may be null: no tree). Both trees' entries are walked side by side in git's order;

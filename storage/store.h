@@ -47,7 +47,7 @@ class Store {
                                              const std::string& client_name);
   enum class Access {
     kReadWrite,  // the mount: may commit, cleans up after crashed writers
-    kReadOnly,   // status, log, show: writes nothing, safe beside a running mount
+    kReadOnly,   // status, log, show: commits nothing, safe beside a running mount
   };
   enum class Load {
     kNow,         // Open reads the branch's whole tree (the mount, status: they show it at once)

@@ -17,6 +17,7 @@ namespace taskfs::storage {
 namespace {
 
 using taskfs::testing::Quote;
+using taskfs::testing::ReadFile;
 using taskfs::testing::RunCommand;
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -118,11 +119,6 @@ TEST_F(HistoryIndexTest, RecordsWhatEachCommitChangedAndOrdersThemAsGitDoes) {
   }
 }
 
-std::string ReadAll(const std::string& file) {
-  std::ifstream in(file);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuilt) {
   Git("echo 'title: a' > a.yaml");
   Commit("create a");
@@ -131,13 +127,13 @@ TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuil
   auto first = Update(index_file_);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->size(), 2u);
-  const std::string two = ReadAll(index_file_);
+  const std::string two = ReadFile(index_file_);
   Git("echo 'status: done' >> a.yaml");
   Commit("edit a");
   auto second = Update(index_file_);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(second->size(), 3u);
-  const std::string three = ReadAll(index_file_);
+  const std::string three = ReadFile(index_file_);
   ASSERT_TRUE(three.starts_with(two)) << "the new commit's record is appended";
   const std::vector<std::string> order = Order(*second);
   EXPECT_EQ(order, Lines(Output("git rev-list --date-order main")));
@@ -160,7 +156,7 @@ TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuil
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
   EXPECT_EQ(Order(*rebuilt), order);
   EXPECT_EQ(rebuilt->NewestFirst(head_)[0]->changed, std::vector<std::string>{"a.yaml"});
-  EXPECT_EQ(ReadAll(index_file_), three) << "the rebuilt index is saved whole again";
+  EXPECT_EQ(ReadFile(index_file_), three) << "the rebuilt index is saved whole again";
 }
 
 }  // namespace
