@@ -447,6 +447,14 @@ void TaskFilesystem::BackgroundLoop() {
     CommitDuePendingDeletes(/*all=*/false);
     if (std::chrono::steady_clock::now() >= next_retry) {
       next_retry = std::chrono::steady_clock::now() + kRetryInterval;
+      lock.unlock();
+      store_->ReleaseRemovedPacksIfAnyWentAway();  // merged by a sync or git gc: lists a folder
+      const std::string commit = store_->snapshot()->commit_id();
+      lock.lock();
+      if (commit != commit_at_last_trim_check_) {
+        commit_at_last_trim_check_ = commit;
+        trim_due_ = true;  // at the next tick, when the kernel's caches show the new snapshot
+      }
       // Saves that failed to commit (disk full, store locked) are retried here.
       for (auto& [path, node] : nodes_) {
         if (node->dirty && node->failed) SaveNode(*node);

@@ -294,6 +294,9 @@ class TaskFilesystem {
   const std::string deferred_delete_dir_;  // storage/deferred_deletes.h
   bool error_recorded_ = false;            // last_error_file_ holds an error (guarded by mu_)
   bool trim_due_ = false;                  // guarded by mu_: TrimMemorySoon() was called
+  // Guarded by mu_: the commit at the last periodic check. Commits since free old snapshots (one
+  // every few hundred changes is rebuilt whole, storage/snapshot.h): their memory goes back too.
+  std::string commit_at_last_trim_check_;
   std::string last_error_;                 // guarded by mu_: also when the disk took no file
 
   // A save journaled and not yet committed: its bytes (null for a delete) and when it was made.

@@ -4,11 +4,13 @@
 // opened (the kernel's page cache keeps them after that). The reader has its own git_odb, apart
 // from the Store's repository, so a read never waits for the store's lock or for a commit:
 // libgit2's odb is safe to share between threads (docs/threading.md). Packs a commit adds later
-// are found on the first miss (libgit2 refreshes its pack list then). Thread-safe: immutable.
+// are found on the first miss (libgit2 refreshes its pack list then); Reopen() lets go of packs
+// removed since (libgit2 never does). Thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "storage/object_id.h"
@@ -32,9 +34,20 @@ class BlobReader {
   // The size of blob `id` in bytes, read from its header without inflating it.
   Result<uint64_t> Size(const ObjectId& id, const std::string& path) const;
 
+  // Opens the object database anew: packs removed from disk since are let go of once the reads
+  // under way end (the old handle is freed by its last reader).
+  Status Reopen() const;
+
  private:
-  explicit BlobReader(git_odb* odb) : odb_(odb) {}
-  git_odb* const odb_;  // owned; thread-safe by libgit2's own locks
+  using OdbHandle = std::shared_ptr<git_odb>;
+  static Result<OdbHandle> OpenOdb(const std::string& objects_dir);
+  BlobReader(std::string objects_dir, OdbHandle odb)
+      : objects_dir_(std::move(objects_dir)), odb_(std::move(odb)) {}
+  OdbHandle odb() const;
+
+  const std::string objects_dir_;
+  mutable std::mutex mu_;  // guards odb_ (a leaf, held for a pointer copy)
+  mutable OdbHandle odb_;  // thread-safe itself by libgit2's own locks
 };
 
 }  // namespace taskfs::storage

@@ -123,15 +123,15 @@ Result<ObjectBuffer> ObjectBuffer::Attach(git_repository* repo) {
   return ObjectBuffer(impl);
 }
 
-Status ObjectBuffer::Flush() {
-  if (!impl_ || impl_->order.empty()) return Status::OK();
+Result<std::string> ObjectBuffer::Flush() {
+  if (!impl_ || impl_->order.empty()) return std::string();
   const std::string pack_dir = std::string(git_repository_path(impl_->repo)) + "objects/pack";
   ::mkdir(pack_dir.c_str(), 0755);  // a repository made by hand may lack it
   auto pack = WritePackDurably(pack_dir, impl_->InOrder());
   if (!pack.ok()) return pack.status();
   RefreshObjects(impl_->repo);  // libgit2 reads them from the pack from now on
   impl_->Clear();
-  return Status::OK();
+  return pack;
 }
 
 Status ObjectBuffer::Add(int type, std::string data, ObjectId* id) {

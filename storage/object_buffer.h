@@ -38,10 +38,12 @@ class ObjectBuffer {
   Status Add(int type, std::string data, ObjectId* id);
 
   // Writes every buffered object into the repository's objects/pack as one pack, durably, then
-  // drops them from memory. Nothing to write: nothing done.
-  Status Flush();
+  // drops them from memory. Returns the .pack's file name; nothing to write: "", nothing done.
+  Result<std::string> Flush();
   // Forgets every buffered object (what a failed commit wrote and nothing refers to).
   void Discard();
+  // False for a handle to no buffer.
+  bool attached() const { return impl_ != nullptr; }
 
   struct Impl;
 

@@ -126,6 +126,7 @@ Status MergePacks(const Store& store, const std::vector<fs::path>& packs) {
     fs::remove(fs::path(pack).replace_extension(".idx"), ec);
     fs::remove(pack, ec);
   }
+  store.ReleaseRemovedPacks();
   return Status::OK();
 }
 
@@ -133,6 +134,13 @@ Status MergePacks(const Store& store, const std::vector<fs::path>& packs) {
 // never merge the same packs at once (safe, as every object is kept, but wasted work).
 
 }  // namespace
+
+std::vector<std::string> ListPackNames(const std::string& git_dir) {
+  std::vector<std::string> names;
+  for (const fs::path& pack : ListPacks(git_dir)) names.push_back(pack.filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 LooseObjects CountLooseObjects(const std::string& git_dir) {
   LooseObjects out;

@@ -36,16 +36,22 @@ LooseObjects CountLooseObjects(const std::string& git_dir);
 // Packs every loose object into one new pack, makes it durable (fsync of the .pack, the .idx and
 // their folder), then removes the loose files. Once there are more than `max_packs` packs, they
 // are merged into one (every object of each, reachable or not, so nothing another process still
-// needs goes). Returns how many loose objects it packed.
+// needs goes). Returns how many loose objects it packed. The store lets go of the packs a merge
+// removed (Store::ReleaseRemovedPacks), as after MergeSmallPacks.
 Result<size_t> PackLooseObjects(const Store& store, size_t max_packs = 32);
+
+// The file names of the packs in `git_dir`/objects/pack (each with its .idx), sorted.
+std::vector<std::string> ListPackNames(const std::string& git_dir);
 
 // Packs a tier holds before they are merged into one.
 inline constexpr size_t kPackFanout = 8;
 // Of packs whose object counts are `ascending`, how many of the smallest to merge into one: those
 // up to the end of the lowest tier holding kPackFanout packs (0: none).
 size_t SmallestPacksToMerge(const std::vector<uint64_t>& ascending);
-// Merges the store's smallest packs that way (every object of each kept), until no tier is full.
-// Returns how many packs it merged.
+// Merges the store's smallest packs that way (every object of each kept), until no tier is full,
+// then has `store` let go of the packs it removed (Store::ReleaseRemovedPacks; other Store objects
+// on the same repository find out with ReleaseRemovedPacksIfAnyWentAway). Returns how many packs
+// it merged.
 Result<size_t> MergeSmallPacks(const Store& store);
 
 }  // namespace taskfs::storage

@@ -25,6 +25,7 @@
 #include "storage/hex.h"
 #include "storage/log.h"
 #include "storage/object_buffer.h"
+#include "storage/repack.h"
 #include "storage/tree_cache.h"
 
 namespace taskfs::storage {
@@ -296,10 +297,16 @@ Status Store::OpenRepository(const std::string& path, Access access) {
   auto blobs = BlobReader::Open(objects_dir);
   if (!blobs.ok()) return blobs.status();
   blobs_ = std::move(blobs.value());
+  const std::vector<std::string> packs = ListPackNames(git_dir_);
+  known_packs_.insert(packs.begin(), packs.end());
   if (!writer) return Status::OK();
   RemoveStaleTempObjects(objects_dir);
   RemoveStaleTempFiles(objects_dir + "/pack");  // of a commit's pack a crash cut short
   RemoveStaleTempFiles(local_dir_);
+  return AttachObjectBufferLocked();
+}
+
+Status Store::AttachObjectBufferLocked() const {
   auto objects = ObjectBuffer::Attach(repo_.get());
   if (!objects.ok()) return objects.status();
   objects_ = *objects;
@@ -401,6 +408,9 @@ void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
 Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<Change>& changes,
                                        const std::string& message, std::vector<ObjectId>* blob_ids,
                                        const std::string& merge_parent) {
+  if (access_ == Access::kReadWrite && !objects_.attached()) {
+    TASKFS_RETURN_IF_ERROR(AttachObjectBufferLocked());  // ReleasePacks could not: try again
+  }
   if (!tree_cache_ || tree_cache_->commit_id() != base.commit_id()) {
     git_oid tree_id{};
     if (!base.commit_id().empty()) {
@@ -474,7 +484,9 @@ Result<std::string> Store::CommitTree(const Snapshot& base, const git_oid& root_
       "writing commit"));
 
   // The commit's objects reach the disk (one pack) before the branch names them.
-  TASKFS_RETURN_IF_ERROR(objects_.Flush());
+  auto pack = objects_.Flush();
+  if (!pack.ok()) return pack.status();
+  if (!pack->empty()) known_packs_.insert(*pack);  // so that ReleasePacks sees it go
   TASKFS_RETURN_IF_ERROR(MoveBranch(repo_.get(), branch_ref_, commit_oid,
                                     base.commit_id().empty() ? nullptr : &parent_oid,
                                     "taskfs: " + message));

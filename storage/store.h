@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,17 @@ class Store {
   const std::string& client_name() const { return client_name_; }
   const std::string& client_id() const { return client_id_; }
 
+  // Lets go of packs removed from disk. libgit2 keeps every pack it opened open and mapped for as
+  // long as its object database lives, removed or not: a mount, daemon or server running for
+  // weeks would keep a file descriptor and the pages of each pack merged since it started
+  // (storage/repack.h merges them; so does git gc). This opens the store's and the blob reader's
+  // object databases anew (cheap: packs are opened again on the next read). storage/repack.h calls
+  // it after each merge.
+  void ReleaseRemovedPacks() const;
+  // The same, only if a pack the store saw at its last call (or at Open) is gone: for packs other
+  // processes merge (the mount's and the daemon's periodic check). One listing of objects/pack.
+  void ReleaseRemovedPacksIfAnyWentAway() const;
+
   // For storage/ internals (history): runs `fn` with the repository under the store's lock.
   template <class Fn>
   auto WithRepository(Fn&& fn) const {
@@ -158,6 +170,10 @@ class Store {
   Result<std::vector<Change>> MergeOnto(const Snapshot& ours_base, const Snapshot& theirs,
                                         const std::vector<Change>& changes);
   Result<std::string> ReadBranch() const;
+  // Puts the object buffer on the repository's object database (a writer's). Needs mu_ held.
+  Status AttachObjectBufferLocked() const;
+  // ReleaseRemovedPacks*: opens the object databases anew if `always` or a known pack is gone.
+  void ReleasePacks(bool always) const;
   // Makes `snap` the current snapshot. Needs mu_ held.
   void Publish(SnapshotPtr snap);
 
@@ -184,7 +200,11 @@ class Store {
   // The folders commits touched (storage/tree_cache.h), valid while the branch is at its commit.
   std::unique_ptr<class TreeCache> tree_cache_;
   // Every object the store writes, until its commit is durable as one pack (read-only: none).
-  ObjectBuffer objects_;
+  // Attached anew to each object database ReleasePacks opens: empty between commits.
+  mutable ObjectBuffer objects_;
+  // The packs (file names) in objects/pack at the last ReleasePacks or at Open, and those the
+  // store wrote since.
+  mutable std::set<std::string> known_packs_;
 };
 
 }  // namespace taskfs::storage

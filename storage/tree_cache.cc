@@ -1,7 +1,9 @@
 #include "storage/tree_cache.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "storage/git_handles.h"
 #include "storage/task_limits.h"
@@ -13,21 +15,87 @@ std::string SortKey(const std::string& name, uint32_t mode) {
   return mode == GIT_FILEMODE_TREE ? name + "/" : name;
 }
 
-void AppendMode(std::string* out, uint32_t mode) {
+// gitformat-tree: an entry is its mode in octal, a space, its name, a NUL, its raw id.
+void AppendEntry(std::string* out, const std::string& name, const git_oid& id, uint32_t mode) {
   switch (mode) {
     case GIT_FILEMODE_BLOB:
       out->append("100644 ");
-      return;
+      break;
     case GIT_FILEMODE_TREE:
       out->append("40000 ");
-      return;
+      break;
     default:
       char octal[16];
       out->append(octal, std::snprintf(octal, sizeof octal, "%o ", mode));
   }
+  out->append(name);
+  out->push_back('\0');
+  out->append(reinterpret_cast<const char*>(id.id), GIT_OID_RAWSZ);
+}
+
+// The name of the entry at `start` in a folder's tree bytes, and whether it is a folder.
+std::pair<std::string_view, bool> NameAt(const std::string& bytes, uint32_t start) {
+  const char* entry = bytes.data() + start;
+  const char* space = static_cast<const char*>(std::memchr(entry, ' ', bytes.size() - start));
+  const char* nul =
+      static_cast<const char*>(std::memchr(space, '\0', bytes.data() + bytes.size() - space));
+  const bool is_tree = space - entry == 5 && std::memcmp(entry, "40000", 5) == 0;
+  return {std::string_view(space + 1, nul - space - 1), is_tree};
+}
+
+// <0, 0 or >0 as the sort key of entry `name` (followed by '/' if a folder) compares with `key`,
+// byte by byte as unsigned chars (git's order).
+int CompareSortKey(std::string_view name, bool is_tree, std::string_view key) {
+  const size_t common = std::min(name.size(), key.size());
+  if (int c = name.substr(0, common).compare(key.substr(0, common)); c != 0) return c;
+  if (name.size() > common) return 1;  // `key` is a prefix of the name
+  const std::string_view key_rest = key.substr(common);
+  if (!is_tree) return key_rest.empty() ? 0 : -1;
+  if (key_rest.empty()) return 1;  // the name + '/' is longer than `key`
+  if (key_rest[0] != '/') return static_cast<unsigned char>(key_rest[0]) > '/' ? -1 : 1;
+  return key_rest.size() == 1 ? 0 : -1;
 }
 
 }  // namespace
+
+size_t TreeCache::Folder::LowerBound(std::string_view key) const {
+  size_t lo = 0, hi = starts.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    const auto [name, is_tree] = NameAt(bytes, starts[mid]);
+    if (CompareSortKey(name, is_tree, key) < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+bool TreeCache::Folder::HasKeyAt(size_t i, std::string_view key) const {
+  if (i >= starts.size()) return false;
+  const auto [name, is_tree] = NameAt(bytes, starts[i]);
+  return CompareSortKey(name, is_tree, key) == 0;
+}
+
+void TreeCache::Folder::Insert(size_t i, const std::string& entry) {
+  const uint32_t at = i < starts.size() ? starts[i] : static_cast<uint32_t>(bytes.size());
+  bytes.insert(at, entry);
+  starts.insert(starts.begin() + static_cast<ptrdiff_t>(i), at);
+  for (size_t j = i + 1; j < starts.size(); ++j) starts[j] += static_cast<uint32_t>(entry.size());
+}
+
+void TreeCache::Folder::Erase(size_t i) {
+  const uint32_t at = starts[i];
+  const auto size = static_cast<uint32_t>(End(i) - at);
+  bytes.erase(at, size);
+  starts.erase(starts.begin() + static_cast<ptrdiff_t>(i));
+  for (size_t j = i; j < starts.size(); ++j) starts[j] -= size;
+}
+
+void TreeCache::Folder::EraseKey(std::string_view key) {
+  if (const size_t i = LowerBound(key); HasKeyAt(i, key)) Erase(i);
+}
 
 Result<TreeCache::Folder*> TreeCache::Load(git_repository* repo, const std::string& dir) {
   if (auto it = folders_.find(dir); it != folders_.end()) return it->second.get();
@@ -52,13 +120,14 @@ Result<TreeCache::Folder*> TreeCache::Load(git_repository* repo, const std::stri
     }
   }
   if (source) {
+    // A tree lists its entries in git's order already: each goes at the end.
     const size_t count = git_tree_entrycount(source.get());
+    folder->starts.reserve(count);
     for (size_t i = 0; i < count; ++i) {
       const git_tree_entry* e = git_tree_entry_byindex(source.get(), i);
-      Entry entry{git_tree_entry_name(e), *git_tree_entry_id(e),
-                  static_cast<uint32_t>(git_tree_entry_filemode_raw(e))};
-      // A tree lists its entries in this order already: each goes in at the end.
-      folder->emplace_hint(folder->end(), SortKey(entry.name, entry.mode), std::move(entry));
+      folder->starts.push_back(static_cast<uint32_t>(folder->bytes.size()));
+      AppendEntry(&folder->bytes, git_tree_entry_name(e), *git_tree_entry_id(e),
+                  static_cast<uint32_t>(git_tree_entry_filemode_raw(e)));
     }
   }
   Folder* raw = folder.get();
@@ -74,39 +143,45 @@ Status TreeCache::Set(git_repository* repo, const std::string& dir, const std::s
   }
   auto folder = Load(repo, dir);
   if (!folder.ok()) return folder.status();
+  Folder& f = **folder;
   // A name is a file or a folder, never both.
-  (*folder)->erase(SortKey(name, mode == GIT_FILEMODE_TREE ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE));
-  (*folder)->insert_or_assign(SortKey(name, mode), Entry{name, id, mode});
+  f.EraseKey(SortKey(name, mode == GIT_FILEMODE_TREE ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE));
+  const std::string key = SortKey(name, mode);
+  std::string entry;
+  AppendEntry(&entry, name, id, mode);
+  const size_t i = f.LowerBound(key);
+  if (!f.HasKeyAt(i, key)) {
+    f.Insert(i, entry);
+    return Status::OK();
+  }
+  if (f.End(i) - f.starts[i] == entry.size()) {
+    f.bytes.replace(f.starts[i], entry.size(), entry);  // a new id (the mode's length unchanged)
+  } else {
+    f.Erase(i);
+    f.Insert(i, entry);
+  }
   return Status::OK();
 }
 
 Status TreeCache::Remove(git_repository* repo, const std::string& dir, const std::string& name) {
   auto folder = Load(repo, dir);
   if (!folder.ok()) return folder.status();
-  (*folder)->erase(name);
-  (*folder)->erase(name + "/");
+  (*folder)->EraseKey(name);
+  (*folder)->EraseKey(name + "/");
   return Status::OK();
 }
 
 Result<bool> TreeCache::Empty(git_repository* repo, const std::string& dir) {
   auto folder = Load(repo, dir);
   if (!folder.ok()) return folder.status();
-  return (*folder)->empty();
+  return (*folder)->starts.empty();
 }
 
 Status TreeCache::Write(git_repository* repo, ObjectBuffer* objects, const std::string& dir,
                         git_oid* out) {
   auto folder = Load(repo, dir);
   if (!folder.ok()) return folder.status();
-  // gitformat-tree: for each entry, its mode in octal, a space, its name, a NUL, its raw id.
-  std::string tree;
-  tree.reserve((*folder)->size() * 64);
-  for (const auto& [key, e] : **folder) {
-    AppendMode(&tree, e.mode);
-    tree.append(e.name);
-    tree.push_back('\0');
-    tree.append(reinterpret_cast<const char*>(e.id.id), GIT_OID_RAWSZ);
-  }
+  std::string tree = (*folder)->bytes;
   ObjectId id;
   TASKFS_RETURN_IF_ERROR(objects->Add(GIT_OBJECT_TREE, std::move(tree), &id));
   std::memcpy(out->id, id.data(), id.size());

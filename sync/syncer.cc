@@ -144,6 +144,7 @@ Result<SyncReport> SyncWithRemote(storage::Store& store, const std::string& remo
     LogWarning("could not merge the store's packs (retried at the next sync): " +
                merged.status().message());
   }
+  store.ReleaseRemovedPacksIfAnyWentAway();  // packs a mount merged (the daemon's store lives on)
   return report;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "storage/file_util.h"
 #include "storage/local_state.h"
@@ -16,6 +17,7 @@ namespace {
 
 using taskfs::testing::GitShow;
 using taskfs::testing::Quote;
+using taskfs::testing::ReadFile;
 using taskfs::testing::RunCommand;
 
 std::vector<std::string> Packs(const std::string& git_dir) {
@@ -33,7 +35,44 @@ std::string Git(const std::string& git_dir, const std::string& args) {
   return r.output;
 }
 
-class PackTest : public StoreFixture {};
+class PackTest : public StoreFixture {
+ protected:
+  // Makes `versions` commits of t.yaml, each its own pack, and reads each version back through
+  // the store (its trees through the store's repository, its bytes through the blob reader), so
+  // that libgit2 opens every pack in both object databases.
+  void CommitAndReadVersions(int versions) {
+    for (int i = 0; i < versions; ++i) {
+      ASSERT_TRUE(store_->Commit({{"t.yaml", "title: " + std::to_string(i) + "\n"}}, "edit").ok());
+    }
+    ExpectEveryVersionReadable(versions);
+  }
+  void ExpectEveryVersionReadable(int versions) {
+    for (int back = 0; back < versions; ++back) {
+      const std::string commit = Git(store_->git_dir(), "rev-parse main~" + std::to_string(back));
+      auto snap = store_->SnapshotOf(commit.substr(0, commit.find('\n')));
+      ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+      auto content = (*snap)->ContentAt("t.yaml");
+      ASSERT_TRUE(content.ok() && *content) << content.status().ToString();
+      EXPECT_EQ(**content, "title: " + std::to_string(versions - 1 - back) + "\n");
+    }
+  }
+};
+
+// What this process keeps of packs removed from the store: open descriptors and mappings.
+int HeldRemovedPacks(const std::string& git_dir) {
+  const std::string packs = std::filesystem::canonical(git_dir).string() + "/objects/pack/";
+  int held = 0;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (target.starts_with(packs) && target.ends_with(" (deleted)")) ++held;
+  }
+  std::istringstream maps(ReadFile("/proc/self/maps"));
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(packs) != std::string::npos && line.ends_with(" (deleted)")) ++held;
+  }
+  return held;
+}
 
 // Names around '/' in git's tree order: a folder sorts as if its name ended in '/', between '.'
 // and '0'. A wrong order is what fsck --strict calls treeNotSorted.
@@ -145,6 +184,56 @@ TEST_F(PackTest, PacksAreMergedByOneProcessAtATime) {
   EXPECT_GE(MergeSmallPacks(*store_).value(), kPackFanout);
   EXPECT_LT(Packs(store_->git_dir()).size(), before);
   EXPECT_EQ(GitShow(store_->git_dir(), "t.yaml", "main~3"), "title: 12\n");
+}
+
+// A commit changes the folders it touches in place (storage/tree_cache.h): entries added before,
+// between and after others, around a folder's '/', changed, removed, a folder emptied.
+TEST_F(PackTest, CommitsEditTheirFoldersInGitsOrder) {
+  ASSERT_TRUE(
+      store_->Commit({{"a/x.yaml", "x\n"}, {"a.yaml", "a\n"}, {"a0.yaml", "0\n"}}, "one").ok());
+  ASSERT_TRUE(store_
+                  ->Commit({{"a-b.yaml", "a-b\n"},
+                            {"a/y.yaml", "y\n"},
+                            {"a.yaml", "a, changed\n"},
+                            {"a0.yaml", std::nullopt},
+                            {"a!.yaml", "!\n"},
+                            {"b/z.yaml", "z\n"},
+                            {"0.yaml", "first\n"}},
+                           "two")
+                  .ok());
+  EXPECT_EQ(Git(store_->git_dir(), "ls-tree -r --name-only main"),
+            "0.yaml\na!.yaml\na-b.yaml\na.yaml\na/x.yaml\na/y.yaml\nb/z.yaml\n");
+  EXPECT_EQ(GitShow(store_->git_dir(), "a.yaml", "main"), "a, changed\n");
+  ASSERT_TRUE(
+      store_->Commit({{"a/x.yaml", std::nullopt}, {"a/y.yaml", std::nullopt}}, "three").ok());
+  EXPECT_EQ(Git(store_->git_dir(), "ls-tree --name-only main"),
+            "0.yaml\na!.yaml\na-b.yaml\na.yaml\nb\n");
+  Git(store_->git_dir(), "fsck --strict");
+}
+
+// libgit2 keeps every pack it opened open and mapped, removed or not: a mount would keep a
+// descriptor for each pack merged since it started, until it ran out of them.
+TEST_F(PackTest, PacksItsOwnMergeRemovedAreLetGoOf) {
+  CommitAndReadVersions(2 * kPackFanout);
+  EXPECT_EQ(HeldRemovedPacks(store_->git_dir()), 0);
+  ASSERT_GE(MergeSmallPacks(*store_).value(), kPackFanout);
+  EXPECT_EQ(HeldRemovedPacks(store_->git_dir()), 0);
+  ExpectEveryVersionReadable(2 * kPackFanout);
+  ASSERT_TRUE(store_->Commit({{"t.yaml", "title: after\n"}}, "edit").ok());
+  EXPECT_EQ(GitShow(store_->git_dir(), "t.yaml", "main"), "title: after\n");
+}
+
+// Packs another process merged (a sync beside the mount): found gone at the next check.
+TEST_F(PackTest, PacksAnotherStoreMergedAreLetGoOfAtTheNextCheck) {
+  CommitAndReadVersions(2 * kPackFanout);
+  auto other = Store::Open(store_->git_dir());
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_GE(MergeSmallPacks(**other).value(), kPackFanout);
+  EXPECT_GT(HeldRemovedPacks(store_->git_dir()), 0);
+  store_->ReleaseRemovedPacksIfAnyWentAway();
+  EXPECT_EQ(HeldRemovedPacks(store_->git_dir()), 0);
+  ExpectEveryVersionReadable(2 * kPackFanout);
+  ASSERT_TRUE(store_->Commit({{"t.yaml", "title: after\n"}}, "edit").ok());
 }
 
 }  // namespace
