@@ -55,6 +55,11 @@ void EnsureLibgit2() {
     // its indexer naming the objects of a fetched pack (storage/packs.cc); damage on disk still
     // fails zlib's checksum. `git fsck` checks the rest.
     git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+    // Packs are read through mapped windows: at most kPackWindowBytes each and kMappedPackBytes
+    // in all, the least recently used unmapped beyond (libgit2's defaults, 1 GB and 8 GB, let a
+    // long-running mount keep every page of every pack it ever read resident).
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, kPackWindowBytes);
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, kMappedPackBytes);
   });
 }
 

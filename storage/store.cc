@@ -400,6 +400,11 @@ void Store::SetClockForTesting(std::function<int64_t()> clock) {
   clock_ = std::move(clock);
 }
 
+size_t Store::TreeCacheBytesForTesting() const {
+  std::lock_guard lock(mu_);
+  return tree_cache_ ? tree_cache_->footprint() : 0;
+}
+
 void Store::SetMerger(std::shared_ptr<const TaskMerger> merger) {
   std::lock_guard lock(mu_);
   merger_ = std::move(merger);

@@ -86,6 +86,9 @@ class Store {
   // Replaces the clock that dates commits (seconds since the epoch); tests use a logical clock
   // so that "the later commit wins" is reproducible.
   void SetClockForTesting(std::function<int64_t()> clock);
+  // The memory the folders cached for the next commit take (storage/tree_cache.h); 0 before the
+  // first commit.
+  size_t TreeCacheBytesForTesting() const;
 
   // Replaces the merger used when the branch moved under a commit (default: LineTaskMerger).
   void SetMerger(std::shared_ptr<const TaskMerger> merger);

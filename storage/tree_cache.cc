@@ -98,8 +98,12 @@ void TreeCache::Folder::EraseKey(std::string_view key) {
 }
 
 Result<TreeCache::Folder*> TreeCache::Load(git_repository* repo, const std::string& dir) {
-  if (auto it = folders_.find(dir); it != folders_.end()) return it->second.get();
+  if (auto it = folders_.find(dir); it != folders_.end()) {
+    it->second->last_use = ++uses_;
+    return it->second.get();
+  }
   auto folder = std::make_unique<Folder>();
+  folder->last_use = ++uses_;
   TreePtr source;
   if (!commit_id_.empty()) {
     git_tree* root = nullptr;
@@ -133,6 +137,36 @@ Result<TreeCache::Folder*> TreeCache::Load(git_repository* repo, const std::stri
   Folder* raw = folder.get();
   folders_[dir] = std::move(folder);
   return raw;
+}
+
+void TreeCache::Advance(std::string commit_id, const git_oid& tree_id) {
+  commit_id_ = std::move(commit_id);
+  tree_id_ = tree_id;
+  DropLeastRecentlyUsed();
+}
+
+void TreeCache::DropLeastRecentlyUsed() {
+  size_t kept = 0;
+  std::vector<std::pair<uint64_t, std::string>> by_use;
+  for (const auto& [dir, folder] : folders_) {
+    if (dir.empty()) continue;  // the root: on every commit's path
+    kept += folder->footprint();
+    by_use.emplace_back(folder->last_use, dir);
+  }
+  if (kept <= kFolderBudget) return;
+  std::sort(by_use.begin(), by_use.end());
+  for (const auto& [use, dir] : by_use) {
+    if (kept <= kFolderBudget) break;
+    auto it = folders_.find(dir);
+    kept -= it->second->footprint();
+    folders_.erase(it);
+  }
+}
+
+size_t TreeCache::footprint() const {
+  size_t total = 0;
+  for (const auto& [dir, folder] : folders_) total += folder->footprint();
+  return total;
 }
 
 Status TreeCache::Set(git_repository* repo, const std::string& dir, const std::string& name,
