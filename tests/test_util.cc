@@ -102,6 +102,23 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
+HeldPacks PacksHeldBy(const std::string& pid, const std::string& git_dir) {
+  const std::string packs = std::filesystem::canonical(git_dir).string() + "/objects/pack/";
+  HeldPacks found;
+  const auto count = [&](const std::string& target) {
+    if (target.find(packs) == std::string::npos) return;
+    ++found.held;
+    if (target.ends_with(" (deleted)")) ++found.removed;
+  };
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + pid + "/fd")) {
+    std::error_code ec;
+    count(std::filesystem::read_symlink(fd.path(), ec).string());
+  }
+  std::istringstream maps(ReadFile("/proc/" + pid + "/maps"));
+  for (std::string line; std::getline(maps, line);) count(line);
+  return found;
+}
+
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

@@ -61,6 +61,15 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir,
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch = "main");
 
+// What process `pid` ("self" or a number) holds of the packs of the repository at `git_dir`:
+// open descriptors and mappings of its objects/pack files, and how many of them name files
+// removed since (a long-running process that does not let go of merged packs).
+struct HeldPacks {
+  int held = 0;
+  int removed = 0;
+};
+HeldPacks PacksHeldBy(const std::string& pid, const std::string& git_dir);
+
 // The seed of this test's random choices: $TASKFS_TEST_SEED when set (to replay a failure),
 // else a fresh one. Printed ("seed N: rerun with TASKFS_TEST_SEED=N") and recorded as the test's
 // `seed` property, so tools/stress-tests.sh can report it with a failure.

@@ -145,6 +145,32 @@ TEST_F(MountTest, KillDashNineAfterCloseLosesNothing) {
   EXPECT_EQ(ReadFile(M("t7.yaml")), "title: task 7\n");
 }
 
+// `git repack -a -d` (or a sync beside the mount) merges the packs the mount reads tasks from and
+// removes them: the mount lets go of them at its next 5 s tick instead of keeping their
+// descriptors and pages until it ends.
+TEST_F(MountTest, PacksGitRemovedAreLetGoOfWithinSeconds) {
+  ASSERT_EQ(InMount("for i in 1 2 3 4 5 6; do echo \"title: task $i\" > t$i.yaml; done").exit_code,
+            0);
+  Unmount();
+  Mount();
+  std::optional<storage::MountRecord> record;
+  ASSERT_TRUE(WaitUntil(
+      [&] { return (record = storage::ReadMountRecord(store() + "/taskfs/mount")).has_value(); }));
+  const std::string pid = std::to_string(record->pid);
+  ASSERT_EQ(InMount("cat t*.yaml").output,
+            "title: task 1\ntitle: task 2\ntitle: task 3\n"
+            "title: task 4\ntitle: task 5\ntitle: task 6\n");
+  ASSERT_GT(PacksHeldBy(pid, store()).held, 0);  // read from packs: they are open
+
+  const CommandResult repack = RunCommand("git -C " + Quote(store()) + " repack -a -d -q");
+  ASSERT_EQ(repack.exit_code, 0) << repack.output;
+  EXPECT_TRUE(
+      WaitUntil([&] { return PacksHeldBy(pid, store()).removed == 0; }, std::chrono::seconds(12)))
+      << PacksHeldBy(pid, store()).removed << " removed packs still held";
+  ASSERT_EQ(InMount("echo 'title: after' > t1.yaml && cat t2.yaml").output, "title: task 2\n");
+  EXPECT_EQ(Committed("t1.yaml"), "title: after\n");
+}
+
 TEST_F(MountTest, ADeleteKilledWhileDeferredForEditorsIsStillCommitted) {
   ASSERT_EQ(InMount("echo 'title: a' > a.yaml && echo 'title: b' > b.yaml").exit_code, 0);
   WaitForJournal(store());

@@ -19,6 +19,7 @@ namespace taskfs::storage {
 namespace {
 
 using taskfs::testing::GitShow;
+using taskfs::testing::PacksHeldBy;
 using taskfs::testing::Quote;
 using taskfs::testing::ReadFile;
 using taskfs::testing::RunCommand;
@@ -60,22 +61,6 @@ class PackTest : public StoreFixture {
     }
   }
 };
-
-// What this process keeps of packs removed from the store: open descriptors and mappings.
-int HeldRemovedPacks(const std::string& git_dir) {
-  const std::string packs = std::filesystem::canonical(git_dir).string() + "/objects/pack/";
-  int held = 0;
-  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
-    if (target.starts_with(packs) && target.ends_with(" (deleted)")) ++held;
-  }
-  std::istringstream maps(ReadFile("/proc/self/maps"));
-  for (std::string line; std::getline(maps, line);) {
-    if (line.find(packs) != std::string::npos && line.ends_with(" (deleted)")) ++held;
-  }
-  return held;
-}
 
 // Names around '/' in git's tree order: a folder sorts as if its name ended in '/', between '.'
 // and '0'. A wrong order is what fsck --strict calls treeNotSorted.
@@ -290,9 +275,9 @@ TEST_F(PackTest, ReadingEveryTaskOfBigPacksKeepsABoundedPartOfThemMapped) {
 // descriptor for each pack merged since it started, until it ran out of them.
 TEST_F(PackTest, PacksItsOwnMergeRemovedAreLetGoOf) {
   CommitAndReadVersions(2 * kPackFanout);
-  EXPECT_EQ(HeldRemovedPacks(store_->git_dir()), 0);
+  EXPECT_EQ(PacksHeldBy("self", store_->git_dir()).removed, 0);
   ASSERT_GE(MergeSmallPacks(*store_).value(), kPackFanout);
-  EXPECT_EQ(HeldRemovedPacks(store_->git_dir()), 0);
+  EXPECT_EQ(PacksHeldBy("self", store_->git_dir()).removed, 0);
   ExpectEveryVersionReadable(2 * kPackFanout);
   ASSERT_TRUE(store_->Commit({{"t.yaml", "title: after\n"}}, "edit").ok());
   EXPECT_EQ(GitShow(store_->git_dir(), "t.yaml", "main"), "title: after\n");
@@ -304,9 +289,9 @@ TEST_F(PackTest, PacksAnotherStoreMergedAreLetGoOfAtTheNextCheck) {
   auto other = Store::Open(store_->git_dir());
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   ASSERT_GE(MergeSmallPacks(**other).value(), kPackFanout);
-  EXPECT_GT(HeldRemovedPacks(store_->git_dir()), 0);
+  EXPECT_GT(PacksHeldBy("self", store_->git_dir()).removed, 0);
   store_->ReleaseRemovedPacksIfAnyWentAway();
-  EXPECT_EQ(HeldRemovedPacks(store_->git_dir()), 0);
+  EXPECT_EQ(PacksHeldBy("self", store_->git_dir()).removed, 0);
   ExpectEveryVersionReadable(2 * kPackFanout);
   ASSERT_TRUE(store_->Commit({{"t.yaml", "title: after\n"}}, "edit").ok());
 }
