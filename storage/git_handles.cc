@@ -55,11 +55,10 @@ void EnsureLibgit2() {
     // its indexer naming the objects of a fetched pack (storage/packs.cc); damage on disk still
     // fails zlib's checksum. `git fsck` checks the rest.
     git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-    // Packs are read through mapped windows: at most kPackWindowBytes each and kMappedPackBytes
-    // in all, the least recently used unmapped beyond (libgit2's defaults, 1 GB and 8 GB, let a
-    // long-running mount keep every page of every pack it ever read resident).
-    git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, kPackWindowBytes);
-    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, kMappedPackBytes);
+    // Pack windows stay at libgit2's defaults (1 GB each, 8 GB in all). With windows of 4 MB, or
+    // 16 MB mapped in all (either alone; tried to bound a mount's mapped pack pages), libgit2
+    // 1.5's indexer stops reading a 28 MB pack of 113,802 objects partway and refuses it
+    // ("unexpected data at the end of the pack"): merges and fetches of big packs would fail.
   });
 }
 

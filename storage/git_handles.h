@@ -6,7 +6,6 @@
 
 #include <git2.h>
 
-#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -65,10 +64,6 @@ Status GitStatus(int rc, const std::string& what);
 
 // Initialises libgit2 once per process (thread-safe, idempotent).
 void EnsureLibgit2();
-// What of the packs a process keeps mapped (EnsureLibgit2 sets them): a window's size, and all
-// windows together (the pages of a mapped window count in the process's resident memory).
-inline constexpr size_t kPackWindowBytes = size_t{4} << 20;
-inline constexpr size_t kMappedPackBytes = size_t{16} << 20;
 
 std::string OidToHex(const git_oid& oid);
 // The same 20 bytes as libgit2's id and as a snapshot's ObjectId.

@@ -590,7 +590,10 @@ SnapshotPtr Store::Apply(const SnapshotPtr& base, const std::string& commit,
     }
     const FileEntry* old = base->FindFile(c.path);
     if (old && old->blob == blob_ids[i]) continue;
-    applied[c.path] = FileEntry{blob_ids[i], std::make_shared<const std::string>(*c.content), now};
+    // The entry keeps its blob id only, its bytes read back from the pack just written when next
+    // opened, like every entry loaded: a long-running mount would otherwise come to hold the
+    // bytes of every task ever saved.
+    applied[c.path] = FileEntry{blob_ids[i], nullptr, now};
   }
   return Snapshot::Derive(base, commit, now, applied);
 }

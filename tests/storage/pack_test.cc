@@ -3,11 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 #include <sstream>
 
 #include "storage/file_util.h"
-#include "storage/git_handles.h"
 #include "storage/local_state.h"
 #include "storage/repack.h"
 #include "storage/store.h"
@@ -229,46 +227,6 @@ TEST_F(PackTest, CommitsKeepABoundedCacheOfFoldersAndReadBackTheOnesDropped) {
   EXPECT_EQ(Git(store_->git_dir(), "ls-tree -r --name-only main | wc -l"),
             std::to_string(kFolders * kTasksEach) + "\n");
   Git(store_->git_dir(), "fsck --strict");
-}
-
-// Bytes of this process's mappings of the store's .pack files.
-size_t MappedPackBytes(const std::string& git_dir) {
-  const std::string packs = std::filesystem::canonical(git_dir).string() + "/objects/pack/";
-  size_t mapped = 0;
-  std::istringstream maps(ReadFile("/proc/self/maps"));
-  for (std::string line; std::getline(maps, line);) {
-    if (line.find(packs) == std::string::npos || line.find(".pack") == std::string::npos) continue;
-    const size_t dash = line.find('-');
-    mapped += std::stoull(line.substr(dash + 1), nullptr, 16) - std::stoull(line, nullptr, 16);
-  }
-  return mapped;
-}
-
-// A long-running mount reads tasks from packs bigger than what it may keep mapped: the windows it
-// read least recently are unmapped (their pages no longer count in its resident memory).
-TEST_F(PackTest, ReadingEveryTaskOfBigPacksKeepsABoundedPartOfThemMapped) {
-  std::mt19937 random(7);
-  std::vector<Change> tasks;
-  for (int i = 0; i < 4000; ++i) {
-    std::string text = "title: ";
-    for (int c = 0; c < 8000; ++c) text.push_back(static_cast<char>('0' + random() % 64));
-    tasks.push_back({"t" + std::to_string(i) + ".yaml", text + "\n"});
-  }
-  ASSERT_TRUE(store_->Commit(tasks, "import").ok());
-  size_t pack_bytes = 0;
-  for (const std::string& pack : Packs(store_->git_dir()))
-    pack_bytes += std::filesystem::file_size(pack);
-  ASSERT_GT(pack_bytes, kMappedPackBytes + kPackWindowBytes);
-
-  auto reopened = Store::Open(store_->git_dir());
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  auto snap = (*reopened)->snapshot();
-  for (const Change& task : tasks) {
-    auto content = snap->ContentAt(task.path);
-    ASSERT_TRUE(content.ok() && *content) << task.path;
-    ASSERT_EQ(**content, *task.content);
-  }
-  EXPECT_LE(MappedPackBytes(store_->git_dir()), kMappedPackBytes);
 }
 
 // libgit2 keeps every pack it opened open and mapped, removed or not: a mount would keep a

@@ -51,6 +51,23 @@ TEST_F(StoreTest, EachCommitIsOneCommitWithTheClientAsAuthor) {
   EXPECT_EQ(store_->snapshot()->file_count(), 1u);
 }
 
+// A commit's snapshot keeps the blob ids of what it wrote, not the bytes (a long-running mount
+// would come to hold every task ever saved): they are read back from the pack when asked for.
+TEST_F(StoreTest, ACommitsSnapshotReadsWhatItWroteBackFromGit) {
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}, {"w/b.yaml", "title: b\n"}}, "c").ok());
+  ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a, edited\n"}}, "edit a").ok());
+  const auto snap = store_->snapshot();
+  for (const char* path : {"a.yaml", "w/b.yaml"}) {
+    const FileEntry* entry = snap->FindFile(path);
+    ASSERT_NE(entry, nullptr) << path;
+    EXPECT_EQ(entry->content, nullptr) << path;
+  }
+  auto content = snap->ContentAt("a.yaml");
+  ASSERT_TRUE(content.ok() && *content) << content.status().ToString();
+  EXPECT_EQ(**content, "title: a, edited\n");
+  EXPECT_EQ(snap->Size("w/b.yaml", *snap->FindFile("w/b.yaml")).value(), 9u);
+}
+
 TEST_F(StoreTest, CommitWithNoEffectMakesNoCommit) {
   ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "create a").ok());
   ASSERT_TRUE(store_->Commit({{"a.yaml", "title: a\n"}}, "edit a").ok());
