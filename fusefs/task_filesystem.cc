@@ -442,6 +442,7 @@ void TaskFilesystem::BackgroundLoop() {
       trim_due_ = false;
       lock.unlock();
       ::malloc_trim(0);  // walks the heap: no lock held
+      store_->ReleasePacks();  // the pages of the packs read since stop counting as ours
       lock.lock();
     }
     CommitDuePendingDeletes(/*all=*/false);

@@ -175,7 +175,8 @@ class TaskFilesystem {
   // Set by the bridge: invalidates the kernel's caches for these paths (called with no lock held).
   void SetInvalidator(std::function<void(const std::vector<std::string>&)> fn);
   // Hands freed memory back to the system at the next idle moment (after a listing of many
-  // thousands of names: libfuse and the listing leave megabytes of freed buffers).
+  // thousands of names: libfuse and the listing leave megabytes of freed buffers), and lets go of
+  // the packs read since (Store::ReleasePacks: their pages count in the mount's resident memory).
   void TrimMemorySoon();
   // Set by the mount: the text of .taskfs/status.
   void SetStatusText(std::function<std::string()> fn);

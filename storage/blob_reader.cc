@@ -33,26 +33,31 @@ Result<std::shared_ptr<const BlobReader>> BlobReader::Open(const std::string& ob
 
 BlobReader::~BlobReader() = default;
 
-BlobReader::OdbHandle BlobReader::odb() const {
+Result<BlobReader::OdbHandle> BlobReader::odb() const {
+  {
+    std::lock_guard lock(mu_);
+    if (odb_) return odb_;
+  }
+  auto fresh = OpenOdb(objects_dir_);  // lists objects/pack: no lock held
+  if (!fresh.ok()) return fresh.status();
   std::lock_guard lock(mu_);
+  if (!odb_) odb_ = std::move(*fresh);  // else another read opened one meanwhile: use it
   return odb_;
 }
 
-Status BlobReader::Reopen() const {
-  auto fresh = OpenOdb(objects_dir_);
-  if (!fresh.ok()) return fresh.status();
+void BlobReader::Release() const {
   OdbHandle old;
   std::lock_guard lock(mu_);
-  old = std::exchange(odb_, std::move(*fresh));
-  return Status::OK();  // `old` is freed after the lock (here or by the last read using it)
-}
+  old = std::exchange(odb_, nullptr);
+}  // `old` is freed after the lock (here or by the last read using it)
 
 Result<std::shared_ptr<const std::string>> BlobReader::Read(const ObjectId& id,
                                                             const std::string& path) const {
   const git_oid oid = ToGitOid(id);
   git_odb_object* raw = nullptr;
-  const OdbHandle odb = this->odb();
-  TASKFS_RETURN_IF_ERROR(ReadStatus(git_odb_read(&raw, odb.get(), &oid), "reading " + path, oid));
+  const auto odb = this->odb();
+  if (!odb.ok()) return odb.status();
+  TASKFS_RETURN_IF_ERROR(ReadStatus(git_odb_read(&raw, odb->get(), &oid), "reading " + path, oid));
   const OdbObjectPtr object(raw);
   if (git_odb_object_type(raw) != GIT_OBJECT_BLOB) {
     return Status::Corruption("reading " + path + ": object " + OidToHex(oid) + " is not a blob");
@@ -65,7 +70,9 @@ Result<uint64_t> BlobReader::Size(const ObjectId& id, const std::string& path) c
   const git_oid oid = ToGitOid(id);
   size_t size = 0;
   git_object_t type = GIT_OBJECT_INVALID;
-  TASKFS_RETURN_IF_ERROR(ReadStatus(git_odb_read_header(&size, &type, odb().get(), &oid),
+  const auto odb = this->odb();
+  if (!odb.ok()) return odb.status();
+  TASKFS_RETURN_IF_ERROR(ReadStatus(git_odb_read_header(&size, &type, odb->get(), &oid),
                                     "reading the size of " + path, oid));
   return static_cast<uint64_t>(size);
 }

@@ -4,8 +4,8 @@
 // opened (the kernel's page cache keeps them after that). The reader has its own git_odb, apart
 // from the Store's repository, so a read never waits for the store's lock or for a commit:
 // libgit2's odb is safe to share between threads (docs/threading.md). Packs a commit adds later
-// are found on the first miss (libgit2 refreshes its pack list then); Reopen() lets go of packs
-// removed since (libgit2 never does). Thread-safe.
+// are found on the first miss (libgit2 refreshes its pack list then); Release() lets go of the
+// packs it has open, removed since or not (libgit2 never does). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -34,20 +34,23 @@ class BlobReader {
   // The size of blob `id` in bytes, read from its header without inflating it.
   Result<uint64_t> Size(const ObjectId& id, const std::string& path) const;
 
-  // Opens the object database anew: packs removed from disk since are let go of once the reads
-  // under way end (the old handle is freed by its last reader).
-  Status Reopen() const;
+  // Lets go of the object database: its packs (descriptors, mapped pages) are freed once the reads
+  // under way end (the handle is freed by its last reader), unless another object database in
+  // the process holds them too: libgit2 shares a pack between the handles that have it open. The
+  // next read opens a fresh one.
+  void Release() const;
 
  private:
   using OdbHandle = std::shared_ptr<git_odb>;
   static Result<OdbHandle> OpenOdb(const std::string& objects_dir);
   BlobReader(std::string objects_dir, OdbHandle odb)
       : objects_dir_(std::move(objects_dir)), odb_(std::move(odb)) {}
-  OdbHandle odb() const;
+  // The object database, opened (with no lock held) if released.
+  Result<OdbHandle> odb() const;
 
   const std::string objects_dir_;
   mutable std::mutex mu_;  // guards odb_ (a leaf, held for a pointer copy)
-  mutable OdbHandle odb_;  // thread-safe itself by libgit2's own locks
+  mutable OdbHandle odb_;  // null once released; thread-safe itself by libgit2's own locks
 };
 
 }  // namespace taskfs::storage

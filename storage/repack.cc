@@ -126,7 +126,7 @@ Status MergePacks(const Store& store, const std::vector<fs::path>& packs) {
     fs::remove(fs::path(pack).replace_extension(".idx"), ec);
     fs::remove(pack, ec);
   }
-  store.ReleaseRemovedPacks();
+  store.ReleasePacks();
   return Status::OK();
 }
 

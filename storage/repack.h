@@ -37,7 +37,7 @@ LooseObjects CountLooseObjects(const std::string& git_dir);
 // their folder), then removes the loose files. Once there are more than `max_packs` packs, they
 // are merged into one (every object of each, reachable or not, so nothing another process still
 // needs goes). Returns how many loose objects it packed. The store lets go of the packs a merge
-// removed (Store::ReleaseRemovedPacks), as after MergeSmallPacks.
+// removed (Store::ReleasePacks), as after MergeSmallPacks.
 Result<size_t> PackLooseObjects(const Store& store, size_t max_packs = 32);
 
 // The file names of the packs in `git_dir`/objects/pack (each with its .idx), sorted.
@@ -49,7 +49,7 @@ inline constexpr size_t kPackFanout = 8;
 // up to the end of the lowest tier holding kPackFanout packs (0: none).
 size_t SmallestPacksToMerge(const std::vector<uint64_t>& ascending);
 // Merges the store's smallest packs that way (every object of each kept), until no tier is full,
-// then has `store` let go of the packs it removed (Store::ReleaseRemovedPacks; other Store objects
+// then has `store` let go of the packs it removed (Store::ReleasePacks; other Store objects
 // on the same repository find out with ReleaseRemovedPacksIfAnyWentAway). Returns how many packs
 // it merged.
 Result<size_t> MergeSmallPacks(const Store& store);

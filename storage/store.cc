@@ -414,7 +414,7 @@ Result<std::string> Store::WriteCommit(const Snapshot& base, const std::vector<C
                                        const std::string& message, std::vector<ObjectId>* blob_ids,
                                        const std::string& merge_parent) {
   if (access_ == Access::kReadWrite && !objects_.attached()) {
-    TASKFS_RETURN_IF_ERROR(AttachObjectBufferLocked());  // ReleasePacks could not: try again
+    TASKFS_RETURN_IF_ERROR(AttachObjectBufferLocked());  // ReopenObjectDatabases could not
   }
   if (!tree_cache_ || tree_cache_->commit_id() != base.commit_id()) {
     git_oid tree_id{};
@@ -491,7 +491,7 @@ Result<std::string> Store::CommitTree(const Snapshot& base, const git_oid& root_
   // The commit's objects reach the disk (one pack) before the branch names them.
   auto pack = objects_.Flush();
   if (!pack.ok()) return pack.status();
-  if (!pack->empty()) known_packs_.insert(*pack);  // so that ReleasePacks sees it go
+  if (!pack->empty()) known_packs_.insert(*pack);  // so that ReopenObjectDatabases sees it go
   TASKFS_RETURN_IF_ERROR(MoveBranch(repo_.get(), branch_ref_, commit_oid,
                                     base.commit_id().empty() ? nullptr : &parent_oid,
                                     "taskfs: " + message));

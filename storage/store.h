@@ -131,13 +131,14 @@ class Store {
   const std::string& client_name() const { return client_name_; }
   const std::string& client_id() const { return client_id_; }
 
-  // Lets go of packs removed from disk. libgit2 keeps every pack it opened open and mapped for as
-  // long as its object database lives, removed or not: a mount, daemon or server running for
-  // weeks would keep a file descriptor and the pages of each pack merged since it started
-  // (storage/repack.h merges them; so does git gc). This opens the store's and the blob reader's
-  // object databases anew (cheap: packs are opened again on the next read). storage/repack.h calls
-  // it after each merge.
-  void ReleaseRemovedPacks() const;
+  // Lets go of every pack the store has open. libgit2 keeps every pack it opened open and mapped
+  // for as long as its object database lives, removed or not: a mount, daemon or server running
+  // for weeks would keep a file descriptor and the pages of each pack merged since it started
+  // (storage/repack.h merges them; so does git gc), and the pages of the packs it read count in
+  // its resident memory. This opens the store's and the blob reader's object databases anew
+  // (cheap: packs are opened again on the next read; their pages stay in the kernel's cache).
+  // storage/repack.h calls it after each merge, the mount when it goes idle after commits.
+  void ReleasePacks() const;
   // The same, only if a pack the store saw at its last call (or at Open) is gone: for packs other
   // processes merge (the mount's and the daemon's periodic check). One listing of objects/pack.
   void ReleaseRemovedPacksIfAnyWentAway() const;
@@ -175,8 +176,8 @@ class Store {
   Result<std::string> ReadBranch() const;
   // Puts the object buffer on the repository's object database (a writer's). Needs mu_ held.
   Status AttachObjectBufferLocked() const;
-  // ReleaseRemovedPacks*: opens the object databases anew if `always` or a known pack is gone.
-  void ReleasePacks(bool always) const;
+  // ReleasePacks*: opens the object databases anew if `always` or a known pack is gone.
+  void ReopenObjectDatabases(bool always) const;
   // Makes `snap` the current snapshot. Needs mu_ held.
   void Publish(SnapshotPtr snap);
 
@@ -203,10 +204,10 @@ class Store {
   // The folders commits touched (storage/tree_cache.h), valid while the branch is at its commit.
   std::unique_ptr<class TreeCache> tree_cache_;
   // Every object the store writes, until its commit is durable as one pack (read-only: none).
-  // Attached anew to each object database ReleasePacks opens: empty between commits.
+  // Attached anew to each object database ReopenObjectDatabases opens: empty between commits.
   mutable ObjectBuffer objects_;
-  // The packs (file names) in objects/pack at the last ReleasePacks or at Open, and those the
-  // store wrote since.
+  // The packs (file names) in objects/pack at the last ReopenObjectDatabases or at Open, and those
+  // the store wrote since.
   mutable std::set<std::string> known_packs_;
 };
 

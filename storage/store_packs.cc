@@ -1,4 +1,4 @@
-// Store: letting go of packs removed from disk (Store::ReleaseRemovedPacks, store.h).
+// Store: letting go of the packs it has open (Store::ReleasePacks, store.h).
 #include <git2.h>
 #include <git2/sys/repository.h>
 
@@ -11,11 +11,11 @@
 
 namespace taskfs::storage {
 
-void Store::ReleaseRemovedPacks() const { ReleasePacks(/*always=*/true); }
+void Store::ReleasePacks() const { ReopenObjectDatabases(/*always=*/true); }
 
-void Store::ReleaseRemovedPacksIfAnyWentAway() const { ReleasePacks(/*always=*/false); }
+void Store::ReleaseRemovedPacksIfAnyWentAway() const { ReopenObjectDatabases(/*always=*/false); }
 
-void Store::ReleasePacks(bool always) const {
+void Store::ReopenObjectDatabases(bool always) const {
   const std::vector<std::string> on_disk = ListPackNames(git_dir_);  // no lock held
   {
     std::lock_guard lock(mu_);
@@ -23,6 +23,10 @@ void Store::ReleasePacks(bool always) const {
         !std::includes(on_disk.begin(), on_disk.end(), known_packs_.begin(), known_packs_.end());
     known_packs_ = {on_disk.begin(), on_disk.end()};
     if (!always && !gone) return;
+    // Both object databases go before either is opened again: libgit2 shares a pack between the
+    // handles that have it open, and frees it (descriptor, mapped pages) only when the last one
+    // goes. The blob reader opens its own again on its next read.
+    blobs_->Release();
     // Frees the object database (the buffer on it with it: empty, no commit is under way), the
     // object cache and the refs' and config's handles; libgit2 opens them again on first use.
     git_repository__cleanup(repo_.get());
@@ -33,10 +37,6 @@ void Store::ReleasePacks(bool always) const {
                    " (the next commit tries again)");
       }
     }
-  }
-  if (Status st = blobs_->Reopen(); !st.ok()) {
-    LogWarning("reopening the object database for reads: " + st.ToString() +
-               " (removed packs stay open until the next try)");
   }
 }
 

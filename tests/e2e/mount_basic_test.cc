@@ -17,7 +17,17 @@ namespace {
 
 using Lines = std::vector<std::string>;
 
-class MountTest : public MountedStore {};
+class MountTest : public MountedStore {
+ protected:
+  // The pid of the mount process, from its mount record (written once it serves); "" if none
+  // comes within 15 s.
+  std::string MountPid() const {
+    std::optional<storage::MountRecord> record;
+    WaitUntil(
+        [&] { return (record = storage::ReadMountRecord(store() + "/taskfs/mount")).has_value(); });
+    return record ? std::to_string(record->pid) : "";
+  }
+};
 
 TEST_F(MountTest, TheIssueSessionWorksAsWritten) {
   // At a person's pace each step is its own commit (saves made while a commit is written would
@@ -153,10 +163,8 @@ TEST_F(MountTest, PacksGitRemovedAreLetGoOfWithinSeconds) {
             0);
   Unmount();
   Mount();
-  std::optional<storage::MountRecord> record;
-  ASSERT_TRUE(WaitUntil(
-      [&] { return (record = storage::ReadMountRecord(store() + "/taskfs/mount")).has_value(); }));
-  const std::string pid = std::to_string(record->pid);
+  const std::string pid = MountPid();
+  ASSERT_FALSE(pid.empty());
   ASSERT_EQ(InMount("cat t*.yaml").output,
             "title: task 1\ntitle: task 2\ntitle: task 3\n"
             "title: task 4\ntitle: task 5\ntitle: task 6\n");
@@ -169,6 +177,25 @@ TEST_F(MountTest, PacksGitRemovedAreLetGoOfWithinSeconds) {
       << PacksHeldBy(pid, store()).removed << " removed packs still held";
   ASSERT_EQ(InMount("echo 'title: after' > t1.yaml && cat t2.yaml").output, "title: task 2\n");
   EXPECT_EQ(Committed("t1.yaml"), "title: after\n");
+}
+
+// Once idle after commits the mount lets go of the packs it read tasks from: their pages stop
+// counting in its resident memory (a long-running mount would come to map its whole store).
+TEST_F(MountTest, AMountIdleAfterCommitsKeepsNoPackMapped) {
+  ASSERT_EQ(InMount("for i in 1 2 3; do echo \"title: task $i\" > t$i.yaml; done").exit_code, 0);
+  Unmount();
+  Mount();
+  const std::string pid = MountPid();
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(InMount("cat t1.yaml t2.yaml").output, "title: task 1\ntitle: task 2\n");
+  ASSERT_GT(PacksHeldBy(pid, store()).held, 0);  // read from packs: mapped
+
+  ASSERT_EQ(InMount("echo 'title: edited' > t3.yaml").exit_code, 0);
+  EXPECT_TRUE(
+      WaitUntil([&] { return PacksHeldBy(pid, store()).held == 0; }, std::chrono::seconds(15)))
+      << PacksHeldBy(pid, store()).held << " pack files still open or mapped";
+  EXPECT_EQ(InMount("cat t1.yaml t3.yaml").output, "title: task 1\ntitle: edited\n");
+  EXPECT_EQ(Committed("t3.yaml"), "title: edited\n");
 }
 
 TEST_F(MountTest, ADeleteKilledWhileDeferredForEditorsIsStillCommitted) {
