@@ -2,8 +2,10 @@
 // of small packs (storage/repack.h), checked by git itself: fsck, verify-pack, ls-tree.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "storage/file_util.h"
 #include "storage/local_state.h"
@@ -227,6 +229,38 @@ TEST_F(PackTest, CommitsKeepABoundedCacheOfFoldersAndReadBackTheOnesDropped) {
   EXPECT_EQ(Git(store_->git_dir(), "ls-tree -r --name-only main | wc -l"),
             std::to_string(kFolders * kTasksEach) + "\n");
   Git(store_->git_dir(), "fsck --strict");
+}
+
+// Letting go of the packs (a mount's idle tick) while other threads read tasks: every read gets
+// its bytes, from the object database it holds or from a fresh one.
+TEST_F(PackTest, ReadsGoOnWhilePacksAreReleased) {
+  std::vector<Change> tasks;
+  for (int i = 0; i < 40; ++i) {
+    tasks.push_back({"t" + std::to_string(i) + ".yaml", "title: " + std::to_string(i) + "\n"});
+  }
+  ASSERT_TRUE(store_->Commit(tasks, "import").ok());
+  ASSERT_TRUE(store_->Commit({{"t0.yaml", "title: edited\n"}}, "edit").ok());
+  tasks[0].content = "title: edited\n";
+  const auto snap = store_->snapshot();
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0}, wrong{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        for (const Change& task : tasks) {
+          auto content = snap->ContentAt(task.path);
+          if (!content.ok() || !*content || **content != *task.content) ++wrong;
+          ++reads;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 100; ++i) store_->ReleasePacks();
+  stop = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(wrong, 0);
+  EXPECT_GT(reads, 0);
 }
 
 // libgit2 keeps every pack it opened open and mapped, removed or not: a mount would keep a
