@@ -441,8 +441,8 @@ void TaskFilesystem::BackgroundLoop() {
     if (trim_due_) {
       trim_due_ = false;
       lock.unlock();
-      ::malloc_trim(0);  // walks the heap: no lock held
       store_->ReleasePacks();  // the pages of the packs read since stop counting as ours
+      ::malloc_trim(0);        // walks the heap (the packs' caches freed just now): no lock held
       lock.lock();
     }
     CommitDuePendingDeletes(/*all=*/false);
