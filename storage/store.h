@@ -135,8 +135,8 @@ class Store {
   // for as long as its object database lives, removed or not: a mount, daemon or server running
   // for weeks would keep a file descriptor and the pages of each pack merged since it started
   // (storage/repack.h merges them; so does git gc), and the pages of the packs it read count in
-  // its resident memory. This opens the store's and the blob reader's object databases anew
-  // (cheap: packs are opened again on the next read; their pages stay in the kernel's cache).
+  // its resident memory. This frees the store's and the blob reader's object databases; they are
+  // opened anew on the next use (cheap: their pages stay in the kernel's cache).
   // storage/repack.h calls it after each merge, the mount when it goes idle after commits.
   void ReleasePacks() const;
   // The same, only if a pack the store saw at its last call (or at Open) is gone: for packs other

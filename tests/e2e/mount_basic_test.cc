@@ -27,6 +27,25 @@ class MountTest : public MountedStore {
         [&] { return (record = storage::ReadMountRecord(store() + "/taskfs/mount")).has_value(); });
     return record ? std::to_string(record->pid) : "";
   }
+  // Saves t1.yaml .. t`count`.yaml, mounts again and reads them all back (from the store's packs,
+  // which the mount then holds open). Returns the mount's pid; "" (the test failed) otherwise.
+  std::string RemountAndReadTasksFromPacks(int count) {
+    std::string expected;
+    for (int i = 1; i <= count; ++i) {
+      const std::string n = std::to_string(i);
+      EXPECT_EQ(SaveAndClose("t" + n + ".yaml", "title: task " + n + "\n"), "ok");
+      expected += "title: task " + n + "\n";
+    }
+    Unmount();
+    Mount();
+    const std::string pid = MountPid();
+    EXPECT_FALSE(pid.empty());
+    std::string cat = "cat";
+    for (int i = 1; i <= count; ++i) cat += " t" + std::to_string(i) + ".yaml";
+    EXPECT_EQ(InMount(cat).output, expected);
+    EXPECT_GT(PacksHeldBy(pid, store()).held, 0);
+    return ::testing::Test::HasFailure() ? "" : pid;
+  }
 };
 
 TEST_F(MountTest, TheIssueSessionWorksAsWritten) {
@@ -159,16 +178,8 @@ TEST_F(MountTest, KillDashNineAfterCloseLosesNothing) {
 // removes them: the mount lets go of them at its next 5 s tick instead of keeping their
 // descriptors and pages until it ends.
 TEST_F(MountTest, PacksGitRemovedAreLetGoOfWithinSeconds) {
-  ASSERT_EQ(InMount("for i in 1 2 3 4 5 6; do echo \"title: task $i\" > t$i.yaml; done").exit_code,
-            0);
-  Unmount();
-  Mount();
-  const std::string pid = MountPid();
+  const std::string pid = RemountAndReadTasksFromPacks(6);
   ASSERT_FALSE(pid.empty());
-  ASSERT_EQ(InMount("cat t*.yaml").output,
-            "title: task 1\ntitle: task 2\ntitle: task 3\n"
-            "title: task 4\ntitle: task 5\ntitle: task 6\n");
-  ASSERT_GT(PacksHeldBy(pid, store()).held, 0);  // read from packs: they are open
 
   const CommandResult repack = RunCommand("git -C " + Quote(store()) + " repack -a -d -q");
   ASSERT_EQ(repack.exit_code, 0) << repack.output;
@@ -182,13 +193,8 @@ TEST_F(MountTest, PacksGitRemovedAreLetGoOfWithinSeconds) {
 // Once idle after commits the mount lets go of the packs it read tasks from: their pages stop
 // counting in its resident memory (a long-running mount would come to map its whole store).
 TEST_F(MountTest, AMountIdleAfterCommitsKeepsNoPackMapped) {
-  ASSERT_EQ(InMount("for i in 1 2 3; do echo \"title: task $i\" > t$i.yaml; done").exit_code, 0);
-  Unmount();
-  Mount();
-  const std::string pid = MountPid();
+  const std::string pid = RemountAndReadTasksFromPacks(3);
   ASSERT_FALSE(pid.empty());
-  ASSERT_EQ(InMount("cat t1.yaml t2.yaml").output, "title: task 1\ntitle: task 2\n");
-  ASSERT_GT(PacksHeldBy(pid, store()).held, 0);  // read from packs: mapped
 
   ASSERT_EQ(InMount("echo 'title: edited' > t3.yaml").exit_code, 0);
   EXPECT_TRUE(
