@@ -3,7 +3,6 @@
 #include "fusefs/task_filesystem.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 
 #include "fusefs/errno_map.h"
 #include "storage/deferred_deletes.h"
+#include "storage/idle_memory.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/task_name.h"
@@ -441,8 +441,7 @@ void TaskFilesystem::BackgroundLoop() {
     if (trim_due_) {
       trim_due_ = false;
       lock.unlock();
-      store_->ReleasePacks();  // the pages of the packs read since stop counting as ours
-      ::malloc_trim(0);        // walks the heap (the packs' caches freed just now): no lock held
+      storage::ReleaseIdleMemory(*store_);  // the packs read since, the heap's free pages
       lock.lock();
     }
     CommitDuePendingDeletes(/*all=*/false);

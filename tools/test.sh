@@ -52,7 +52,7 @@ if [[ "${1:-}" != "--no-sanitizers" ]]; then
   (cd "$root/build-tsan" && \
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
     ctest --output-on-failure --timeout 300 \
-    -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|HeadWatcher|InProcessServer|TaskFilesystemTest|WhilePacksAreReleased")
+    -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|HeadWatcher|InProcessServer|TaskFilesystemTest|WhilePacksAreReleased|TheIdleReleaser")
 fi
 
 # The kill -9 loop: the mount killed during commits (50 times), `taskfs sync`, the daemon and

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "storage/branch_watch.h"
+#include "storage/idle_memory.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/store_config.h"
@@ -93,6 +94,8 @@ struct SyncDaemon::Impl {
   std::vector<RemoteState> remotes;
   SyncStatus status;
   std::mt19937 rng{std::random_device{}()};
+  // Set after syncs: once the daemon is quiet until then, it lets go of the packs they read.
+  std::optional<Clock::time_point> release_memory_at;
 
   ~Impl() {
     remotes.clear();  // joins the head watchers before news_fd closes
@@ -343,14 +346,21 @@ struct SyncDaemon::Impl {
       if (std::find(synced.begin(), synced.end(), true) != synced.end()) {
         TriggerWherePending(Clock::now(), synced);  // changes one remote brought, for the others
         SaveStatus();
+        release_memory_at = Clock::now() + storage::kIdleBeforeRelease;
         continue;  // something may have become due meanwhile
       }
-      int timeout = -1;
+      if (release_memory_at && *release_memory_at <= Clock::now()) {
+        release_memory_at.reset();
+        storage::ReleaseIdleMemory(*store);
+      }
+      std::optional<Clock::time_point> wake = release_memory_at;
       for (const auto& r : remotes) {
-        if (!r.due) continue;
-        auto ms = std::chrono::ceil<milliseconds>(*r.due - Clock::now()).count();
-        ms = std::max<int64_t>(ms, 0);
-        if (timeout < 0 || ms < timeout) timeout = static_cast<int>(std::min<int64_t>(ms, 1 << 30));
+        if (r.due && (!wake || *r.due < *wake)) wake = r.due;
+      }
+      int timeout = -1;
+      if (wake) {
+        const auto ms = std::chrono::ceil<milliseconds>(*wake - Clock::now()).count();
+        timeout = static_cast<int>(std::clamp<int64_t>(ms, 0, 1 << 30));
       }
       pollfd fds[3] = {{inotify_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}, {news_fd, POLLIN, 0}};
       int rc = ::poll(fds, 3, timeout);

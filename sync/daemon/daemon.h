@@ -11,7 +11,8 @@
 //  - every `interval` for remotes it cannot watch (network URLs);
 //  - after another remote brought changes, so that they travel on to the others.
 // A failing remote is retried with exponential back-off (1 s doubling to `max_backoff`). Sleeps
-// in poll() in between: no CPU while idle. Records what happens in the sync status file.
+// in poll() in between: no CPU while idle; quiet for a few seconds after syncs, it hands their
+// memory back (storage/idle_memory.h). Records what happens in the sync status file.
 #pragma once
 
 #include <chrono>

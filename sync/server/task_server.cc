@@ -19,6 +19,7 @@
 
 #include "storage/file_util.h"
 #include "storage/hex.h"
+#include "storage/idle_memory.h"
 #include "storage/log.h"
 #include "storage/packs.h"
 #include "storage/quarantine.h"
@@ -242,6 +243,9 @@ struct TaskServer::Impl {
   ServerOptions options;
   ServerPaths paths{""};
   std::unique_ptr<storage::Store> store;
+  // Touched after every request but long-polls (which read nothing): once the server is quiet,
+  // the store lets go of the packs the requests read.
+  std::unique_ptr<storage::IdleMemoryReleaser> idle_release;
   std::unique_ptr<httplib::SSLServer> http;
 
   std::mutex registry_mu;  // guards registry, registry_mtime
@@ -614,7 +618,10 @@ struct TaskServer::Impl {
     http->Post(R"(/task/(.+))",
                Authenticated([this](auto& q, auto& r, auto& c) { PostTask(q, r, c); }));
     http->Post("/ack", Authenticated([this](auto& q, auto& r, auto& c) { Ack(q, r, c); }));
-    http->set_post_routing_handler([this](const auto&, auto&) { MergePacksIfDue(); });
+    http->set_post_routing_handler([this](const httplib::Request& req, auto&) {
+      MergePacksIfDue();
+      if (req.path != "/sync/wait") idle_release->Touch();
+    });
     http->set_exception_handler([](const auto&, auto& res, std::exception_ptr ep) {
       try {
         std::rethrow_exception(ep);
@@ -650,6 +657,7 @@ Result<std::unique_ptr<TaskServer>> TaskServer::Open(const ServerOptions& option
   if (!store.ok()) return store.status();
   s.store = std::move(store.value());
   s.store->SetMerger(std::make_shared<FieldTaskMerger>());
+  s.idle_release = std::make_unique<storage::IdleMemoryReleaser>(s.store.get());
   s.head = s.store->snapshot()->commit_id();
   auto log = UpdateLog::Load(s.paths.updates);
   if (!log.ok()) return log.status();

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "storage/file_util.h"
+#include "storage/idle_memory.h"
 #include "storage/local_state.h"
 #include "storage/repack.h"
 #include "storage/store.h"
@@ -23,6 +24,7 @@ using taskfs::testing::PacksHeldBy;
 using taskfs::testing::Quote;
 using taskfs::testing::ReadFile;
 using taskfs::testing::RunCommand;
+using taskfs::testing::WaitUntil;
 
 std::vector<std::string> Packs(const std::string& git_dir) {
   std::vector<std::string> packs;
@@ -261,6 +263,27 @@ TEST_F(PackTest, ReadsGoOnWhilePacksAreReleased) {
   for (std::thread& t : readers) t.join();
   EXPECT_EQ(wrong, 0);
   EXPECT_GT(reads, 0);
+}
+
+// The server's releaser: once quiet after a touch, its store holds no pack, and reads and commits
+// as before; without a touch it releases nothing.
+TEST_F(PackTest, TheIdleReleaserLetsGoOfThePacksOnceQuietAfterWork) {
+  using std::chrono::milliseconds;
+  CommitAndReadVersions(3);
+  const auto held = [&] { return PacksHeldBy("self", store_->git_dir()).held; };
+  ASSERT_GT(held(), 0);
+  IdleMemoryReleaser releaser(store_.get(), milliseconds(50));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_GT(held(), 0) << "released with no work done";
+  for (int round = 0; round < 2; ++round) {
+    releaser.Touch();
+    EXPECT_TRUE(WaitUntil([&] { return held() == 0; }, std::chrono::seconds(10)))
+        << held() << " packs still open or mapped in round " << round;
+    ExpectEveryVersionReadable(3);
+    ASSERT_GT(held(), 0);
+  }
+  ASSERT_TRUE(store_->Commit({{"t.yaml", "title: after\n"}}, "edit").ok());
+  EXPECT_EQ(GitShow(store_->git_dir(), "t.yaml", "main"), "title: after\n");
 }
 
 // libgit2 keeps every pack it opened open and mapped, removed or not: a mount would keep a

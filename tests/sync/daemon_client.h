@@ -20,6 +20,7 @@ class DaemonClient : public SyncClient {
   void Stop();  // SIGTERM; waits for it to exit
   void Kill();  // SIGKILL
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   std::map<std::string, std::string> Tree();
   std::string Head();

@@ -241,6 +241,32 @@ TEST_F(DaemonTest, AnOfflineRemoteIsRetriedWithBackOffAndReportedThenCatchesUp) 
   EXPECT_GT(st->remotes[0].last_success, 0);
 }
 
+// Quiet for a few seconds after its syncs, the daemon holds no pack of its store (their pages
+// would count in its memory), and it syncs as before afterwards.
+TEST_F(DaemonTest, ADaemonIdleAfterSyncsKeepsNoPackMapped) {
+  const std::string remote = MakeBareRemote(dir_);
+  DaemonClient c(dir_.path(), "c", remote, RemoteKind::kGit);
+  SyncClient peer(dir_.path(), "peer", remote, RemoteKind::kGit);
+  for (int i = 0; i < 20; ++i) c.Write("t" + std::to_string(i) + ".yaml", "title: t\n");
+  c.Start();
+  const std::string pid = std::to_string(c.pid());
+  for (int round = 0; round < 2; ++round) {
+    peer.Write("from-peer.yaml", "title: round " + std::to_string(round) + "\n");
+    peer.Sync();
+    c.Write("t0.yaml", "title: round " + std::to_string(round) + "\n");
+    EXPECT_TRUE(WaitUntil([&] {
+      return c.Pending() == 0 &&
+             c.Tree()["from-peer.yaml"] == "title: round " + std::to_string(round) + "\n";
+    })) << c.Log();
+    EXPECT_TRUE(
+        WaitUntil([&] { return PacksHeldBy(pid, c.path()).held == 0; }, std::chrono::seconds(15)))
+        << PacksHeldBy(pid, c.path()).held << " pack files still open or mapped in round " << round;
+  }
+  peer.Sync();
+  EXPECT_EQ(peer.Tree(), c.Tree());
+  EXPECT_EQ(GitFsckErrors(c.path()), "");
+}
+
 // A: a git remote and a shared folder; B: only the folder; C: only the git remote. What C saves
 // reaches B through A's store, and back.
 TEST_F(DaemonTest, AChangeThroughOneRemoteReachesTheOthers) {

@@ -519,5 +519,26 @@ TEST_F(ServerTest, PastMaxWaitersAWaitIsBusyAndOtherRequestsAreServed) {
   EXPECT_EQ(BranchOf(server.store()), clients[0]->store().snapshot()->commit_id());
 }
 
+// Quiet for a few seconds after requests, the server holds no pack of its store (their pages
+// would count in its memory), and serves as before afterwards.
+TEST_F(ServerTest, AServerIdleAfterRequestsKeepsNoPackMapped) {
+  auto clients = MakeClients(2, 20);
+  const std::string pid = std::to_string(server_.pid());
+  const std::string keys = server_.MakeIdentity(dir_ / "reader", "reader");
+  for (int round = 0; round < 2; ++round) {
+    clients[0]->Write("c0/t0.yaml", "title: round " + std::to_string(round) + "\n");
+    for (auto& c : clients) c->Sync();
+    clients[0]->Sync();
+    ASSERT_EQ(Hashes(keys).exit_code, 0) << server_.Log();
+    EXPECT_TRUE(WaitUntil([&] { return PacksHeldBy(pid, server_.store()).held == 0; },
+                          std::chrono::seconds(15)))
+        << PacksHeldBy(pid, server_.store()).held << " pack files still open or mapped in round "
+        << round;
+  }
+  EXPECT_EQ(clients[0]->Tree(), clients[1]->Tree());
+  EXPECT_EQ(clients[1]->Tree().at("c0/t0.yaml"), "title: round 1\n");
+  EXPECT_EQ(GitFsckErrors(server_.store()), "");
+}
+
 }  // namespace
 }  // namespace taskfs::testing

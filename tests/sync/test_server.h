@@ -19,6 +19,7 @@ class TestServer {
   std::string url() const { return "taskfs://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
   std::string store() const { return dir_ + "/store"; }
   std::string cert() const { return dir_ + "/server.crt"; }
   std::string Log() const { return ReadFile(log_); }

@@ -12,6 +12,7 @@
 
 #include "storage/file_util.h"
 #include "storage/format_time.h"
+#include "storage/idle_memory.h"
 #include "storage/log.h"
 #include "sync/server/client_registry.h"
 #include "sync/server/task_server.h"
@@ -83,6 +84,7 @@ int List(const std::string& dir) {
 }
 
 int Serve(const ServerOptions& options, const std::string& port_file) {
+  storage::MapLargeBuffersApart();
   auto server = TaskServer::Open(options);
   if (!server.ok()) return Fail("serve", server.status());
   auto port = (*server)->Bind();

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "storage/idle_memory.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
 #include "sync/daemon/daemon.h"
@@ -39,6 +40,7 @@ Result<std::unique_ptr<sync::DaemonLock>> AcquireLock(const storage::Store& stor
 }  // namespace
 
 int RunDaemon(const GlobalOptions& g, const DaemonArgs& args) {
+  storage::MapLargeBuffersApart();
   auto store = OpenStore(g, storage::Store::Access::kReadWrite);
   if (!store.ok()) {
     std::cerr << "taskfs daemon: " << store.status().message() << "\n";

@@ -1,5 +1,4 @@
 // taskfs init, mount, umount, store-path.
-#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "fusefs/fuse_bridge.h"
 #include "storage/committer.h"
+#include "storage/idle_memory.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
 #include "storage/store.h"
@@ -71,11 +71,7 @@ int RunMount(const GlobalOptions& g, const MountArgs& args) {
                  "pass --nonempty to mount over them anyway\n";
     return 1;
   }
-  // Buffers of 128 KB and more (a merged pack, a big listing) are mapped apart and handed back
-  // when freed. glibc's default raises that threshold after the first such free, up to 32 MB, and
-  // later big buffers came from its arenas and stayed: a mount's own memory stepped up by 20 MB
-  // over 10,000 save/sync cycles (tools/bench/bench_scale.sh --cycles).
-  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  storage::MapLargeBuffersApart();
   auto store = storage::Store::Open(path);
   if (!store.ok()) {
     std::cerr << "taskfs mount: " << store.status().message() << "\n";
