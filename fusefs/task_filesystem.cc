@@ -118,6 +118,7 @@ Status TaskFilesystem::Start() {
     storage::NameThisThread("taskfs-deletes");
     BackgroundLoop();
   });
+  history_warmer_ = std::make_unique<storage::HistoryWarmer>(store_->git_dir());
   return Status::OK();
 }
 
@@ -128,6 +129,7 @@ void TaskFilesystem::Shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
+  history_warmer_.reset();  // stops between two commits, what it indexed kept
   if (background_.joinable()) background_.join();
   {
     std::lock_guard lock(mu_);

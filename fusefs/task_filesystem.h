@@ -55,6 +55,7 @@
 #include "fusefs/local_attributes.h"
 #include "fusefs/scratch_dir.h"
 #include "storage/committer.h"
+#include "storage/history_warmer.h"
 #include "storage/store.h"
 
 namespace taskfs::fusefs {
@@ -317,6 +318,8 @@ class TaskFilesystem {
   std::condition_variable cv_;  // with mu_: wakes the background thread
   bool stopping_ = false;       // guarded by mu_
   std::thread background_;      // Start() and Shutdown() only
+  // Start() and Shutdown() only: the history index kept ready for `taskfs log`.
+  std::unique_ptr<storage::HistoryWarmer> history_warmer_;
   std::function<void(const std::vector<std::string>&)> invalidate_;  // guarded by mu_
   std::function<std::string()> status_text_;                         // guarded by mu_
   storage::SnapshotPtr shown_;  // guarded by mu_: the snapshot the kernel's caches reflect

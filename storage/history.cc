@@ -1,5 +1,6 @@
 #include "storage/history.h"
 
+#include "storage/file_util.h"
 #include "storage/git_handles.h"
 #include "storage/history_index.h"
 #include "storage/local_state.h"
@@ -122,13 +123,18 @@ Status AddChange(git_repository* repo, const git_oid& oid, std::vector<std::stri
 
 Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
                                               size_t max_entries) {
+  const std::string file = LocalState(store).history_index();
+  // An update under way (the mount's or the daemon's, storage/history_warmer.h) is waited for,
+  // and what it indexed then found. Not held (a store one may only read, or still busy after the
+  // wait): this one goes on alone.
+  const FileLock lock(HistoryIndex::LockFileOf(file), kHistoryIndexLockWait);
   return store.WithRepository([&](git_repository* repo) -> Result<std::vector<HistoryEntry>> {
     std::vector<HistoryEntry> entries;
     git_oid head;
     if (git_reference_name_to_id(&head, repo, store.branch_ref().c_str()) != 0) {
       return Status::NotFound("no task " + path + ": the store has no commits yet");
     }
-    auto index = HistoryIndex::Update(repo, LocalState(store).history_index(), head);
+    auto index = HistoryIndex::Update(repo, file, head);
     if (!index.ok()) return index.status();
     // Every commit, not only first parents: a change made on another machine and merged in
     // shows as that machine's commit, not as the merge. Only the commits the index says changed
@@ -141,6 +147,19 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
     }
     if (entries.empty()) return Status::NotFound("no task " + path + " in the store's history");
     return entries;
+  });
+}
+
+Status UpdateHistoryIndex(const Store& store, const std::function<bool()>& stop) {
+  const std::string file = LocalState(store).history_index();
+  const FileLock lock(HistoryIndex::LockFileOf(file));
+  if (!lock.held()) return Status::OK();  // another process is doing this work already
+  return store.WithRepository([&](git_repository* repo) -> Status {
+    git_oid head;
+    if (git_reference_name_to_id(&head, repo, store.branch_ref().c_str()) != 0) {
+      return Status::OK();  // no commits yet
+    }
+    return HistoryIndex::Update(repo, file, head, stop).status();
   });
 }
 

@@ -9,7 +9,9 @@
 // history the first time). Thread-safe through Store::WithRepository.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,5 +36,14 @@ struct HistoryEntry {
 // NotFound if no commit ever held that path.
 Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
                                               size_t max_entries = SIZE_MAX);
+
+// How long TaskHistory waits for another process's update of the history index (the first one,
+// at 50,000 commits, takes seconds) before it goes on alone.
+inline constexpr std::chrono::seconds kHistoryIndexLockWait{60};
+
+// Brings the store's history index up to date with its branch, as the first TaskHistory would,
+// and stops early (what was indexed by then kept) once `stop` returns true. Nothing to do for a
+// store without commits, or while another process updates the index (it is doing this already).
+Status UpdateHistoryIndex(const Store& store, const std::function<bool()>& stop);
 
 }  // namespace taskfs::storage

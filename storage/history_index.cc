@@ -161,12 +161,12 @@ size_t HistoryIndex::IdHash::operator()(const ObjectId& id) const {
 }
 
 Result<HistoryIndex> HistoryIndex::Update(git_repository* repo, const std::string& file,
-                                          const git_oid& head) {
+                                          const git_oid& head, const std::function<bool()>& stop) {
   HistoryIndex index;
   const Status loaded = index.Load(file);  // keeps what it read before any damage
   if (!loaded.ok()) LogWarning(loaded.message() + "; the rest is read again from git");
   const size_t known = index.commits_.size();
-  auto added = index.AddMissing(repo, head);
+  auto added = index.AddMissing(repo, head, stop);
   if (!added.ok()) return added.status();
   Status saved = Status::OK();
   if (!loaded.ok() || known == 0) {
@@ -250,12 +250,14 @@ const HistoryIndex::Commit* HistoryIndex::Find(const ObjectId& id) const {
   return it == by_id_.end() ? nullptr : &commits_[it->second];
 }
 
-Result<size_t> HistoryIndex::AddMissing(git_repository* repo, const git_oid& head) {
+Result<size_t> HistoryIndex::AddMissing(git_repository* repo, const git_oid& head,
+                                        const std::function<bool()>& stop) {
   // Depth first from the head, stopping at indexed commits (their ancestors are indexed too);
-  // a commit is added once its parents are, so that the index stays closed under ancestry.
+  // a commit is added once its parents are, so that the index stays closed under ancestry (and
+  // so is what was added when `stop` cuts it short).
   std::vector<std::pair<ObjectId, bool>> stack = {{ToObjectId(head), false}};
   size_t added = 0;
-  while (!stack.empty()) {
+  while (!stack.empty() && !(stop && stop())) {
     auto [id, parents_done] = stack.back();
     if (Find(id)) {
       stack.pop_back();

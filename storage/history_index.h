@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,9 +37,15 @@ class HistoryIndex {
   };
 
   // The index in `file`, with the commits reachable from `head` it lacked added from `repo` and
-  // the file rewritten if any were (a failed write is logged: the index still answers).
+  // the file rewritten if any were (a failed write is logged: the index still answers). Once
+  // `stop` returns true (asked between commits), it stops early: the commits added by then are
+  // saved, and the index may lack `head`. Callers hold LockFileOf(file) (storage/history.cc).
   static Result<HistoryIndex> Update(git_repository* repo, const std::string& file,
-                                     const git_oid& head);
+                                     const git_oid& head,
+                                     const std::function<bool()>& stop = nullptr);
+  // The lock one process holds while it updates `file`: two at once would do the same work twice
+  // (seconds, the first time at 50,000 commits).
+  static std::string LockFileOf(const std::string& file) { return file + ".lock"; }
 
   // The commits reachable from `head`, children before their parents and otherwise newest first
   // (git log --date-order). `head` must have been passed to Update.
@@ -57,8 +64,10 @@ class HistoryIndex {
   Status Load(const std::string& file);
   // The file's text for the commits from position `from` on (the header too when it is 0).
   std::string Serialize(size_t from) const;
-  // Adds the commits reachable from `head` that are not indexed yet; returns how many.
-  Result<size_t> AddMissing(git_repository* repo, const git_oid& head);
+  // Adds the commits reachable from `head` that are not indexed yet, until `stop` returns true;
+  // returns how many.
+  Result<size_t> AddMissing(git_repository* repo, const git_oid& head,
+                            const std::function<bool()>& stop);
   const Commit* Find(const ObjectId& id) const;
   // Adds `c`, whose parents (`parent_ids`) are in the index already.
   void Add(Commit c, const std::vector<ObjectId>& parent_ids);

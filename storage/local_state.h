@@ -6,7 +6,8 @@
 //   attributes          owners, modes and times of the mount's files (fusefs/local_attributes.h)
 //   drafts/, scratch/   invalid saves kept aside; local-only files (editors' temp files)
 //   mount, mount-head   the live mount's record (MountRecord) and the commit it shows
-//   *.lock              mount.lock, sync.lock, repack.lock, daemon.lock: flock(2)s, never stale
+//   *.lock              mount.lock, sync.lock, repack.lock, daemon.lock, history-index.lock:
+//                       flock(2)s, never stale
 //   requests/           `taskfs sync` asking the mount to commit its journal
 //   quarantine/         what a peer sent, until its history is checked (storage/quarantine.h)
 //   sync-status.json    the daemon's record of each remote; last-error: the mount's last failure

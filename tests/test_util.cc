@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <fcntl.h>
+#include <git2.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,8 +19,10 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/history_index.h"
 #include "storage/journal.h"
 #include "storage/local_state.h"
+#include "storage/store.h"
 
 namespace taskfs::testing {
 
@@ -154,6 +157,19 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir, const std::str
   WaitForJournal(git_dir);
   return Lines(
       RunCommand("git --git-dir=" + Quote(git_dir) + " ls-tree -r --name-only " + branch).output);
+}
+
+bool HistoryIndexHolds(const std::string& git_dir, const std::string& head) {
+  auto store = storage::Store::Open(git_dir, storage::Store::Access::kReadOnly,
+                                    storage::Store::Load::kOnFirstUse);
+  if (!store.ok()) return false;
+  git_oid oid;
+  if (git_oid_fromstr(&oid, head.c_str()) != 0) return false;
+  auto index = (*store)->WithRepository([&](git_repository* repo) {
+    return storage::HistoryIndex::Update(repo, storage::LocalState(**store).history_index(), oid,
+                                         [] { return true; });
+  });
+  return index.ok() && !index->NewestFirst(oid).empty();
 }
 
 std::string GitShow(const std::string& git_dir, const std::string& path,

@@ -61,6 +61,10 @@ std::vector<std::string> GitTreePaths(const std::string& git_dir,
 std::string GitShow(const std::string& git_dir, const std::string& path,
                     const std::string& branch = "main");
 
+// Whether the history index of the store at `git_dir` (storage/history_index.h) holds commit
+// `head` (hex), read without adding to it.
+bool HistoryIndexHolds(const std::string& git_dir, const std::string& head);
+
 // What process `pid` ("self" or a number) holds of the packs of the repository at `git_dir`:
 // open descriptors and mappings of its objects/pack files, and how many of them name files
 // removed since (a long-running process that does not let go of merged packs).

@@ -42,8 +42,9 @@ fi
 
 if [[ "${1:-}" != "--no-sanitizers" ]]; then
   # The multithreaded parts: the write path (TaskFilesystem, the committer and its journal), the
-  # server's thread pool and its long-polls (run in-process), the daemon's head watcher, and reads
-  # while the store lets go of its packs, under ThreadSanitizer (its own build, of those tests only).
+  # server's thread pool and its long-polls (run in-process), the daemon's head watcher, the history
+  # index's background pass, and reads while the store lets go of its packs, under ThreadSanitizer
+  # (its own build, of those tests only).
   echo "== build and test the multithreaded parts under ThreadSanitizer"
   cmake -S "$root" -B "$root/build-tsan" -DTASKFS_WERROR=ON -DTASKFS_BUILD_TESTS=ON \
     -DCMAKE_BUILD_TYPE=Debug -DTASKFS_SANITIZE=thread > /dev/null
@@ -52,7 +53,7 @@ if [[ "${1:-}" != "--no-sanitizers" ]]; then
   (cd "$root/build-tsan" && \
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
     ctest --output-on-failure --timeout 300 \
-    -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|HeadWatcher|InProcessServer|TaskFilesystemTest|WhilePacksAreReleased|TheIdleReleaser")
+    -R "WritePath|Committer|Journal|GroupMessage|ElasticThreadPool|HeadWatcher|InProcessServer|TaskFilesystemTest|WhilePacksAreReleased|TheIdleReleaser|TheWarmer|AWarmerLeavesItAlone")
 fi
 
 # The kill -9 loop: the mount killed during commits (50 times), `taskfs sync`, the daemon and

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "storage/branch_watch.h"
+#include "storage/history_warmer.h"
 #include "storage/idle_memory.h"
 #include "storage/local_state.h"
 #include "storage/log.h"
@@ -96,8 +97,11 @@ struct SyncDaemon::Impl {
   std::mt19937 rng{std::random_device{}()};
   // Set after syncs: once the daemon is quiet until then, it lets go of the packs they read.
   std::optional<Clock::time_point> release_memory_at;
+  // Indexes the commits syncs bring, for `taskfs log` (set by Run).
+  std::unique_ptr<storage::HistoryWarmer> history_warmer;
 
   ~Impl() {
+    history_warmer.reset();
     remotes.clear();  // joins the head watchers before news_fd closes
     for (int fd : {inotify_fd, stop_fd, news_fd}) {
       if (fd >= 0) ::close(fd);
@@ -267,6 +271,7 @@ struct SyncDaemon::Impl {
     ++r.record.syncs;
     r.record.last_attempt = WallNow();
     if (report.ok()) {
+      if ((report->fast_forwarded || report->merged) && history_warmer) history_warmer->Poke();
       RecordSuccess(r, *report, now);
     } else {
       RecordFailure(r, report.status(), now);
@@ -328,6 +333,7 @@ struct SyncDaemon::Impl {
     if (stop_fd < 0 || news_fd < 0) return Status::FromErrno(errno, "eventfd");
     LoadRemotes();
     TASKFS_RETURN_IF_ERROR(RebuildWatches());
+    history_warmer = std::make_unique<storage::HistoryWarmer>(store->git_dir());
     status.pid = ::getpid();
     status.started = WallNow();
     SaveStatus();

@@ -12,7 +12,8 @@
 //  - after another remote brought changes, so that they travel on to the others.
 // A failing remote is retried with exponential back-off (1 s doubling to `max_backoff`). Sleeps
 // in poll() in between: no CPU while idle; quiet for a few seconds after syncs, it hands their
-// memory back (storage/idle_memory.h). Records what happens in the sync status file.
+// memory back (storage/idle_memory.h). The commits syncs bring are indexed in the background for
+// `taskfs log` (storage/history_warmer.h). Records what happens in the sync status file.
 #pragma once
 
 #include <chrono>

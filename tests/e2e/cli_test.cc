@@ -1,5 +1,6 @@
 // The taskfs command line: version, help, usage errors, init, the daemonized mount, log, show,
 // status and store-path.
+#include <algorithm>
 #include <filesystem>
 
 #include "storage/committer.h"
@@ -84,6 +85,33 @@ TEST_F(CliHistoryTest, LogFollowsRenamesAndShowGoesBack) {
   EXPECT_EQ(Taskfs("show work/buy-milk@~3").exit_code, 1);
   EXPECT_EQ(Taskfs("show work/buy-milk@~x").exit_code, 2);
   EXPECT_EQ(Taskfs("log nothing-here").exit_code, 1);
+}
+
+// A store brought from elsewhere with a long history: the mount indexes it in the background, so
+// the first `taskfs log` reads no commit it did not need.
+TEST_F(CliHistoryTest, TheMountIndexesTheHistoryBeforeTheFirstLog) {
+  Unmount();
+  std::string head;
+  {
+    auto s = storage::Store::Open(store());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (int i = 0; i < 40; ++i) {
+      auto c = (*s)->Commit({{"t.yaml", "title: v" + std::to_string(i) + "\n"}}, "edit t");
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+    }
+    auto h = (*s)->Head();
+    ASSERT_TRUE(h.ok());
+    head = *h;
+  }
+  const std::string index = store() + "/taskfs/history-index";
+  ASSERT_FALSE(std::filesystem::exists(index));
+  Mount();
+  EXPECT_TRUE(WaitUntil([&] { return HistoryIndexHolds(store(), head); })) << MountLog();
+  const std::string indexed = ReadFile(index);
+  CommandResult log = Taskfs("log t");
+  ASSERT_EQ(log.exit_code, 0) << log.output;
+  EXPECT_EQ(std::count(log.output.begin(), log.output.end(), '\n'), 40) << log.output;
+  EXPECT_EQ(ReadFile(index), indexed) << "the log found commits the mount had not indexed";
 }
 
 TEST(Cli, LogAndStatusSeeSavesACrashLeftInTheJournal) {

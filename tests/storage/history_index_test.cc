@@ -5,10 +5,17 @@
 #include <git2.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <sstream>
 
+#include "storage/file_util.h"
 #include "storage/git_handles.h"
+#include "storage/history.h"
+#include "storage/history_warmer.h"
 #include "storage/local_state.h"
 #include "storage/store.h"
 #include "tests/test_util.h"
@@ -63,7 +70,8 @@ class HistoryIndexTest : public ::testing::Test {
     }
   }
   // The index brought up to date with the branch, through a store on the repository.
-  Result<HistoryIndex> Update(const std::string& file) {
+  Result<HistoryIndex> Update(const std::string& file,
+                              const std::function<bool()>& stop = nullptr) {
     auto store = Store::Open(repo_, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
     if (!store.ok()) return store.status();
     auto head = (*store)->Head();
@@ -72,7 +80,13 @@ class HistoryIndexTest : public ::testing::Test {
     git_oid_fromstr(&oid, head->c_str());
     head_ = oid;
     return (*store)->WithRepository(
-        [&](git_repository* repo) { return HistoryIndex::Update(repo, file, oid); });
+        [&](git_repository* repo) { return HistoryIndex::Update(repo, file, oid, stop); });
+  }
+  // What the index file holds now: an update that stops before adding anything.
+  size_t Indexed(const std::string& file) {
+    auto index = Update(file, [] { return true; });
+    EXPECT_TRUE(index.ok()) << index.status().ToString();
+    return index.ok() ? index->size() : 0;
   }
   // The commits NewestFirst lists, as hex ids.
   std::vector<std::string> Order(const HistoryIndex& index) {
@@ -157,6 +171,80 @@ TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuil
   EXPECT_EQ(Order(*rebuilt), order);
   EXPECT_EQ(rebuilt->NewestFirst(head_)[0]->changed, std::vector<std::string>{"a.yaml"});
   EXPECT_EQ(ReadFile(index_file_), three) << "the rebuilt index is saved whole again";
+}
+
+TEST_F(HistoryIndexTest, AnUpdateCutShortSavesWhatItAddedAndTheNextOneGoesOn) {
+  for (int i = 0; i < 6; ++i) {
+    Git("echo 'title: t" + std::to_string(i) + "' > t" + std::to_string(i) + ".yaml");
+    Commit("create t" + std::to_string(i));
+  }
+  int asked = 0;
+  // Asked once per step of the walk: ten steps reach the first commits, not the head.
+  auto cut = Update(index_file_, [&] { return ++asked > 10; });
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  const size_t partial = cut->size();
+  EXPECT_GT(partial, 0u);
+  EXPECT_LT(partial, 6u);
+  EXPECT_TRUE(cut->NewestFirst(head_).empty()) << "the head is not indexed yet";
+  EXPECT_EQ(Indexed(index_file_), partial) << "what was added is saved";
+
+  auto rest = Update(index_file_);
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  EXPECT_EQ(rest->size(), 6u);
+  EXPECT_EQ(Order(*rest), Lines(Output("git rev-list --date-order main")));
+  EXPECT_EQ(Indexed(index_file_), 6u);
+}
+
+TEST_F(HistoryIndexTest, ALogWaitsForTheUpdateInProgressAndAWarmerLeavesItAlone) {
+  Git("echo 'title: a' > a.yaml");
+  Commit("create a");
+  auto store = Store::Open(repo_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string file = LocalState(**store).history_index();
+  // Another process updating the index.
+  auto held = std::make_unique<FileLock>(HistoryIndex::LockFileOf(file));
+  ASSERT_TRUE(held->held());
+  {
+    HistoryWarmer warmer((*store)->git_dir());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }  // stopped at once, whatever it was doing
+  EXPECT_FALSE(std::filesystem::exists(file)) << "the warmer did the other process's work again";
+  auto log = std::async(std::launch::async, [&] { return TaskHistory(**store, "a.yaml"); });
+  EXPECT_EQ(log.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
+      << "taskfs log read the history while another process was indexing it";
+  held.reset();
+  auto history = log.get();
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].action, "create");
+  EXPECT_EQ(Indexed(file), 1u);
+}
+
+// The mount's and the daemon's warmer: the index is ready before anyone runs `taskfs log`.
+TEST_F(HistoryIndexTest, TheWarmerIndexesTheHistoryAndWhatASyncBrings) {
+  for (int i = 0; i < 20; ++i) {
+    Git("echo 'title: t" + std::to_string(i) + "' > t" + std::to_string(i % 5) + ".yaml");
+    Commit("edit " + std::to_string(i));
+  }
+  auto store = Store::Open(repo_);  // read-write once, as the mount does: makes its local folder
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string file = LocalState(**store).history_index();
+  const auto indexed_soon = [&](size_t commits) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (Indexed(file) < commits && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return Indexed(file);
+  };
+  HistoryWarmer warmer((*store)->git_dir());
+  EXPECT_EQ(indexed_soon(20), 20u);
+  Git("echo 'title: new' > new.yaml");
+  Commit("what a sync brought");
+  warmer.Poke();
+  EXPECT_EQ(indexed_soon(21), 21u);
+  auto index = Update(file);
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ(Order(*index), Lines(Output("git rev-list --date-order main")));
 }
 
 }  // namespace

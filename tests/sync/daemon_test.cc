@@ -269,6 +269,22 @@ TEST_F(DaemonTest, ADaemonIdleAfterSyncsKeepsNoPackMapped) {
 
 // A: a git remote and a shared folder; B: only the folder; C: only the git remote. What C saves
 // reaches B through A's store, and back.
+// What a sync brings is indexed in the background: the first `taskfs log` after it reads no
+// commit it brought.
+TEST_F(DaemonTest, TheCommitsASyncBringsAreIndexedForLog) {
+  const std::string remote = MakeBareRemote(dir_);
+  DaemonClient a(dir_.path(), "a", remote, RemoteKind::kGit);
+  DaemonClient b(dir_.path(), "b", remote, RemoteKind::kGit);
+  a.Start();
+  b.Start();
+  for (int i = 0; i < 5; ++i) a.Write("t" + std::to_string(i) + ".yaml", "title: t\n");
+  ASSERT_TRUE(WaitUntil([&] { return b.Tree().size() == 5; })) << b.Log();
+  const std::string head = b.Head();
+  EXPECT_TRUE(WaitUntil([&] { return HistoryIndexHolds(b.path(), head); })) << b.Log();
+  a.Stop();
+  b.Stop();
+}
+
 TEST_F(DaemonTest, AChangeThroughOneRemoteReachesTheOthers) {
   const std::string git = MakeBareRemote(dir_);
   const std::string folder = dir_ / "folder";

@@ -5,7 +5,9 @@
 # 50000: the import, then one edit of one task each, every seventh of them to the same "hot"
 # task), written with `git fast-import`. Measures, against `git log` of the same path in the same
 # repository (median of RUNS, 5):
-#   first    the first `taskfs log NAME`: it builds the history index (storage/history_index.h)
+#   warm     `taskfs mount` of the store until the mount's background pass has built the history
+#            index (storage/history_warmer.h), and the first `taskfs log NAME` after it
+#   first    the first `taskfs log NAME` of the store, with no mount: it builds the index itself
 #   log      `taskfs log NAME` of a task edited a few times, the index up to date
 #   show     `taskfs show NAME@~2` of that task
 #   hot      `taskfs log NAME` of the hot task (a seventh of all commits: thousands of lines)
@@ -24,7 +26,7 @@ check_count 10
 [[ "$TASKS" =~ ^[0-9]+$ ]] && ((TASKS >= 10)) || bad_usage "--tasks takes a number >= 10"
 RUNS="${RUNS:-5}"
 need_bin taskfs
-need_tools git python3
+need_tools git python3 flock
 
 make_work taskfs-history
 STORE="$WORK/store"
@@ -74,6 +76,23 @@ timed() {  # timed KEY COMMAND...: one run, its time in ms appended to RESULTS a
   echo "$key=$(ms_since "$start")" >>"$RESULTS"
 }
 
+# A mount indexes the history in the background: the time until it has (the index file there and
+# its lock free), then the first log.
+INDEX="$STORE/taskfs/history-index"
+MNT="$WORK/mnt"
+mkdir -p "$MNT"
+start="$(date +%s%N)"
+"$TASKFS" --store "$STORE" mount "$MNT" >&2 || die "taskfs mount failed"
+for _ in $(seq 1200); do
+  [[ -s "$INDEX" ]] && flock -n "$INDEX.lock" true && break
+  sleep 0.05
+done
+[[ -s "$INDEX" ]] || die "the mount did not build the history index within 60 s"
+echo "warm_ms=$(ms_since "$start")" >>"$RESULTS"
+timed warm_log_ms "$TASKFS" --store "$STORE" log "$QUIET"
+"$TASKFS" --store "$STORE" umount "$MNT" || die "taskfs umount failed"
+rm -f "$INDEX"
+
 timed first_ms "$TASKFS" --store "$STORE" log "$QUIET"
 for _ in $(seq "$RUNS"); do
   timed log_ms "$TASKFS" --store "$STORE" log "$QUIET"
@@ -94,7 +113,12 @@ for line in open(results):
 med = {k: statistics.median(v) for k, v in values.items()}
 ok = lambda ms: "met" if ms <= 200 else "MISSED"
 rows = [
-    ("first `taskfs log` (builds the index)", "%.0f ms" % med["first_ms"], "-", "-", "-"),
+    ("`taskfs mount` until its background pass built the index", "%.0f ms" % med["warm_ms"], "-",
+     "-", "-"),
+    ("first `taskfs log` after that", "%.0f ms" % med["warm_log_ms"], "-", "<= 200 ms",
+     ok(med["warm_log_ms"])),
+    ("first `taskfs log` with no mount (builds the index)", "%.0f ms" % med["first_ms"], "-", "-",
+     "-"),
     ("`taskfs log` of a task edited a few times", "%.0f ms" % med["log_ms"],
      "%.0f ms" % med["git_log_ms"], "<= 200 ms", ok(med["log_ms"])),
     ("`taskfs show NAME@~2` of it", "%.0f ms" % med["show_ms"], "-", "<= 200 ms", ok(med["show_ms"])),

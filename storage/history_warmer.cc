@@ -1,0 +1,64 @@
+#include "storage/history_warmer.h"
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "storage/history.h"
+#include "storage/log.h"
+#include "storage/store.h"
+#include "storage/thread_name.h"
+
+namespace taskfs::storage {
+
+HistoryWarmer::HistoryWarmer(std::string git_dir)
+    : git_dir_(std::move(git_dir)), thread_([this] { Loop(); }) {}
+
+HistoryWarmer::~HistoryWarmer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void HistoryWarmer::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  wake_.notify_all();
+}
+
+void HistoryWarmer::Loop() {
+  NameThisThread("taskfs-history");
+  // Linux gives each thread its own nice value: the process's saves and reads go first.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  const auto stop = [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  };
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return poked_ || stopping_; });
+    if (stopping_) return;
+    poked_ = false;
+    lock.unlock();
+    Pass(stop);
+    lock.lock();
+  }
+}
+
+void HistoryWarmer::Pass(const std::function<bool()>& stop) {
+  {
+    // Opened for each pass: between passes the process holds none of this memory.
+    auto store = Store::Open(git_dir_, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
+    const Status st = store.ok() ? UpdateHistoryIndex(**store, stop) : store.status();
+    // Not an error of the process: `taskfs log` brings the index up to date itself.
+    if (!st.ok()) LogWarning("could not update the history index for taskfs log: " + st.ToString());
+  }
+  ::malloc_trim(0);  // the index read (tens of MB at 50,000 commits) goes back to the system
+}
+
+}  // namespace taskfs::storage

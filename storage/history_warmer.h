@@ -1,0 +1,45 @@
+// HistoryWarmer: keeps a store's history index (storage/history_index.h) up to date on a thread
+// of its own in the long-lived processes (the mount, the daemon), so that the first `taskfs log`
+// of a store with a long history, or after a sync brought thousands of commits, answers at once
+// instead of reading every new commit first (seconds at 50,000 commits). It opens the store a
+// second time, read-only: the process's own store and its lock are never held for it. It runs at
+// a low priority (nice 10), and a `taskfs log` run meanwhile waits for it instead of doing the
+// same work alongside (HistoryIndex::Update).
+//
+// Thread-safety: Poke() may be called from any thread; the destructor by the owner.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace taskfs::storage {
+
+class HistoryWarmer {
+ public:
+  // Starts bringing the index of the store at `git_dir` up to date with its branch.
+  explicit HistoryWarmer(std::string git_dir);
+  // Stops the work between two commits and waits for it: what was indexed by then is saved.
+  ~HistoryWarmer();
+  HistoryWarmer(const HistoryWarmer&) = delete;
+  HistoryWarmer& operator=(const HistoryWarmer&) = delete;
+
+  // The branch moved (a sync brought commits): index them too, once the current pass is done.
+  void Poke();
+
+ private:
+  void Loop();
+  // One update of the index, until `stop` returns true.
+  void Pass(const std::function<bool()>& stop);
+
+  const std::string git_dir_;
+  std::mutex mu_;                 // guards poked_, stopping_
+  std::condition_variable wake_;  // notified by Poke() and at stop
+  bool poked_ = true;             // a pass is due: the first one at start
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the members above are set
+};
+
+}  // namespace taskfs::storage
