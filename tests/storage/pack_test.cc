@@ -265,6 +265,32 @@ TEST_F(PackTest, ReadsGoOnWhilePacksAreReleased) {
   EXPECT_GT(reads, 0);
 }
 
+// Letting go of the packs reopens the object database and puts the commit buffer back on it. When
+// that fails (here the objects folder is away), commits fail with the reason and write nothing;
+// once the database can be opened again, the next commit puts the buffer back and commits.
+TEST_F(PackTest, ACommitBufferThatCannotBePutBackFailsCommitsClearlyUntilItCan) {
+  CommitAndReadVersions(1);
+  const std::string objects = store_->git_dir() + "objects";
+  const std::string head = Git(store_->git_dir(), "rev-parse main");
+  const size_t packs = Packs(store_->git_dir()).size();
+  std::filesystem::rename(objects, objects + ".away");
+  store_->ReleasePacks();
+  auto failed = store_->Commit({{"t.yaml", "title: lost?\n"}}, "edit");
+  std::filesystem::rename(objects + ".away", objects);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("failed to load object database"), std::string::npos)
+      << failed.status().ToString();
+  EXPECT_EQ(Packs(store_->git_dir()).size(), packs) << "a pack written";
+  EXPECT_EQ(Git(store_->git_dir(), "count-objects").substr(0, 2), "0 ") << "a loose object";
+  EXPECT_EQ(Git(store_->git_dir(), "rev-parse main"), head);
+  auto committed = store_->Commit({{"t.yaml", "title: after\n"}}, "edit");
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(GitShow(store_->git_dir(), "t.yaml", "main"), "title: after\n");
+  EXPECT_EQ(Git(store_->git_dir(), "count-objects").substr(0, 2), "0 ");
+  EXPECT_EQ(Packs(store_->git_dir()).size(), packs + 1);
+  Git(store_->git_dir(), "fsck --strict");
+}
+
 // The server's releaser: once quiet after a touch, its store holds no pack, and reads and commits
 // as before; without a touch it releases nothing.
 TEST_F(PackTest, TheIdleReleaserLetsGoOfThePacksOnceQuietAfterWork) {
