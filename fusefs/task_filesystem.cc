@@ -118,7 +118,7 @@ Status TaskFilesystem::Start() {
     storage::NameThisThread("taskfs-deletes");
     BackgroundLoop();
   });
-  history_warmer_ = std::make_unique<storage::HistoryWarmer>(store_->git_dir());
+  history_warmer_ = std::make_unique<storage::HistoryWarmer>(store_);
   return Status::OK();
 }
 

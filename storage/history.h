@@ -41,9 +41,10 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
 // at 50,000 commits, takes seconds) before it goes on alone.
 inline constexpr std::chrono::seconds kHistoryIndexLockWait{60};
 
-// Brings the store's history index up to date with its branch, as the first TaskHistory would,
-// and stops early (what was indexed by then kept) once `stop` returns true. Nothing to do for a
-// store without commits, or while another process updates the index (it is doing this already).
-Status UpdateHistoryIndex(const Store& store, const std::function<bool()>& stop);
+// Brings the history index of the store at `git_dir` up to date with its branch, as the first
+// TaskHistory would, on a read-only handle of its own (no caller's store or lock is held), and
+// stops early (what was indexed by then kept) once `stop` returns true. Nothing to do for a store
+// without commits, or while another process updates the index (it is doing this already).
+Status UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()>& stop);
 
 }  // namespace taskfs::storage

@@ -1,18 +1,17 @@
 #include "storage/history_warmer.h"
 
-#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "storage/history.h"
+#include "storage/idle_memory.h"
 #include "storage/log.h"
 #include "storage/store.h"
 #include "storage/thread_name.h"
 
 namespace taskfs::storage {
 
-HistoryWarmer::HistoryWarmer(std::string git_dir)
-    : git_dir_(std::move(git_dir)), thread_([this] { Loop(); }) {}
+HistoryWarmer::HistoryWarmer(const Store* store) : store_(store), thread_([this] { Loop(); }) {}
 
 HistoryWarmer::~HistoryWarmer() {
   {
@@ -51,14 +50,11 @@ void HistoryWarmer::Loop() {
 }
 
 void HistoryWarmer::Pass(const std::function<bool()>& stop) {
-  {
-    // Opened for each pass: between passes the process holds none of this memory.
-    auto store = Store::Open(git_dir_, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
-    const Status st = store.ok() ? UpdateHistoryIndex(**store, stop) : store.status();
-    // Not an error of the process: `taskfs log` brings the index up to date itself.
-    if (!st.ok()) LogWarning("could not update the history index for taskfs log: " + st.ToString());
+  // Not an error of the process: `taskfs log` brings the index up to date itself.
+  if (Status st = UpdateHistoryIndex(store_->git_dir(), stop); !st.ok()) {
+    LogWarning("could not update the history index for taskfs log: " + st.ToString());
   }
-  ::malloc_trim(0);  // the index read (tens of MB at 50,000 commits) goes back to the system
+  ReleaseIdleMemory(*store_);  // the pack pages read, the index's heap (tens of MB at 50,000)
 }
 
 }  // namespace taskfs::storage

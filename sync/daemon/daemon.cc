@@ -333,7 +333,7 @@ struct SyncDaemon::Impl {
     if (stop_fd < 0 || news_fd < 0) return Status::FromErrno(errno, "eventfd");
     LoadRemotes();
     TASKFS_RETURN_IF_ERROR(RebuildWatches());
-    history_warmer = std::make_unique<storage::HistoryWarmer>(store->git_dir());
+    history_warmer = std::make_unique<storage::HistoryWarmer>(store);
     status.pid = ::getpid();
     status.started = WallNow();
     SaveStatus();

@@ -23,9 +23,11 @@
 namespace taskfs::storage {
 namespace {
 
+using taskfs::testing::PacksHeldBy;
 using taskfs::testing::Quote;
 using taskfs::testing::ReadFile;
 using taskfs::testing::RunCommand;
+using taskfs::testing::WaitUntil;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -205,7 +207,7 @@ TEST_F(HistoryIndexTest, ALogWaitsForTheUpdateInProgressAndAWarmerLeavesItAlone)
   auto held = std::make_unique<FileLock>(HistoryIndex::LockFileOf(file));
   ASSERT_TRUE(held->held());
   {
-    HistoryWarmer warmer((*store)->git_dir());
+    HistoryWarmer warmer(store->get());
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }  // stopped at once, whatever it was doing
   EXPECT_FALSE(std::filesystem::exists(file)) << "the warmer did the other process's work again";
@@ -226,8 +228,13 @@ TEST_F(HistoryIndexTest, TheWarmerIndexesTheHistoryAndWhatASyncBrings) {
     Git("echo 'title: t" + std::to_string(i) + "' > t" + std::to_string(i % 5) + ".yaml");
     Commit("edit " + std::to_string(i));
   }
-  auto store = Store::Open(repo_);  // read-write once, as the mount does: makes its local folder
+  Git("git gc -q");                 // one pack, which the store and the warmer's own handle share
+  auto store = Store::Open(repo_);  // read-write, as the mount's: makes its local folder
   ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto content = (*store)->snapshot()->ContentAt("t0.yaml");
+  ASSERT_TRUE(content.ok() && *content);
+  const auto packs_held = [&] { return PacksHeldBy("self", (*store)->git_dir()).held; };
+  ASSERT_GT(packs_held(), 0);
   const std::string file = LocalState(**store).history_index();
   const auto indexed_soon = [&](size_t commits) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -236,8 +243,10 @@ TEST_F(HistoryIndexTest, TheWarmerIndexesTheHistoryAndWhatASyncBrings) {
     }
     return Indexed(file);
   };
-  HistoryWarmer warmer((*store)->git_dir());
+  HistoryWarmer warmer(store->get());
   EXPECT_EQ(indexed_soon(20), 20u);
+  // After the pass the process's store lets go of the pack pages it read.
+  EXPECT_TRUE(WaitUntil([&] { return packs_held() == 0; })) << packs_held() << " still held";
   Git("echo 'title: new' > new.yaml");
   Commit("what a sync brought");
   warmer.Poke();
