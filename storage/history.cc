@@ -156,16 +156,16 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
   });
 }
 
-Status UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()>& stop) {
+Result<size_t> UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()>& stop) {
   auto store = Store::Open(git_dir, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
   if (!store.ok()) return store.status();
   const std::string file = LocalState(**store).history_index();
   const FileLock lock(HistoryIndex::LockFileOf(file));
-  if (!lock.held()) return Status::OK();  // another process is doing this work already
-  return (*store)->WithRepository([&](git_repository* repo) -> Status {
+  if (!lock.held()) return size_t{0};  // another process is doing this work already
+  return (*store)->WithRepository([&](git_repository* repo) -> Result<size_t> {
     git_oid head;
     if (git_reference_name_to_id(&head, repo, (*store)->branch_ref().c_str()) != 0) {
-      return Status::OK();  // no commits yet
+      return size_t{0};  // no commits yet
     }
     // libgit2 caches the commits and small trees it reads, up to 256 MB a process: at 50,000
     // commits that was most of 190 MB. Dropped every few thousand steps (this store is read-only
@@ -175,7 +175,10 @@ Status UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()
       if (++steps % kStepsBetweenCacheDrops == 0) git_repository__cleanup(repo);
       return stop && stop();
     };
-    return HistoryIndex::Update(repo, file, head, stop_or_drop_cache).status();
+    size_t added = 0;
+    auto index = HistoryIndex::Update(repo, file, head, stop_or_drop_cache, &added);
+    if (!index.ok()) return index.status();
+    return added;
   });
 }
 

@@ -161,13 +161,15 @@ size_t HistoryIndex::IdHash::operator()(const ObjectId& id) const {
 }
 
 Result<HistoryIndex> HistoryIndex::Update(git_repository* repo, const std::string& file,
-                                          const git_oid& head, const std::function<bool()>& stop) {
+                                          const git_oid& head, const std::function<bool()>& stop,
+                                          size_t* added_out) {
   HistoryIndex index;
   const Status loaded = index.Load(file);  // keeps what it read before any damage
   if (!loaded.ok()) LogWarning(loaded.message() + "; the rest is read again from git");
   const size_t known = index.commits_.size();
   auto added = index.AddMissing(repo, head, stop);
   if (!added.ok()) return added.status();
+  if (added_out) *added_out = *added;
   Status saved = Status::OK();
   if (!loaded.ok() || known == 0) {
     if (*added > 0 || !loaded.ok()) saved = WriteFileAtomically(file, index.Serialize(0));

@@ -40,9 +40,11 @@ class HistoryIndex {
   // the file rewritten if any were (a failed write is logged: the index still answers). Once
   // `stop` returns true (asked between commits), it stops early: the commits added by then are
   // saved, and the index may lack `head`. Callers hold LockFileOf(file) (storage/history.cc).
+  // How many commits it added goes to `added` when given.
   static Result<HistoryIndex> Update(git_repository* repo, const std::string& file,
                                      const git_oid& head,
-                                     const std::function<bool()>& stop = nullptr);
+                                     const std::function<bool()>& stop = nullptr,
+                                     size_t* added = nullptr);
   // The lock one process holds while it updates `file`: two at once would do the same work twice
   // (seconds, the first time at 50,000 commits).
   static std::string LockFileOf(const std::string& file) { return file + ".lock"; }

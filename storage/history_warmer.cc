@@ -10,8 +10,10 @@
 #include "storage/thread_name.h"
 
 namespace taskfs::storage {
-
-HistoryWarmer::HistoryWarmer(const Store* store) : store_(store), thread_([this] { Loop(); }) {}
+HistoryWarmer::HistoryWarmer(const Store* store, size_t commits_worth_a_release)
+    : store_(store),
+      commits_worth_a_release_(commits_worth_a_release),
+      thread_([this] { Loop(); }) {}
 
 HistoryWarmer::~HistoryWarmer() {
   {
@@ -50,11 +52,13 @@ void HistoryWarmer::Loop() {
 }
 
 void HistoryWarmer::Pass(const std::function<bool()>& stop) {
+  auto added = UpdateHistoryIndex(store_->git_dir(), stop);
   // Not an error of the process: `taskfs log` brings the index up to date itself.
-  if (Status st = UpdateHistoryIndex(store_->git_dir(), stop); !st.ok()) {
-    LogWarning("could not update the history index for taskfs log: " + st.ToString());
+  if (!added.ok()) {
+    LogWarning("could not update the history index for taskfs log: " + added.status().ToString());
+  } else if (*added >= commits_worth_a_release_) {
+    ReleaseIdleMemory(*store_);  // the pack pages read, the index's heap (tens of MB at 50,000)
   }
-  ReleaseIdleMemory(*store_);  // the pack pages read, the index's heap (tens of MB at 50,000)
 }
 
 }  // namespace taskfs::storage

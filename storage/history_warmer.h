@@ -4,14 +4,16 @@
 // instead of reading every new commit first (seconds at 50,000 commits). It opens the store a
 // second time, read-only: the process's own store and its lock are never held for it. It runs at
 // a low priority (nice 10), and a `taskfs log` run meanwhile waits for it instead of doing the
-// same work alongside (TaskHistory, storage/history.h). After a pass, the process's own store lets
-// go of the packs the pass read (libgit2 shares a pack's mapped pages between the handles of one
-// process: 48 MB of them stayed in a mount after indexing 50,000 commits) and the heap is trimmed.
+// same work alongside (TaskHistory, storage/history.h). After a pass over many commits, the
+// process's own store lets go of the packs the pass read (libgit2 shares a pack's mapped pages
+// between the handles of one process: 48 MB of them stayed in a mount after indexing 50,000
+// commits) and the heap is trimmed.
 //
 // Thread-safety: Poke() may be called from any thread; the destructor by the owner.
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -24,7 +26,10 @@ class HistoryWarmer {
  public:
   // Starts bringing the index of `store` (the process's, which must outlive the warmer) up to
   // date with its branch.
-  explicit HistoryWarmer(const Store* store);
+  // A pass that added fewer than `commits_worth_a_release` commits leaves little to hand back:
+  // the process's packs stay open (a mount that just read its tasks keeps them until its own
+  // idle release).
+  explicit HistoryWarmer(const Store* store, size_t commits_worth_a_release = 1000);
   // Stops the work between two commits and waits for it: what was indexed by then is saved.
   ~HistoryWarmer();
   HistoryWarmer(const HistoryWarmer&) = delete;
@@ -39,6 +44,7 @@ class HistoryWarmer {
   void Pass(const std::function<bool()>& stop);
 
   const Store* const store_;
+  const size_t commits_worth_a_release_;
   std::mutex mu_;                 // guards poked_, stopping_
   std::condition_variable wake_;  // notified by Poke() and at stop
   bool poked_ = true;             // a pass is due: the first one at start

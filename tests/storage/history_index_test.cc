@@ -207,7 +207,7 @@ TEST_F(HistoryIndexTest, ALogWaitsForTheUpdateInProgressAndAWarmerLeavesItAlone)
   auto held = std::make_unique<FileLock>(HistoryIndex::LockFileOf(file));
   ASSERT_TRUE(held->held());
   {
-    HistoryWarmer warmer(store->get());
+    HistoryWarmer warmer(store->get(), /*commits_worth_a_release=*/1);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }  // stopped at once, whatever it was doing
   EXPECT_FALSE(std::filesystem::exists(file)) << "the warmer did the other process's work again";
@@ -243,7 +243,7 @@ TEST_F(HistoryIndexTest, TheWarmerIndexesTheHistoryAndWhatASyncBrings) {
     }
     return Indexed(file);
   };
-  HistoryWarmer warmer(store->get());
+  HistoryWarmer warmer(store->get(), /*commits_worth_a_release=*/1);
   EXPECT_EQ(indexed_soon(20), 20u);
   // After the pass the process's store lets go of the pack pages it read.
   EXPECT_TRUE(WaitUntil([&] { return packs_held() == 0; })) << packs_held() << " still held";
