@@ -129,18 +129,18 @@ Status AddChange(git_repository* repo, const git_oid& oid, std::vector<std::stri
 
 Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
                                               size_t max_entries) {
-  const std::string file = LocalState(store).history_index();
+  const LocalState local(store);
   // An update under way (the mount's or the daemon's, storage/history_warmer.h) is waited for,
   // and what it indexed then found. Not held (a store one may only read, or still busy after the
   // wait): this one goes on alone.
-  const FileLock lock(HistoryIndex::LockFileOf(file), kHistoryIndexLockWait);
+  const FileLock lock(local.history_index_lock(), kHistoryIndexLockWait);
   return store.WithRepository([&](git_repository* repo) -> Result<std::vector<HistoryEntry>> {
     std::vector<HistoryEntry> entries;
     git_oid head;
     if (git_reference_name_to_id(&head, repo, store.branch_ref().c_str()) != 0) {
       return Status::NotFound("no task " + path + ": the store has no commits yet");
     }
-    auto index = HistoryIndex::Update(repo, file, head);
+    auto index = HistoryIndex::Update(repo, local.history_index(), head);
     if (!index.ok()) return index.status();
     // Every commit, not only first parents: a change made on another machine and merged in
     // shows as that machine's commit, not as the merge. Only the commits the index says changed
@@ -159,8 +159,8 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
 Result<size_t> UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()>& stop) {
   auto store = Store::Open(git_dir, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
   if (!store.ok()) return store.status();
-  const std::string file = LocalState(**store).history_index();
-  const FileLock lock(HistoryIndex::LockFileOf(file));
+  const LocalState local(**store);
+  const FileLock lock(local.history_index_lock());
   if (!lock.held()) return size_t{0};  // another process is doing this work already
   return (*store)->WithRepository([&](git_repository* repo) -> Result<size_t> {
     git_oid head;
@@ -176,7 +176,8 @@ Result<size_t> UpdateHistoryIndex(const std::string& git_dir, const std::functio
       return stop && stop();
     };
     size_t added = 0;
-    auto index = HistoryIndex::Update(repo, file, head, stop_or_drop_cache, &added);
+    auto index =
+        HistoryIndex::Update(repo, local.history_index(), head, stop_or_drop_cache, &added);
     if (!index.ok()) return index.status();
     return added;
   });

@@ -39,15 +39,12 @@ class HistoryIndex {
   // The index in `file`, with the commits reachable from `head` it lacked added from `repo` and
   // the file rewritten if any were (a failed write is logged: the index still answers). Once
   // `stop` returns true (asked between commits), it stops early: the commits added by then are
-  // saved, and the index may lack `head`. Callers hold LockFileOf(file) (storage/history.cc).
+  // saved, and the index may lack `head`. Callers hold LocalState::history_index_lock().
   // How many commits it added goes to `added` when given.
   static Result<HistoryIndex> Update(git_repository* repo, const std::string& file,
                                      const git_oid& head,
                                      const std::function<bool()>& stop = nullptr,
                                      size_t* added = nullptr);
-  // The lock one process holds while it updates `file`: two at once would do the same work twice
-  // (seconds, the first time at 50,000 commits).
-  static std::string LockFileOf(const std::string& file) { return file + ".lock"; }
 
   // The commits reachable from `head`, children before their parents and otherwise newest first
   // (git log --date-order). `head` must have been passed to Update.

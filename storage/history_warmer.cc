@@ -10,6 +10,7 @@
 #include "storage/thread_name.h"
 
 namespace taskfs::storage {
+
 HistoryWarmer::HistoryWarmer(const Store* store, size_t commits_worth_a_release)
     : store_(store),
       commits_worth_a_release_(commits_worth_a_release),

@@ -25,10 +25,9 @@ class Store;
 class HistoryWarmer {
  public:
   // Starts bringing the index of `store` (the process's, which must outlive the warmer) up to
-  // date with its branch.
-  // A pass that added fewer than `commits_worth_a_release` commits leaves little to hand back:
-  // the process's packs stay open (a mount that just read its tasks keeps them until its own
-  // idle release).
+  // date with its branch. A pass that added fewer than `commits_worth_a_release` commits leaves
+  // little to hand back: the process's packs stay open (a mount that just read its tasks keeps them
+  // until its own idle release).
   explicit HistoryWarmer(const Store* store, size_t commits_worth_a_release = 1000);
   // Stops the work between two commits and waits for it: what was indexed by then is saved.
   ~HistoryWarmer();

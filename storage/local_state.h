@@ -45,6 +45,8 @@ class LocalState {
   std::string sync_lock() const { return dir_ + "/sync.lock"; }
   std::string repack_lock() const { return dir_ + "/repack.lock"; }
   std::string daemon_lock() const { return dir_ + "/daemon.lock"; }
+  // Held by the process that updates history_index(): two at once would do the same work twice.
+  std::string history_index_lock() const { return dir_ + "/history-index.lock"; }
   std::string flush_requests() const { return dir_ + "/requests"; }
   std::string quarantine() const { return dir_ + "/quarantine"; }
   std::string sync_status() const { return dir_ + "/sync-status.json"; }

@@ -204,7 +204,7 @@ TEST_F(HistoryIndexTest, ALogWaitsForTheUpdateInProgressAndAWarmerLeavesItAlone)
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   const std::string file = LocalState(**store).history_index();
   // Another process updating the index.
-  auto held = std::make_unique<FileLock>(HistoryIndex::LockFileOf(file));
+  auto held = std::make_unique<FileLock>(LocalState(**store).history_index_lock());
   ASSERT_TRUE(held->held());
   {
     HistoryWarmer warmer(store->get(), /*commits_worth_a_release=*/1);
@@ -254,6 +254,7 @@ TEST_F(HistoryIndexTest, TheWarmerIndexesTheHistoryAndWhatASyncBrings) {
   auto index = Update(file);
   ASSERT_TRUE(index.ok());
   EXPECT_EQ(Order(*index), Lines(Output("git rev-list --date-order main")));
+  Git("git fsck --strict");
 }
 
 }  // namespace

@@ -283,6 +283,9 @@ TEST_F(DaemonTest, TheCommitsASyncBringsAreIndexedForLog) {
   EXPECT_TRUE(WaitUntil([&] { return HistoryIndexHolds(b.path(), head); })) << b.Log();
   a.Stop();
   b.Stop();
+  EXPECT_EQ(GitFsckErrors(a.path()), "");
+  EXPECT_EQ(GitFsckErrors(b.path()), "");
+  EXPECT_EQ(GitFsckErrors(remote), "");
 }
 
 TEST_F(DaemonTest, AChangeThroughOneRemoteReachesTheOthers) {
