@@ -27,7 +27,7 @@ check_count 10
 [[ "$TASKS" =~ ^[0-9]+$ ]] && ((TASKS >= 10)) || bad_usage "--tasks takes a number >= 10"
 RUNS="${RUNS:-5}"
 need_bin taskfs
-need_tools git python3 flock pgrep
+need_tools git python3 flock
 
 make_work taskfs-history
 STORE="$WORK/store"
@@ -91,8 +91,8 @@ done
 [[ -s "$INDEX" ]] || die "the mount did not build the history index within 60 s"
 echo "warm_ms=$(ms_since "$start")" >>"$RESULTS"
 sleep 1  # the pass hands its memory back once done
-MOUNT_PID="$(pgrep -f -- "--store $STORE mount $MNT" | head -n1)"
-[[ -n "$MOUNT_PID" ]] || die "no mount process for $MNT"
+MOUNT_PID="$(head -n1 "$STORE/taskfs/mount" 2>/dev/null || true)"  # the mount's record
+[[ -r "/proc/$MOUNT_PID/status" ]] || die "no mount process for $MNT"
 awk '/^VmRSS:/ {print "warm_rss_kb=" $2} /^VmHWM:/ {print "warm_hwm_kb=" $2}' \
   "/proc/$MOUNT_PID/status" >>"$RESULTS"
 timed warm_log_ms "$TASKFS" --store "$STORE" log "$QUIET"
