@@ -97,6 +97,23 @@ Result<RepoPtr> OpenBareRepository(const std::string& git_dir) {
   return RepoPtr(raw);
 }
 
+Result<TreePtr> CommitTree(git_commit* commit) {
+  git_tree* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_commit_tree(&raw, commit),
+                "reading the tree of commit " + OidToHex(*git_commit_id(commit))));
+  return TreePtr(raw);
+}
+
+Result<TreePtr> ParentTree(git_commit* commit, unsigned n) {
+  git_commit* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_commit_parent(&raw, commit, n),
+                "reading a parent of commit " + OidToHex(*git_commit_id(commit))));
+  CommitPtr parent(raw);
+  return CommitTree(raw);
+}
+
 Status MoveBranch(git_repository* repo, const std::string& ref, const git_oid& target,
                   const git_oid* expected, const std::string& log_message) {
   git_reference* out = nullptr;

@@ -78,6 +78,10 @@ Result<RepoPtr> OpenBareRepository(const std::string& git_dir);
 Result<RevwalkPtr> WalkRange(git_repository* repo, const std::string& from, const std::string& to,
                              unsigned int sorting);
 
+// The tree of `commit`, and the tree of its parent number `n` (which must exist).
+Result<TreePtr> CommitTree(git_commit* commit);
+Result<TreePtr> ParentTree(git_commit* commit, unsigned n);
+
 // Makes `repo` see packs added to its objects folder since it last looked.
 void RefreshObjects(git_repository* repo);
 

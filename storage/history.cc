@@ -14,115 +14,64 @@ namespace {
 // Steps of the walk of UpdateHistoryIndex between two drops of libgit2's object cache.
 constexpr size_t kStepsBetweenCacheDrops = 4096;
 
-std::optional<git_oid> BlobAt(git_tree* tree, const std::string& path) {
-  if (!tree) return std::nullopt;
-  git_tree_entry* raw = nullptr;
-  if (git_tree_entry_bypath(&raw, tree, path.c_str()) != 0) return std::nullopt;
-  TreeEntryPtr entry(raw);
-  if (git_tree_entry_type(raw) != GIT_OBJECT_BLOB) return std::nullopt;
-  return *git_tree_entry_id(raw);
-}
-
-std::optional<std::string> ReadBlob(git_repository* repo, const std::optional<git_oid>& id) {
-  if (!id) return std::nullopt;
-  git_blob* raw = nullptr;
-  if (git_blob_lookup(&raw, repo, &*id) != 0) return std::nullopt;
-  BlobPtr blob(raw);
-  return std::string(static_cast<const char*>(git_blob_rawcontent(raw)), git_blob_rawsize(raw));
-}
-
-// The path `path` had in `parent` if commit `child` renamed it there; empty if it was created.
-std::string RenameSource(git_repository* repo, git_tree* parent, git_tree* child,
-                         const std::string& path) {
-  if (!parent) return "";
+// The path `path` had in the first parent of `commit` if the commit renamed it there (with or
+// without an edit); empty if the commit created it.
+Result<std::string> RenameSource(git_repository* repo, git_commit* commit,
+                                 const std::string& path) {
+  if (git_commit_parentcount(commit) == 0) return std::string();
+  auto parent_tree = ParentTree(commit, 0);
+  if (!parent_tree.ok()) return parent_tree.status();
+  auto tree = CommitTree(commit);
+  if (!tree.ok()) return tree.status();
   git_diff* raw = nullptr;
-  if (git_diff_tree_to_tree(&raw, repo, parent, child, nullptr) != 0) return "";
+  TASKFS_RETURN_IF_ERROR(
+      GitStatus(git_diff_tree_to_tree(&raw, repo, parent_tree->get(), tree->get(), nullptr),
+                "diffing trees"));
   DiffPtr diff(raw);
   git_diff_find_options opts = GIT_DIFF_FIND_OPTIONS_INIT;
   opts.flags = GIT_DIFF_FIND_RENAMES;
-  if (git_diff_find_similar(raw, &opts) != 0) return "";
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_diff_find_similar(raw, &opts), "finding renames"));
   for (size_t i = 0; i < git_diff_num_deltas(raw); ++i) {
     const git_diff_delta* d = git_diff_get_delta(raw, i);
-    if (d->status == GIT_DELTA_RENAMED && path == d->new_file.path) return d->old_file.path;
+    if (d->status == GIT_DELTA_RENAMED && path == d->new_file.path) {
+      return std::string(d->old_file.path);
+    }
   }
-  return "";
+  return std::string();
 }
 
-// The trees of `commit`'s parents, first parent first.
-Status ParentTrees(git_commit* commit, std::vector<TreePtr>* trees) {
-  for (unsigned i = 0; i < git_commit_parentcount(commit); ++i) {
-    git_commit* p_raw = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_parent(&p_raw, commit, i), "reading parent"));
-    CommitPtr parent(p_raw);
-    git_tree* pt_raw = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&pt_raw, p_raw), "reading tree"));
-    trees->emplace_back(pt_raw);
-  }
-  return Status::OK();
-}
-
-// Whether a commit whose tree holds blob `now` at `name` changed it: it differs from every
-// parent's (a merge that took one parent's version changed nothing itself), or, in a commit with
-// no parent, it exists.
-bool ChangedFromParents(const std::optional<git_oid>& now, const std::vector<TreePtr>& parent_trees,
-                        const std::string& name) {
-  auto same = [&](git_tree* parent_tree) {
-    auto before = BlobAt(parent_tree, name);
-    return now.has_value() == before.has_value() && (!now || git_oid_equal(&*now, &*before));
-  };
-  bool changed = parent_trees.empty() ? now.has_value() : true;
-  for (const auto& parent_tree : parent_trees) changed = changed && !same(parent_tree.get());
-  return changed;
-}
-
-// The entry of `commit` (tree `tree`), which changed the task at `name` to blob `now`. A rename
-// adds the old name to `names`.
-HistoryEntry ChangeEntry(git_repository* repo, git_commit* commit, git_tree* tree,
-                         git_tree* first_parent, const std::string& name,
-                         const std::optional<git_oid>& now, std::vector<std::string>* names) {
+// The entry of commit `id`, which made `change` to the task (at change.path). A rename adds the
+// old name to `names`.
+Result<HistoryEntry> ChangeEntry(git_repository* repo, const ObjectId& id,
+                                 const HistoryIndex::PathChange& change,
+                                 std::vector<std::string>* names) {
+  using Kind = HistoryIndex::PathChange::Kind;
+  const git_oid oid = ToGitOid(id);
+  git_commit* raw = nullptr;
+  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo, &oid), "reading a commit"));
+  CommitPtr commit(raw);
   HistoryEntry e;
-  e.commit_id = OidToHex(*git_commit_id(commit));
-  e.time = git_commit_time(commit);
-  e.author = git_commit_author(commit)->name;
-  const char* summary = git_commit_summary(commit);
+  e.commit_id = OidToHex(oid);
+  e.time = git_commit_time(raw);
+  e.author = git_commit_author(raw)->name;
+  const char* summary = git_commit_summary(raw);
   e.message = summary ? summary : "";
-  e.path = name;
-  e.content = ReadBlob(repo, now);
-  if (!now) {
+  e.path = change.path;
+  if (change.kind == Kind::kDeleted) {
     e.action = "delete";
-  } else if (BlobAt(first_parent, name)) {
+    return e;
+  }
+  e.blob = change.blob;
+  if (change.kind == Kind::kModified) {
     e.action = "edit";
-  } else if (std::string from = RenameSource(repo, first_parent, tree, name); !from.empty()) {
-    e.action = "rename";
-    e.old_path = from;
-    names->push_back(from);
-  } else {
-    e.action = "create";
+    return e;
   }
+  auto from = RenameSource(repo, raw, change.path);
+  if (!from.ok()) return from.status();
+  e.action = from->empty() ? "create" : "rename";
+  e.old_path = *from;
+  if (!from->empty()) names->push_back(*from);
   return e;
-}
-
-// Adds to `entries` what commit `oid` did to the task under the first of its `names` it changed,
-// if it changed any.
-Status AddChange(git_repository* repo, const git_oid& oid, std::vector<std::string>* names,
-                 std::vector<HistoryEntry>* entries) {
-  git_commit* c_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&c_raw, repo, &oid), "reading commit"));
-  CommitPtr commit(c_raw);
-  git_tree* t_raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&t_raw, c_raw), "reading tree"));
-  TreePtr tree(t_raw);
-  std::vector<TreePtr> parent_trees;
-  TASKFS_RETURN_IF_ERROR(ParentTrees(c_raw, &parent_trees));
-  git_tree* first_parent = parent_trees.empty() ? nullptr : parent_trees[0].get();
-  for (size_t k = 0; k < names->size(); ++k) {
-    const std::string name = (*names)[k];  // a copy: a rename adds to names
-    auto now = BlobAt(t_raw, name);
-    if (!ChangedFromParents(now, parent_trees, name)) continue;
-    entries->push_back(ChangeEntry(repo, c_raw, t_raw, first_parent, name, now, names));
-    break;
-  }
-  return Status::OK();
 }
 
 }  // namespace
@@ -148,11 +97,33 @@ Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::str
     std::vector<std::string> names = {path};  // every name the task has had
     for (const HistoryIndex::Commit* commit : index->NewestFirst(head)) {
       if (entries.size() >= max_entries) break;
-      if (!HistoryIndex::ChangedAny(*commit, names)) continue;
-      TASKFS_RETURN_IF_ERROR(AddChange(repo, ToGitOid(commit->id), &names, &entries));
+      // The first of the names this commit changed (a task has one name in any one tree).
+      const HistoryIndex::PathChange* change = nullptr;
+      for (size_t k = 0; k < names.size() && !change; ++k) {
+        change = HistoryIndex::FindChange(*commit, names[k]);
+      }
+      if (!change) continue;
+      auto entry = ChangeEntry(repo, commit->id, *change, &names);
+      if (!entry.ok()) return entry.status();
+      entries.push_back(std::move(*entry));
     }
     if (entries.empty()) return Status::NotFound("no task " + path + " in the store's history");
     return entries;
+  });
+}
+
+Result<std::string> TaskVersion(const Store& store, const HistoryEntry& entry) {
+  if (!entry.blob) {
+    return Status::NotFound(entry.path + " was deleted by " + entry.commit_id.substr(0, 12));
+  }
+  return store.WithRepository([&](git_repository* repo) -> Result<std::string> {
+    const git_oid oid = ToGitOid(*entry.blob);
+    git_blob* raw = nullptr;
+    TASKFS_RETURN_IF_ERROR(
+        GitStatus(git_blob_lookup(&raw, repo, &oid),
+                  "reading " + entry.path + " of " + entry.commit_id.substr(0, 12)));
+    BlobPtr blob(raw);
+    return std::string(static_cast<const char*>(git_blob_rawcontent(raw)), git_blob_rawsize(raw));
   });
 }
 

@@ -5,8 +5,10 @@
 // show as the commits that made them (a merge appears only where it produced a version neither
 // side had). A commit that created the task's path from another one (a rename, with or without an
 // edit) adds the old name. The history index (storage/history_index.h) says which commits changed
-// which paths: only those commits' trees are read; it is brought up to date first (the whole
-// history the first time). Thread-safe through Store::WithRepository.
+// which paths, to which blob: only those commits are read, and a tree only where the task appeared
+// (to find a rename); the index is brought up to date first (the whole history the first time).
+// No task's bytes are read until TaskVersion asks for them. Thread-safe through
+// Store::WithRepository.
 #pragma once
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/object_id.h"
 #include "storage/status.h"
 #include "storage/store.h"
 
@@ -29,13 +32,16 @@ struct HistoryEntry {
   std::string action;                  // "create", "edit", "rename", "delete"
   std::string path;                    // the task's path after this change
   std::string old_path;                // for a rename: the path before
-  std::optional<std::string> content;  // the task's bytes after this change; nullopt if deleted
+  std::optional<ObjectId> blob;        // the task's bytes after this change; nullopt if deleted
 };
 
 // The changes to the task at `path` (a task path, e.g. "work/buy-milk.yaml"), newest first.
 // NotFound if no commit ever held that path.
 Result<std::vector<HistoryEntry>> TaskHistory(const Store& store, const std::string& path,
                                               size_t max_entries = SIZE_MAX);
+
+// The task's bytes after change `entry` (one of TaskHistory's); NotFound if it deleted the task.
+Result<std::string> TaskVersion(const Store& store, const HistoryEntry& entry);
 
 // How long TaskHistory waits for another process's update of the history index (the first one,
 // at 50,000 commits, takes seconds) before it goes on alone.

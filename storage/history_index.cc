@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <queue>
-#include <set>
 #include <string_view>
 
 #include "storage/file_util.h"
@@ -16,9 +16,14 @@ namespace taskfs::storage {
 namespace {
 
 // The file: a header line, then per commit a line "<id> <time> <parents> <n>" (parents: ids
-// joined by ',', "-" for none) followed by n lines "<length> <path>" (the length first, so a
-// path may hold any byte). Ids are hex.
-constexpr std::string_view kHeader = "taskfs history index 1\n";
+// joined by ',', "-" for none) followed by n lines "<kind> <blob> <length> <path>" (kind A, M or
+// D; blob "-" when deleted; the length before the path, so a path may hold any byte). Ids are hex.
+constexpr std::string_view kHeader = "taskfs history index 2\n";
+// How every version's header starts: a file of another version is rebuilt, not a damaged one.
+constexpr std::string_view kHeaderStart = "taskfs history index ";
+
+using PathChange = HistoryIndex::PathChange;
+using ChangeMap = std::map<std::string, PathChange>;  // by path
 
 // Reads the file's fields, one at a time; any surprise makes the whole file unreadable.
 class Reader {
@@ -62,12 +67,36 @@ bool ParseId(std::string_view hex, ObjectId* id) {
 
 std::string HexOf(const ObjectId& id) { return Hex(id.data(), id.size()); }
 
-// Adds to `out` the paths (under `prefix`) of the entries that differ between trees `a` and `b`
-// (either may be null: no tree). Both trees' entries are walked side by side in git's order;
-// subtrees with equal ids are skipped without reading them, and no blob is read. (libgit2's
-// tree-to-tree diff reads every subtree.)
+bool ByPath(const PathChange& a, const PathChange& b) { return a.path < b.path; }
+
+// Reads one path's line of a record into `change`.
+bool ParseChange(Reader* in, PathChange* change) {
+  std::string_view kind, blob, path;
+  size_t length = 0;
+  if (!in->Field(' ', &kind) || kind.size() != 1 || !in->Field(' ', &blob) ||
+      !in->Number(' ', &length) || !in->Bytes(length, &path)) {
+    return false;
+  }
+  change->path = path;
+  switch (kind[0]) {
+    case 'D':
+      change->kind = PathChange::Kind::kDeleted;
+      return blob == "-";
+    case 'A':
+    case 'M':
+      change->kind = static_cast<PathChange::Kind>(kind[0]);
+      return ParseId(blob, &change->blob);
+    default:
+      return false;
+  }
+}
+
+// Adds to `out` the files (under `prefix`) whose entries differ between trees `a` and `b` (either
+// may be null: no tree), as changes from a to b. Both trees' entries are walked side by side in
+// git's order; subtrees with equal ids are skipped without reading them, and no blob is read.
+// (libgit2's tree-to-tree diff reads every subtree.)
 Status AddChangedPaths(git_repository* repo, git_tree* a, git_tree* b, const std::string& prefix,
-                       std::set<std::string>* out) {
+                       ChangeMap* out) {
   auto subtree = [&](const git_tree_entry* e, TreePtr* tree) -> Status {
     if (!e || git_tree_entry_type(e) != GIT_OBJECT_TREE) return Status::OK();
     git_tree* raw = nullptr;
@@ -82,7 +111,15 @@ Status AddChangedPaths(git_repository* repo, git_tree* a, git_tree* b, const std
     TreePtr ta, tb;
     TASKFS_RETURN_IF_ERROR(subtree(ea, &ta));
     TASKFS_RETURN_IF_ERROR(subtree(eb, &tb));
-    if ((ea && !ta) || (eb && !tb)) out->insert(path);  // a file on either side
+    const bool file_in_a = ea && !ta, file_in_b = eb && !tb;
+    if (file_in_a || file_in_b) {
+      PathChange& change = (*out)[path];
+      change.path = path;
+      change.kind = !file_in_b  ? PathChange::Kind::kDeleted
+                    : file_in_a ? PathChange::Kind::kModified
+                                : PathChange::Kind::kAdded;
+      if (file_in_b) change.blob = ToObjectId(*git_tree_entry_id(eb));
+    }
     if (!ta && !tb) return Status::OK();
     return AddChangedPaths(repo, ta.get(), tb.get(), path + "/", out);
   };
@@ -108,32 +145,23 @@ Status AddChangedPaths(git_repository* repo, git_tree* a, git_tree* b, const std
   return Status::OK();
 }
 
-Result<std::set<std::string>> ChangedPaths(git_repository* repo, git_tree* from, git_tree* to) {
-  std::set<std::string> paths;
-  TASKFS_RETURN_IF_ERROR(AddChangedPaths(repo, from, to, "", &paths));
-  return paths;
+Result<ChangeMap> ChangedPaths(git_repository* repo, git_tree* from, git_tree* to) {
+  ChangeMap changes;
+  TASKFS_RETURN_IF_ERROR(AddChangedPaths(repo, from, to, "", &changes));
+  return changes;
 }
 
-Result<TreePtr> TreeOf(git_commit* commit) {
-  git_tree* raw = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&raw, commit), "reading a commit's tree"));
-  return TreePtr(raw);
-}
-
-// What the index records of `commit`: the paths that differ from every parent's.
+// What the index records of `commit`: the paths that differ from every parent's, each as changed
+// from the first parent.
 Result<HistoryIndex::Commit> Describe(git_repository* repo, git_commit* commit) {
   HistoryIndex::Commit c;  // its parents are added by the caller
   c.id = ToObjectId(*git_commit_id(commit));
   c.time = git_commit_time(commit);
-  auto tree = TreeOf(commit);
+  auto tree = CommitTree(commit);
   if (!tree.ok()) return tree.status();
-  std::optional<std::set<std::string>> changed;
+  std::optional<ChangeMap> changed;
   for (unsigned i = 0; i < git_commit_parentcount(commit); ++i) {
-    git_commit* parent_raw = nullptr;
-    TASKFS_RETURN_IF_ERROR(
-        GitStatus(git_commit_parent(&parent_raw, commit, i), "reading a commit's parent"));
-    CommitPtr parent(parent_raw);
-    auto parent_tree = TreeOf(parent_raw);
+    auto parent_tree = ParentTree(commit, i);
     if (!parent_tree.ok()) return parent_tree.status();
     auto paths = ChangedPaths(repo, parent_tree->get(), tree->get());
     if (!paths.ok()) return paths.status();
@@ -141,14 +169,14 @@ Result<HistoryIndex::Commit> Describe(git_repository* repo, git_commit* commit) 
       changed = std::move(*paths);
       continue;
     }
-    std::erase_if(*changed, [&](const std::string& p) { return !paths->contains(p); });
+    std::erase_if(*changed, [&](const auto& change) { return !paths->contains(change.first); });
   }
   if (!changed) {
     auto all = ChangedPaths(repo, nullptr, tree->get());
     if (!all.ok()) return all.status();
     changed = std::move(*all);
   }
-  c.changed.assign(changed->begin(), changed->end());
+  for (auto& [path, change] : *changed) c.changed.push_back(std::move(change));
   return c;
 }
 
@@ -189,7 +217,11 @@ Status HistoryIndex::Load(const std::string& file) {
   const std::optional<std::string> text = ReadWholeFile(file);
   if (!text) return Status::OK();  // none yet
   if (!text->starts_with(kHeader)) {
-    return Status::Corruption(file + " is not a history index (version 1)");
+    if (!text->starts_with(kHeaderStart)) {
+      return Status::Corruption(file + " is not a history index");
+    }
+    LogInfo(file + " was written by another version of taskfs: it is read again from git");
+    return Status::OK();
   }
   Reader in(std::string_view(*text).substr(kHeader.size()));
   by_id_.reserve(text->size() / 100);  // a record takes a hundred bytes or more
@@ -208,12 +240,11 @@ Status HistoryIndex::Load(const std::string& file) {
       }
     }
     for (size_t i = 0; ok && i < count; ++i) {
-      size_t length = 0;
-      std::string_view path;
-      ok = in.Number(' ', &length) && in.Bytes(length, &path);
-      c.changed.emplace_back(path);
+      PathChange change;
+      ok = ParseChange(&in, &change);
+      c.changed.push_back(std::move(change));
     }
-    if (!ok || !std::is_sorted(c.changed.begin(), c.changed.end())) {
+    if (!ok || !std::is_sorted(c.changed.begin(), c.changed.end(), ByPath)) {
       return Status::Corruption("the history index " + file + " is unreadable after " +
                                 std::to_string(commits_.size()) + " commits");
     }
@@ -240,8 +271,11 @@ std::string HistoryIndex::Serialize(size_t from) const {
     }
     if (c.parents.empty()) out += '-';
     out += ' ' + std::to_string(c.changed.size()) + '\n';
-    for (const std::string& path : c.changed) {
-      out += std::to_string(path.size()) + ' ' + path + '\n';
+    for (const PathChange& change : c.changed) {
+      out += static_cast<char>(change.kind);
+      out += ' ';
+      out += change.kind == PathChange::Kind::kDeleted ? "-" : HexOf(change.blob);
+      out += ' ' + std::to_string(change.path.size()) + ' ' + change.path + '\n';
     }
   }
   return out;
@@ -324,10 +358,11 @@ std::vector<const HistoryIndex::Commit*> HistoryIndex::NewestFirst(const git_oid
   return order;
 }
 
-bool HistoryIndex::ChangedAny(const Commit& commit, const std::vector<std::string>& paths) {
-  return std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
-    return std::binary_search(commit.changed.begin(), commit.changed.end(), p);
-  });
+const PathChange* HistoryIndex::FindChange(const Commit& commit, std::string_view path) {
+  auto it = std::lower_bound(
+      commit.changed.begin(), commit.changed.end(), path,
+      [](const PathChange& change, std::string_view p) { return change.path < p; });
+  return it != commit.changed.end() && it->path == path ? &*it : nullptr;
 }
 
 }  // namespace taskfs::storage

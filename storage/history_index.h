@@ -1,6 +1,7 @@
 // HistoryIndex: for every commit of the store, its parents, its date and the paths it changed
-// (those whose entry differs from every parent's), so that `taskfs log NAME` reads the trees of
-// the few commits that touched NAME instead of every commit's (storage/history.h).
+// (those whose entry differs from every parent's), each with its blob after the commit and how it
+// changed from the first parent, so that `taskfs log NAME` reads only the few commits that
+// touched NAME, and no tree except where a task appeared (storage/history.h).
 //
 // It is a cache of facts about immutable commits, kept beside the store in
 // GITDIR/taskfs/history-index (never synced) and closed under ancestry: a commit is in it only
@@ -8,7 +9,7 @@
 // from the head that it lacks, read from git (after a sync, the commits it brought; the first time,
 // the whole history), and appends their records; two processes appending at once leave duplicates,
 // which are skipped. A damaged record ends the file: the records before it are kept and the file
-// is rewritten whole.
+// is rewritten whole. A file of an older format is read again from git.
 //
 // Thread-safety: a value; Update needs the repository to itself (Store::WithRepository).
 #pragma once
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -29,11 +31,18 @@ namespace taskfs::storage {
 
 class HistoryIndex {
  public:
+  // One path a commit changed.
+  struct PathChange {
+    enum class Kind : char { kAdded = 'A', kModified = 'M', kDeleted = 'D' };  // to the 1st parent
+    std::string path;
+    Kind kind = Kind::kModified;
+    ObjectId blob{};  // the path's blob after the commit; zero when deleted
+  };
   struct Commit {
     ObjectId id{};
     int64_t time = 0;
     std::vector<uint32_t> parents;     // their positions in the index (added before their children)
-    std::vector<std::string> changed;  // sorted; every path a first commit holds
+    std::vector<PathChange> changed;   // sorted by path; every path a first commit holds
   };
 
   // The index in `file`, with the commits reachable from `head` it lacked added from `repo` and
@@ -50,8 +59,8 @@ class HistoryIndex {
   // (git log --date-order). `head` must have been passed to Update.
   std::vector<const Commit*> NewestFirst(const git_oid& head) const;
 
-  // Whether `commit` changed any of `paths`.
-  static bool ChangedAny(const Commit& commit, const std::vector<std::string>& paths);
+  // What `commit` did to `path`; null if it did not change it.
+  static const PathChange* FindChange(const Commit& commit, std::string_view path);
 
   size_t size() const { return commits_.size(); }
 

@@ -121,17 +121,13 @@ Result<CommitTrees> TreesOf(git_repository* repo, const git_oid& id) {
   TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_lookup(&raw, repo, &id), "reading the commit"));
   CommitPtr commit(raw);
   CommitTrees trees;
-  git_tree* tree = nullptr;
-  TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&tree, raw), "reading its tree"));
-  trees.tree.reset(tree);
+  auto tree = CommitTree(raw);
+  if (!tree.ok()) return tree.status();
+  trees.tree = std::move(*tree);
   if (git_commit_parentcount(raw) > 0) {
-    git_commit* parent = nullptr;
-    TASKFS_RETURN_IF_ERROR(
-        GitStatus(git_commit_parent(&parent, raw, 0), "reading the commit's parent"));
-    CommitPtr parent_ptr(parent);
-    git_tree* ptree = nullptr;
-    TASKFS_RETURN_IF_ERROR(GitStatus(git_commit_tree(&ptree, parent), "reading its parent's tree"));
-    trees.parent_tree.reset(ptree);
+    auto parent_tree = ParentTree(raw, 0);
+    if (!parent_tree.ok()) return parent_tree.status();
+    trees.parent_tree = std::move(*parent_tree);
   }
   return trees;
 }

@@ -90,6 +90,39 @@ class HistoryIndexTest : public ::testing::Test {
     EXPECT_TRUE(index.ok()) << index.status().ToString();
     return index.ok() ? index->size() : 0;
   }
+  // The paths `c` changed, in the index's order.
+  static std::vector<std::string> Paths(const HistoryIndex::Commit& c) {
+    std::vector<std::string> paths;
+    for (const auto& change : c.changed) paths.push_back(change.path);
+    return paths;
+  }
+  // "A", "M" or "D" and the blob after commit `id` of each path `c` changed, as git says: the
+  // path's state in the commit and in its first parent.
+  std::vector<std::string> GitChanges(const HistoryIndex::Commit& c, const std::string& id) {
+    std::vector<std::string> changes;
+    for (const auto& change : c.changed) {
+      const auto in = [&](const std::string& rev) {  // the blob at the path, or ""
+        auto r = RunCommand("cd " + Quote(repo_) + " && git ls-tree " + Quote(rev) + " -- " +
+                            Quote(change.path) + " 2>/dev/null");
+        std::istringstream entry(r.output);  // "<mode> <type> <id>\t<path>"
+        std::string mode, type, blob;
+        entry >> mode >> type >> blob;
+        return r.exit_code == 0 && type == "blob" ? blob : std::string();
+      };
+      const std::string now = in(id), before = in(id + "^");
+      changes.push_back(now.empty() ? "D -" : (before.empty() ? "A " : "M ") + now);
+    }
+    return changes;
+  }
+  static std::vector<std::string> IndexedChanges(const HistoryIndex::Commit& c) {
+    std::vector<std::string> changes;
+    for (const auto& change : c.changed) {
+      const bool deleted = change.kind == HistoryIndex::PathChange::Kind::kDeleted;
+      changes.push_back(std::string(1, static_cast<char>(change.kind)) + " " +
+                        (deleted ? "-" : OidToHex(ToGitOid(change.blob))));
+    }
+    return changes;
+  }
   // The commits NewestFirst lists, as hex ids.
   std::vector<std::string> Order(const HistoryIndex& index) {
     std::vector<std::string> ids;
@@ -131,7 +164,8 @@ TEST_F(HistoryIndexTest, RecordsWhatEachCommitChangedAndOrdersThemAsGitDoes) {
     // -c: for a merge, the paths that differ from every parent; --root: a first commit's all.
     const auto expected = Lines(
         Output("git diff-tree -r -c --root --no-commit-id --name-only " + id + " | LC_ALL=C sort"));
-    EXPECT_EQ(c->changed, expected) << Output("git log -1 --format=%s " + id);
+    EXPECT_EQ(Paths(*c), expected) << Output("git log -1 --format=%s " + id);
+    EXPECT_EQ(IndexedChanges(*c), GitChanges(*c, id)) << Output("git log -1 --format=%s " + id);
   }
 }
 
@@ -157,7 +191,7 @@ TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuil
   auto reread = Update(index_file_);
   ASSERT_TRUE(reread.ok());
   EXPECT_EQ(Order(*reread), order);
-  EXPECT_EQ(reread->NewestFirst(head_)[0]->changed, std::vector<std::string>{"a.yaml"});
+  EXPECT_EQ(Paths(*reread->NewestFirst(head_)[0]), std::vector<std::string>{"a.yaml"});
 
   // The same record appended twice (two processes at once): the copy is skipped.
   std::ofstream(index_file_, std::ios::app) << three.substr(two.size());
@@ -171,8 +205,18 @@ TEST_F(HistoryIndexTest, AnUpdateAppendsOnlyTheNewCommitsAndADamagedFileIsRebuil
   auto rebuilt = Update(index_file_);
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
   EXPECT_EQ(Order(*rebuilt), order);
-  EXPECT_EQ(rebuilt->NewestFirst(head_)[0]->changed, std::vector<std::string>{"a.yaml"});
+  EXPECT_EQ(Paths(*rebuilt->NewestFirst(head_)[0]), std::vector<std::string>{"a.yaml"});
   EXPECT_EQ(ReadFile(index_file_), three) << "the rebuilt index is saved whole again";
+
+  // Written by an older taskfs (version 1: paths only): read again from git and saved anew.
+  std::ofstream(index_file_, std::ios::trunc) << "taskfs history index 1\n"
+                                              << OidToHex(head_) << " 1 - 1\n6 a.yaml\n";
+  auto upgraded = Update(index_file_);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status().ToString();
+  EXPECT_EQ(Order(*upgraded), order);
+  EXPECT_EQ(IndexedChanges(*upgraded->NewestFirst(head_)[0]),
+            GitChanges(*upgraded->NewestFirst(head_)[0], order[0]));
+  EXPECT_EQ(ReadFile(index_file_), three);
 }
 
 TEST_F(HistoryIndexTest, AnUpdateCutShortSavesWhatItAddedAndTheNextOneGoesOn) {

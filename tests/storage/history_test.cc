@@ -28,14 +28,20 @@ TEST(History, FollowsEditsRenamesAndDeletes) {
   EXPECT_EQ((*h)[0].old_path, "buy-milk.yaml");
   EXPECT_EQ((*h)[1].action, "edit");
   EXPECT_EQ((*h)[2].action, "create");
-  EXPECT_EQ(*(*h)[2].content, v1);
+  auto first = TaskVersion(store, (*h)[2]);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, v1);
+  auto renamed = TaskVersion(store, (*h)[0]);
+  ASSERT_TRUE(renamed.ok()) << renamed.status().ToString();
+  EXPECT_EQ(*renamed, v2);
   EXPECT_EQ((*h)[2].author, "Ada");
 
   ASSERT_TRUE(store.Commit({{"work/buy-milk.yaml", std::nullopt}}, "delete work/buy-milk").ok());
   auto deleted = TaskHistory(store, "work/buy-milk.yaml");
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ((*deleted)[0].action, "delete");
-  EXPECT_FALSE((*deleted)[0].content.has_value());
+  EXPECT_FALSE((*deleted)[0].blob.has_value());
+  EXPECT_EQ(TaskVersion(store, (*deleted)[0]).status().code(), Status::Code::kNotFound);
   EXPECT_EQ(deleted->size(), 4u);
 }
 

@@ -64,12 +64,17 @@ int RunShow(const GlobalOptions& g, const std::string& spec) {
     return 1;
   }
   const auto& e = (*history)[back];
-  if (!e.content) {
+  if (!e.blob) {
     std::cerr << "taskfs show: " << name << " was deleted by that change ("
               << e.commit_id.substr(0, 12) << "); try @~" << back + 1 << "\n";
     return 1;
   }
-  std::cout << *e.content;
+  auto content = storage::TaskVersion(**store, e);
+  if (!content.ok()) {
+    std::cerr << "taskfs show: " << content.status().message() << "\n";
+    return 1;
+  }
+  std::cout << *content;
   return 0;
 }
 
