@@ -11,6 +11,8 @@
 #            `git push` until the push is accepted (races are retried, as git users do)
 #
 # ROUNDS (default 4) rounds, all clients at once in each; syncs/s = CLIENTS x ROUNDS / wall time.
+# It also samples taskfs-server's VmRSS after each round and 6 s after the last (the server hands
+# memory back after 5 s without requests), to show whether it grows with the syncs it served.
 # Environment: TASKFS_BIN, TASKFS_SERVER_BIN, ROUNDS, TASKS (tasks in the store, 200),
 # BENCH_DIR (/var/tmp). Exit codes: 0 ran, 1 something failed, 2 usage.
 set -euo pipefail
@@ -45,17 +47,18 @@ def run(*cmd, env=None, cwd=None):
 def start(cmd, name):
     return subprocess.Popen(cmd, stdout=open(f"{W}/{name}.log", "w"), stderr=subprocess.STDOUT)
 
-def hwm_kb(pid):
+def status_kb(pid, key):  # a figure of /proc/PID/status, e.g. VmHWM
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
 
-def measure(sync_one):
+def measure(sync_one, after_round=lambda: None):
     t0 = time.monotonic()
     for r in range(ROUNDS):
         with cf.ThreadPoolExecutor(N) as pool:
             list(pool.map(lambda i: sync_one(i, r), range(N)))
+        after_round()
     return N * ROUNDS / (time.monotonic() - t0)
 
 # --- taskfs-server ---
@@ -101,8 +104,11 @@ def taskfs_sync(i, r):
     run("git", "update-ref", "refs/heads/main", c, env=env)
     run(TASKFS, "--store", store, "sync")
 
-taskfs_rate = measure(taskfs_sync)
-taskfs_mem = hwm_kb(server.pid)
+round_rss = []  # the server's VmRSS after each round, kB
+taskfs_rate = measure(taskfs_sync, lambda: round_rss.append(status_kb(server.pid, "VmRSS")))
+taskfs_mem = status_kb(server.pid, "VmHWM")
+time.sleep(6)
+idle_rss = status_kb(server.pid, "VmRSS")
 run("git", "--git-dir", f"{srv}/store", "fsck", "--strict", "--no-dangling")
 server.terminate(); server.wait()
 
@@ -138,9 +144,10 @@ def git_sync(i, r):
     sys.exit("git push never succeeded")
 
 git_rate = measure(git_sync)
-git_mem = 0
-for line in subprocess.run(["pgrep", "-f", f"git daemon.*{gport}"], capture_output=True, text=True).stdout.split():
-    git_mem = max(git_mem, hwm_kb(int(line)))
+# `git daemon` runs the listener, git-daemon, as its child (found without pgrep: procps is not
+# among the packages install-deps.sh installs).
+children = open(f"/proc/{daemon.pid}/task/{daemon.pid}/children").read().split()
+git_mem = max([status_kb(daemon.pid, "VmHWM")] + [status_kb(int(c), "VmHWM") for c in children])
 daemon.terminate(); daemon.wait()
 
 print(f"\nbench_server.sh: {N} concurrent clients x {ROUNDS} rounds, each client changing one task "
@@ -149,6 +156,11 @@ print("| server | syncs per second | peak memory of the server process |")
 print("|---|---|---|")
 print(f"| taskfs-server (mutual TLS 1.3) | {taskfs_rate:.1f} | {taskfs_mem / 1024:.1f} MB |")
 print(f"| git daemon (git://, no TLS; fetch + merge + push, retried on races) | {git_rate:.1f} | {git_mem / 1024:.1f} MB (the listener; each connection forks its own git process) |")
+mb = lambda kb: f"{kb / 1024:.1f}"
+step = max(1, ROUNDS // 10)
+print(f"\ntaskfs-server VmRSS after round 1: {mb(round_rss[0])} MB, after round {ROUNDS}: "
+      f"{mb(round_rss[-1])} MB, 6 s idle after: {mb(idle_rss)} MB; after every "
+      f"{step} round(s): {' '.join(mb(kb) for kb in round_rss[step - 1::step])}")
 print(f"\nratio taskfs/git: {taskfs_rate / git_rate:.2f} (target >= 1); taskfs-server peak memory "
       f"{'under' if taskfs_mem < 100 * 1024 else 'OVER'} 100 MB")
 PY
