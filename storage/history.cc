@@ -127,16 +127,17 @@ Result<std::string> TaskVersion(const Store& store, const HistoryEntry& entry) {
   });
 }
 
-Result<size_t> UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()>& stop) {
+Result<HistoryIndexGrowth> UpdateHistoryIndex(const std::string& git_dir,
+                                              const std::function<bool()>& stop) {
   auto store = Store::Open(git_dir, Store::Access::kReadOnly, Store::Load::kOnFirstUse);
   if (!store.ok()) return store.status();
   const LocalState local(**store);
   const FileLock lock(local.history_index_lock());
-  if (!lock.held()) return size_t{0};  // another process is doing this work already
-  return (*store)->WithRepository([&](git_repository* repo) -> Result<size_t> {
+  if (!lock.held()) return HistoryIndexGrowth{};  // another process is doing this work already
+  return (*store)->WithRepository([&](git_repository* repo) -> Result<HistoryIndexGrowth> {
     git_oid head;
     if (git_reference_name_to_id(&head, repo, (*store)->branch_ref().c_str()) != 0) {
-      return size_t{0};  // no commits yet
+      return HistoryIndexGrowth{};  // no commits yet
     }
     // libgit2 caches the commits and small trees it reads, up to 256 MB a process: at 50,000
     // commits that was most of 190 MB. Dropped every few thousand steps (this store is read-only
@@ -150,7 +151,7 @@ Result<size_t> UpdateHistoryIndex(const std::string& git_dir, const std::functio
     auto index =
         HistoryIndex::Update(repo, local.history_index(), head, stop_or_drop_cache, &added);
     if (!index.ok()) return index.status();
-    return added;
+    return HistoryIndexGrowth{.commits = added, .paths = index->PathsOfNewest(added)};
   });
 }
 

@@ -51,7 +51,12 @@ inline constexpr std::chrono::seconds kHistoryIndexLockWait{60};
 // TaskHistory would, on a read-only handle of its own (no caller's store or lock is held), and
 // stops early (what was indexed by then kept) once `stop` returns true. Nothing to do for a store
 // without commits, or while another process updates the index (it is doing this already).
-// Returns how many commits it added.
-Result<size_t> UpdateHistoryIndex(const std::string& git_dir, const std::function<bool()>& stop);
+// Returns what it added.
+struct HistoryIndexGrowth {
+  size_t commits = 0;
+  size_t paths = 0;  // the changed paths recorded for them (a first commit's: every task)
+};
+Result<HistoryIndexGrowth> UpdateHistoryIndex(const std::string& git_dir,
+                                              const std::function<bool()>& stop);
 
 }  // namespace taskfs::storage

@@ -325,6 +325,14 @@ Result<size_t> HistoryIndex::AddMissing(git_repository* repo, const git_oid& hea
   return added;
 }
 
+size_t HistoryIndex::PathsOfNewest(size_t commits) const {
+  size_t paths = 0;
+  for (size_t i = commits_.size() - std::min(commits, commits_.size()); i < commits_.size(); ++i) {
+    paths += commits_[i].changed.size();
+  }
+  return paths;
+}
+
 std::vector<const HistoryIndex::Commit*> HistoryIndex::NewestFirst(const git_oid& head) const {
   // Kahn's algorithm over the commits reachable from the head: a commit is ready once all its
   // children are listed; of the ready ones the newest goes first.

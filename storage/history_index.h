@@ -63,6 +63,8 @@ class HistoryIndex {
   static const PathChange* FindChange(const Commit& commit, std::string_view path);
 
   size_t size() const { return commits_.size(); }
+  // How many changed paths the last `commits` commits added hold (Update's `added`).
+  size_t PathsOfNewest(size_t commits) const;
 
  private:
   struct IdHash {

@@ -11,10 +11,8 @@
 
 namespace taskfs::storage {
 
-HistoryWarmer::HistoryWarmer(const Store* store, size_t commits_worth_a_release)
-    : store_(store),
-      commits_worth_a_release_(commits_worth_a_release),
-      thread_([this] { Loop(); }) {}
+HistoryWarmer::HistoryWarmer(const Store* store, HistoryPassWorthARelease worth_a_release)
+    : store_(store), worth_a_release_(worth_a_release), thread_([this] { Loop(); }) {}
 
 HistoryWarmer::~HistoryWarmer() {
   {
@@ -57,8 +55,10 @@ void HistoryWarmer::Pass(const std::function<bool()>& stop) {
   // Not an error of the process: `taskfs log` brings the index up to date itself.
   if (!added.ok()) {
     LogWarning("could not update the history index for taskfs log: " + added.status().ToString());
-  } else if (*added >= commits_worth_a_release_) {
+  } else if (added->commits >= worth_a_release_.commits || added->paths >= worth_a_release_.paths) {
     ReleaseIdleMemory(*store_);  // the pack pages read, the index's heap (tens of MB at 50,000)
+  } else if (added->commits > 0) {
+    ReleaseFreeHeap();
   }
 }
 

@@ -22,13 +22,21 @@ namespace taskfs::storage {
 
 class Store;
 
+// A pass that added this many commits, or recorded this many changed paths (a first commit of
+// 100,000 tasks reads as many tree entries: it left 21 MB of pack pages mapped in a mount),
+// lets go of the process's packs (storage/idle_memory.h).
+struct HistoryPassWorthARelease {
+  size_t commits = 1000;
+  size_t paths = 10000;
+};
+
 class HistoryWarmer {
  public:
   // Starts bringing the index of `store` (the process's, which must outlive the warmer) up to
-  // date with its branch. A pass that added fewer than `commits_worth_a_release` commits leaves
-  // little to hand back: the process's packs stay open (a mount that just read its tasks keeps them
-  // until its own idle release).
-  explicit HistoryWarmer(const Store* store, size_t commits_worth_a_release = 1000);
+  // date with its branch. Every pass that added commits hands its heap back; one worth a release
+  // lets go of the packs too, a smaller one leaves them open (a mount that just read its tasks
+  // keeps them until its own idle release).
+  explicit HistoryWarmer(const Store* store, HistoryPassWorthARelease worth_a_release = {});
   // Stops the work between two commits and waits for it: what was indexed by then is saved.
   ~HistoryWarmer();
   HistoryWarmer(const HistoryWarmer&) = delete;
@@ -43,7 +51,7 @@ class HistoryWarmer {
   void Pass(const std::function<bool()>& stop);
 
   const Store* const store_;
-  const size_t commits_worth_a_release_;
+  const HistoryPassWorthARelease worth_a_release_;
   std::mutex mu_;                 // guards poked_, stopping_
   std::condition_variable wake_;  // notified by Poke() and at stop
   bool poked_ = true;             // a pass is due: the first one at start

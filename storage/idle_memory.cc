@@ -11,8 +11,10 @@ void MapLargeBuffersApart() { ::mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
 
 void ReleaseIdleMemory(const Store& store) {
   store.ReleasePacks();  // first: their caches are freed then, and trimmed with the rest
-  ::malloc_trim(0);
+  ReleaseFreeHeap();
 }
+
+void ReleaseFreeHeap() { ::malloc_trim(0); }
 
 IdleMemoryReleaser::IdleMemoryReleaser(const Store* store, std::chrono::milliseconds quiet)
     : store_(store), quiet_(quiet), thread_([this] { Loop(); }) {}

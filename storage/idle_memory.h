@@ -28,6 +28,8 @@ void MapLargeBuffersApart();
 // Lets go of `store`'s packs (Store::ReleasePacks) and hands the heap's free pages back to the
 // system (malloc_trim). Takes the store's lock briefly, no caller's lock; walks the whole heap.
 void ReleaseIdleMemory(const Store& store);
+// Only the heap's free pages (malloc_trim): no lock.
+void ReleaseFreeHeap();
 
 // Calls ReleaseIdleMemory once kIdleBeforeRelease (or `quiet`) passed without a Touch() since the
 // last one, on a thread of its own: for processes whose work comes on many threads (the server).
